@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// config-sidecar command line: parse, dispatch, exit with DESIGN §7's codes.
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../sidecar/index.js';
+import { runClientCommand } from './client-commands.js';
+import { ExitCode } from './exit-codes.js';
+import { serve } from './serve.js';
+import { USAGE } from './usage.js';
+
+const ARITY: Record<string, [min: number, max: number]> = {
+  serve: [0, 0],
+  get: [0, 1],
+  set: [2, 2],
+  unset: [1, 1],
+  dump: [0, 0],
+  health: [0, 0],
+  stats: [0, 0],
+};
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function usageError(message: string): number {
+  process.stderr.write(`config-sidecar: ${message}\n${USAGE}\n`);
+  return ExitCode.USAGE;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        socket: { type: 'string' },
+        app: { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        string: { type: 'boolean', default: false },
+        'if-mod-revision': { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return ExitCode.OK;
+  }
+  if (command === undefined) return usageError('no command given');
+  const arity = ARITY[command];
+  if (arity === undefined) return usageError(`unknown command "${command}"`);
+  if (rest.length < arity[0] || rest.length > arity[1]) return usageError(`${command} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s), got ${rest.length}`);
+
+  if (command === 'serve') {
+    const level = values['log-level'];
+    if (level !== undefined && !LOG_LEVELS.has(level)) return usageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined });
+  }
+  const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
+  let ifModRevision: number | undefined;
+  if (values['if-mod-revision'] !== undefined) {
+    ifModRevision = Number(values['if-mod-revision']);
+    if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
+  }
+  return runClientCommand(command, rest, { socket: values.socket, app: values.app, timeoutMs, json: values.json }, { string: values.string, ifModRevision });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`config-sidecar: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,15 @@
+// The help text: every command and option, as DESIGN §7 lists them.
+export const USAGE = `usage: config-sidecar <command> [options]
+
+  serve  [--config F] [--socket S] [--app NAME] [--log-level L]   run the sidecar
+  get    [PATH] [--json]          print a value (strings raw unless --json)
+  set    PATH VALUE [--string] [--if-mod-revision N]
+                                  VALUE is parsed as JSON if it parses, else taken as a string
+  unset  PATH [--if-mod-revision N]
+  dump                            the whole document as JSON
+  health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
+  stats                           counters and event-loop delay, JSON
+
+common options: --socket S, --app NAME, --timeout MS (default 5000), --json (structured errors)
+exit codes: 0 ok, 1 rejected (validation, conflict, not found), 2 usage, 3 sidecar unreachable or timed out
+environment: CONFIG_SIDECAR_CONFIG, CONFIG_SIDECAR_SOCKET`;

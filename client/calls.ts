@@ -1,0 +1,180 @@
+// The pending-call table. Every call settles exactly once: with its response,
+// or at its deadline (counted from the call, queue time included), or on
+// abort, or when the client closes. A call that timed out or was aborted
+// while queued is removed and never sent. When the connection drops, reads in
+// flight are sent again on the next connection; writes in flight fail with
+// OUTCOME_UNKNOWN, because they may have been applied (never retried silently).
+import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
+
+export interface CallOptions {
+  /** Deadline in ms from the call (default 5000). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Call {
+  request: Record<string, unknown> & { op: string };
+  isWrite: boolean;
+  bytes: number;
+  id: number | undefined; // set while sent
+  settled: boolean;
+  timer: NodeJS.Timeout;
+  resolve(response: Record<string, unknown>): void;
+  reject(error: Error): void;
+  cleanup(): void;
+}
+
+export interface CallTableOptions {
+  defaultTimeoutMs: number;
+  maxQueuedCalls: number;
+  maxQueuedBytes: number;
+  /** Puts one request on the wire with this id, or returns false if there is no connection now. */
+  send(request: Record<string, unknown>, id: number): boolean;
+  /** Approximate size of a request, for the queue bound. */
+  sizeOf(request: Record<string, unknown>): number;
+  /** Why calls can't be sent now (for UNAVAILABLE), or undefined when connected. */
+  unavailableReason(): string | undefined;
+}
+
+const WRITE_OPS = new Set(['set', 'delete', 'batch']);
+
+export class CallTable {
+  private nextId = 1;
+  private readonly queued: Call[] = [];
+  private queuedBytes = 0;
+  private readonly inFlight = new Map<number, Call>();
+  private closedError: Error | undefined;
+
+  constructor(private readonly options: CallTableOptions) {}
+
+  /** Number of calls waiting for a connection and in flight. */
+  get size(): { queued: number; inFlight: number } {
+    return { queued: this.queued.length, inFlight: this.inFlight.size };
+  }
+
+  call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}): Promise<Record<string, unknown>> {
+    if (this.closedError !== undefined) return Promise.reject(this.closedError);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
+      const onAbort = () => this.settle(call, undefined, abortError(signal!));
+      const call: Call = {
+        request,
+        isWrite: WRITE_OPS.has(request.op),
+        bytes: this.options.sizeOf(request),
+        id: undefined,
+        settled: false,
+        timer: setTimeout(() => this.settle(call, undefined, this.deadlineError(call, timeoutMs)), timeoutMs),
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (!this.trySend(call)) {
+        if (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes) {
+          this.settle(
+            call,
+            undefined,
+            new ConfigSidecarError(
+              ClientErrorCode.QUEUE_FULL,
+              `not connected and the queue is full (${this.queued.length} calls, ${this.queuedBytes} bytes; limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes)`,
+            ),
+          );
+          return;
+        }
+        this.queued.push(call);
+        this.queuedBytes += call.bytes;
+      }
+    });
+  }
+
+  /** A response arrived. Unknown ids (calls already settled by deadline or abort) are ignored. */
+  onResponse(id: number, response: Record<string, unknown>): void {
+    const call = this.inFlight.get(id);
+    if (call === undefined) return;
+    this.settle(call, response, undefined);
+  }
+
+  /** A connection is ready: send everything queued, oldest first. */
+  onConnected(): void {
+    while (this.queued.length > 0) {
+      const call = this.queued[0]!;
+      if (!this.trySend(call)) return;
+      this.queued.shift();
+      this.queuedBytes -= call.bytes;
+    }
+  }
+
+  /** The connection dropped: reads go back to the front of the queue, writes fail OUTCOME_UNKNOWN. */
+  onDisconnected(reason: string): void {
+    const retry: Call[] = [];
+    for (const call of this.inFlight.values()) {
+      call.id = undefined;
+      if (call.isWrite) {
+        this.settle(
+          call,
+          undefined,
+          new ConfigSidecarError(
+            ClientErrorCode.OUTCOME_UNKNOWN,
+            `the connection dropped (${reason}) after this ${call.request.op} was sent; it may or may not have been applied`,
+          ),
+        );
+      } else {
+        retry.push(call);
+      }
+    }
+    this.inFlight.clear();
+    for (const call of retry.reverse()) {
+      this.queued.unshift(call);
+      this.queuedBytes += call.bytes;
+    }
+  }
+
+  /** Rejects everything pending and every later call with `error`. */
+  close(error: Error): void {
+    this.closedError = error;
+    for (const call of [...this.queued, ...this.inFlight.values()]) this.settle(call, undefined, error);
+  }
+
+  private trySend(call: Call): boolean {
+    const id = this.nextId++;
+    if (!this.options.send(call.request, id)) return false;
+    call.id = id;
+    this.inFlight.set(id, call);
+    return true;
+  }
+
+  private deadlineError(call: Call, timeoutMs: number): ConfigSidecarError {
+    const reason = call.id === undefined ? this.options.unavailableReason() : undefined;
+    if (reason !== undefined) {
+      return new ConfigSidecarError(ClientErrorCode.UNAVAILABLE, `no sidecar answered within ${timeoutMs} ms: ${reason}`);
+    }
+    const sentWrite = call.isWrite && call.id !== undefined;
+    return new ConfigSidecarError(
+      ClientErrorCode.TIMEOUT,
+      `${call.request.op} timed out after ${timeoutMs} ms${sentWrite ? '; the write was sent and may still be applied' : ''}`,
+      { sent: call.id !== undefined },
+    );
+  }
+
+  private settle(call: Call, response: Record<string, unknown> | undefined, error: Error | undefined): void {
+    if (call.settled) return;
+    call.settled = true;
+    clearTimeout(call.timer);
+    call.cleanup();
+    if (call.id !== undefined) this.inFlight.delete(call.id);
+    const index = this.queued.indexOf(call);
+    if (index >= 0) {
+      this.queued.splice(index, 1);
+      this.queuedBytes -= call.bytes;
+    }
+    if (error !== undefined) call.reject(error);
+    else call.resolve(response!);
+  }
+}
+
+function abortError(signal: AbortSignal): ConfigSidecarError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  return new ConfigSidecarError(ClientErrorCode.ABORTED, `the call was aborted: ${reason}`);
+}

@@ -1,0 +1,257 @@
+// The public client: typed calls over one self-healing connection.
+import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
+import {
+  DEFAULT_APP_NAME,
+  ErrorCode,
+  HealthResultSchema,
+  defaultSocketPath,
+  encodeValue,
+  type HealthResult,
+  type WriteOp,
+} from '../protocol/index.js';
+import { CallTable, type CallOptions } from './calls.js';
+import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
+import { Connection } from './connection.js';
+import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
+import type { PathArg, ValueAt } from './typed-paths.js';
+
+export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
+  /** Socket path; default from `app` / $CONFIG_SIDECAR_SOCKET (same defaults as the sidecar). */
+  socketPath?: string;
+  app?: string;
+  /** Name reported to the sidecar in hello (logs). */
+  name?: string;
+  /** A zod schema for the config: types every path and value. */
+  schema?: S;
+  /** Deadline for calls without their own (ms, default 5000). */
+  defaultTimeoutMs?: number;
+  /** Bound on calls queued while disconnected (default 1000 calls, 1 MiB). */
+  maxQueuedCalls?: number;
+  maxQueuedBytes?: number;
+  /** Ping after this long without traffic (default 5000 ms). */
+  heartbeatMs?: number;
+  reconnect?: Partial<ReconnectPolicy>;
+}
+
+/** A value with the revisions that locate it. */
+export interface Entry<V> {
+  value: V;
+  /** Last revision that changed this path or anything under it. */
+  modRevision: number;
+  /** The store's revision when it was read. */
+  revision: number;
+  epoch: string;
+}
+
+/** What a committed write returns. */
+export interface WriteResult {
+  revision: number;
+  epoch: string;
+  results: { modRevision: number; existed: boolean }[];
+}
+
+export interface WriteOptions extends CallOptions {
+  /** Apply only if the path's modRevision is this (0: only if it does not exist); else CONFLICT. */
+  ifModRevision?: number;
+}
+
+export type BatchOp<T> =
+  | { op: 'set'; path: PathArg<T>; value: unknown; ifModRevision?: number }
+  | { op: 'delete'; path: PathArg<T>; ifModRevision?: number };
+
+type Doc<S> = S extends z.ZodType ? z.infer<S> : Record<string, unknown>;
+
+export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ status: [StatusEvent] }> {
+  private readonly connection: Connection;
+  private readonly calls: CallTable;
+  private readonly statusListeners = new Set<(event: StatusEvent) => void>();
+
+  /** Use connect(). */
+  constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
+    super();
+    const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
+    this.connection = new Connection(
+      {
+        socketPath,
+        clientName: options.name ?? process.argv[1] ?? 'client',
+        heartbeatMs: options.heartbeatMs ?? 5000,
+        reconnect: { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
+      },
+      () =>
+        this.calls.call({ op: 'ping' }, { timeoutMs: options.heartbeatMs ?? 5000 }).then(
+          () => true,
+          () => false,
+        ),
+    );
+    this.calls = new CallTable({
+      defaultTimeoutMs: options.defaultTimeoutMs ?? 5000,
+      maxQueuedCalls: options.maxQueuedCalls ?? 1000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
+      send: (request, id) => this.connection.send({ id, ...request }),
+      sizeOf: (request) => encodeValue(request).length,
+      unavailableReason: () =>
+        this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
+    });
+    this.connection.on('message', (message) => {
+      const id = message.id;
+      if (typeof id === 'number') this.calls.onResponse(id, message);
+    });
+    this.connection.on('ready', () => this.calls.onConnected());
+    this.connection.on('lost', (reason) => this.calls.onDisconnected(reason));
+    this.connection.on('status', (event) => {
+      this.emit('status', event);
+      for (const listener of this.statusListeners) listener(event);
+    });
+    this.connection.start();
+  }
+
+  /** The connection's state now. */
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Resolves when connected (at once if already); rejects on timeout or close. */
+  ready(options: CallOptions = {}): Promise<void> {
+    return this.ping(options).then(() => undefined);
+  }
+
+  async get<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<ValueAt<T, P>> {
+    return (await this.getEntry(path, options)).value;
+  }
+
+  async getEntry<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<Entry<ValueAt<T, P>>> {
+    const response = await this.request({ op: 'get', path }, options);
+    return {
+      value: response.value as ValueAt<T, P>,
+      modRevision: response.modRevision as number,
+      revision: response.revision as number,
+      epoch: response.epoch as string,
+    };
+  }
+
+  set<P extends PathArg<T>>(path: P, value: ValueAt<T, P>, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write({ op: 'set', path, value, ifModRevision: options.ifModRevision }, options);
+  }
+
+  delete<P extends PathArg<T>>(path: P, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write({ op: 'delete', path, ifModRevision: options.ifModRevision }, options);
+  }
+
+  /** Several sets/deletes applied atomically as one revision. */
+  async batch(ops: BatchOp<T>[], options?: CallOptions): Promise<WriteResult> {
+    const response = await this.request({ op: 'batch', ops: ops as WriteOp[] }, options);
+    return toWriteResult(response);
+  }
+
+  /**
+   * Read-modify-write without lost updates: reads the value and its
+   * modRevision, computes `fn(current)`, writes it only if nothing changed in
+   * between (ifModRevision), and tries again on CONFLICT until the deadline.
+   * `fn` receives undefined when the path does not exist; returning undefined deletes it.
+   */
+  async update<P extends PathArg<T>>(
+    path: P,
+    fn: (current: ValueAt<T, P> | undefined) => ValueAt<T, P> | undefined | Promise<ValueAt<T, P> | undefined>,
+    options: CallOptions = {},
+  ): Promise<WriteResult & { value: ValueAt<T, P> | undefined }> {
+    const deadline = Date.now() + (options.timeoutMs ?? 5000);
+    for (let attempt = 0; ; attempt++) {
+      const remaining = (): CallOptions => ({ signal: options.signal, timeoutMs: Math.max(1, deadline - Date.now()) });
+      let current: Entry<ValueAt<T, P>> | undefined;
+      try {
+        current = await this.getEntry(path, remaining());
+      } catch (error) {
+        if (!(error instanceof ConfigSidecarError && error.code === ErrorCode.NOT_FOUND)) throw error;
+      }
+      const next = await fn(current?.value);
+      const ifModRevision = current?.modRevision ?? 0;
+      try {
+        const result =
+          next === undefined
+            ? await this.delete(path, { ...remaining(), ifModRevision })
+            : await this.set(path, next, { ...remaining(), ifModRevision });
+        return { ...result, value: next };
+      } catch (error) {
+        if (!(error instanceof ConfigSidecarError && error.code === ErrorCode.CONFLICT)) throw error;
+        if (Date.now() >= deadline) {
+          throw new ConfigSidecarError(ClientErrorCode.TIMEOUT, `update of ${String(path)} kept conflicting for ${attempt + 1} attempts`);
+        }
+      }
+    }
+  }
+
+  async health(options?: CallOptions): Promise<HealthResult> {
+    return HealthResultSchema.parse(stripEnvelope(await this.request({ op: 'health' }, options)));
+  }
+
+  /** Counters, latencies and event-loop delay of the sidecar. */
+  async stats(options?: CallOptions): Promise<Record<string, unknown>> {
+    return stripEnvelope(await this.request({ op: 'stats' }, options));
+  }
+
+  async ping(options?: CallOptions): Promise<{ epoch: string; revision: number }> {
+    const response = await this.request({ op: 'ping' }, options);
+    return { epoch: response.epoch as string, revision: response.revision as number };
+  }
+
+  /** Connection status changes, from now until close(). */
+  async *status(): AsyncGenerator<StatusEvent, void, undefined> {
+    const buffered: StatusEvent[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (event: StatusEvent) => {
+      buffered.push(event);
+      wake?.();
+    };
+    this.statusListeners.add(listener);
+    try {
+      for (;;) {
+        while (buffered.length > 0) {
+          const event = buffered.shift()!;
+          yield event;
+          if (event.type === 'closed') return;
+        }
+        if (this.connection.state === 'closed') return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      this.statusListeners.delete(listener);
+    }
+  }
+
+  /** Closes the connection; pending and later calls reject with CLOSED. */
+  close(): void {
+    this.calls.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
+    this.connection.close();
+  }
+
+  private async write(op: WriteOp, options: CallOptions): Promise<WriteResult> {
+    const request = op.ifModRevision === undefined ? { op: op.op, path: op.path, ...(op.op === 'set' ? { value: op.value } : {}) } : op;
+    return toWriteResult(await this.request(request, options));
+  }
+
+  private async request(request: Record<string, unknown> & { op: string }, options?: CallOptions): Promise<Record<string, unknown>> {
+    const response = await this.calls.call(request, options);
+    if (response.ok === false) throw ConfigSidecarError.fromWire(response.error as never);
+    return response;
+  }
+}
+
+/** Creates a client and starts connecting; calls made before it connects wait in a bounded queue. */
+export function connect<S extends z.ZodType | undefined = undefined>(options: ConnectOptions<S> = {}): ConfigClient<Doc<S>> {
+  return new ConfigClient<Doc<S>>(options);
+}
+
+function toWriteResult(response: Record<string, unknown>): WriteResult {
+  return {
+    revision: response.revision as number,
+    epoch: response.epoch as string,
+    results: response.results as WriteResult['results'],
+  };
+}
+
+function stripEnvelope(response: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, ok: _ok, ...rest } = response;
+  return rest;
+}

@@ -1,0 +1,187 @@
+// The client's connection state machine: dial, hello, serve, and on any loss
+// back to dialling after the policy's delay, until closed. One dial loop at a
+// time (a second failure never starts a second loop). A heartbeat ping goes
+// out after `heartbeatMs` without traffic; two missed and the link is dropped.
+import { EventEmitter } from 'node:events';
+import {
+  ClientHelloSchema,
+  ConnectionErrorSchema,
+  DEFAULT_LIMITS,
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  ServerHelloSchema,
+  decodeValue,
+  encodeMessage,
+  maxResponseFrameBytes,
+  type Limits,
+  type ServerHello,
+} from '../protocol/index.js';
+import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
+import { dial, type Link } from './transport.js';
+
+export interface ConnectionOptions {
+  socketPath: string;
+  clientName: string;
+  heartbeatMs: number;
+  reconnect: ReconnectPolicy;
+}
+
+export interface ConnectionEvents {
+  /** A decoded message other than hello (responses, connection errors). */
+  message: [message: Record<string, unknown>];
+  status: [event: StatusEvent];
+  /** Hello completed on a new link. */
+  ready: [hello: ServerHello];
+  lost: [reason: string];
+}
+
+export class Connection extends EventEmitter<ConnectionEvents> {
+  state: ConnectionState = 'connecting';
+  hello: ServerHello | undefined;
+  lastError: string | undefined;
+  private link: Link | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastTraffic = Date.now();
+  private missedBeats = 0;
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    /** Sends a ping through the call table; resolves true if answered in time. */
+    private readonly ping: () => Promise<boolean>,
+  ) {
+    super();
+  }
+
+  start(): void {
+    this.emitStatus({ type: 'connecting' });
+    this.open();
+  }
+
+  /** Sends one frame if a ready link exists. */
+  send(message: unknown): boolean {
+    if (this.state !== 'connected' || this.link === undefined) return false;
+    this.link.send(encodeMessage(message));
+    return true;
+  }
+
+  get limits(): Limits {
+    return this.hello?.limits ?? DEFAULT_LIMITS;
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    this.link?.close();
+    this.link = undefined;
+    this.emitStatus({ type: 'closed' });
+  }
+
+  private open(): void {
+    let greeted = false;
+    const decoder = new FrameDecoder(maxResponseFrameBytes(DEFAULT_LIMITS));
+    const link: Link = dial(this.options.socketPath, {
+      onOpen: () => {
+        const hello = { type: 'hello', protocol: PROTOCOL_VERSION, client: { name: this.options.clientName, pid: process.pid } };
+        link.send(encodeMessage(ClientHelloSchema.parse(hello)));
+      },
+      onData: (data) => {
+        this.lastTraffic = Date.now();
+        let frames: Buffer[];
+        try {
+          frames = decoder.push(data);
+        } catch (error) {
+          this.drop(link, `bad frame from sidecar: ${(error as Error).message}`);
+          return;
+        }
+        for (const frame of frames) {
+          let message: unknown;
+          try {
+            message = decodeValue(frame, { maxDepth: 1024, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 });
+          } catch (error) {
+            this.drop(link, `bad message from sidecar: ${(error as Error).message}`);
+            return;
+          }
+          if (!greeted) {
+            const hello = ServerHelloSchema.safeParse(message);
+            if (!hello.success) {
+              const refusal = ConnectionErrorSchema.safeParse(message);
+              this.drop(link, refusal.success ? `${refusal.data.error.code}: ${refusal.data.error.message}` : 'the sidecar did not answer hello');
+              return;
+            }
+            greeted = true;
+            this.onReady(link, hello.data);
+          } else {
+            this.emit('message', message as Record<string, unknown>);
+          }
+        }
+      },
+      onClose: (error) => {
+        if (this.link !== link) return;
+        this.onLost(error?.message ?? 'connection closed');
+      },
+    });
+    this.link = link;
+  }
+
+  private onReady(link: Link, hello: ServerHello): void {
+    if (this.link !== link || this.state === 'closed') return;
+    this.hello = hello;
+    this.state = 'connected';
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.missedBeats = 0;
+    this.startHeartbeat();
+    this.emitStatus({ type: 'connected', epoch: hello.epoch, revision: hello.revision });
+    this.emit('ready', hello);
+  }
+
+  private drop(link: Link, reason: string): void {
+    if (this.link !== link) return;
+    link.close();
+    this.onLost(reason);
+  }
+
+  private onLost(reason: string): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.link = undefined;
+    this.lastError = reason;
+    clearInterval(this.heartbeatTimer);
+    if (wasConnected) {
+      this.emitStatus({ type: 'disconnected', error: reason });
+      this.emit('lost', reason);
+    }
+    this.state = 'reconnecting';
+    const delayMs = reconnectDelay(this.attempt, this.options.reconnect);
+    this.emitStatus({ type: 'reconnecting', attempt: this.attempt + 1, delayMs });
+    this.attempt++;
+    this.retryTimer = setTimeout(() => this.open(), delayMs);
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    const beat = this.options.heartbeatMs;
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastTraffic < beat) return;
+      const link = this.link;
+      void this.ping().then((answered) => {
+        if (answered) {
+          this.missedBeats = 0;
+          return;
+        }
+        if (++this.missedBeats >= 2 && link !== undefined) this.drop(link, 'two heartbeats missed');
+      });
+    }, beat);
+    this.heartbeatTimer.unref();
+  }
+
+  private emitStatus(event: StatusEvent): void {
+    this.emit('status', event);
+  }
+}
+
+export { DEFAULT_RECONNECT_POLICY };

@@ -1,0 +1,234 @@
+// msgpack payload <-> plain values. Every payload is first walked byte by byte
+// (no allocation) to check depth, declared lengths against the bytes actually
+// present and against the limits, key types, forbidden keys, and that only
+// JSON-compatible types appear; only then is it handed to msgpackr. A 6 KB
+// frame claiming a 4 GiB string, or 100,000 nested arrays, fails in the walk.
+// msgpackr renames a decoded `__proto__` key silently, so the walk is also
+// where such keys are refused.
+import { Packr, Unpackr } from 'msgpackr';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { encodeFrame } from './frame.js';
+import type { Limits } from './limits.js';
+import { FORBIDDEN_SEGMENTS } from './paths.js';
+
+/** The limits the decoder checks. */
+export type DecodeLimits = Pick<Limits, 'maxDepth' | 'maxArrayLength' | 'maxStringBytes'>;
+
+// skipValues drops `undefined` properties (msgpackr would send them as an
+// extension); it is supported by msgpackr 2.x but missing from its typings.
+const packr = new Packr({ useRecords: false, moreTypes: false, skipValues: [undefined] } as ConstructorParameters<typeof Packr>[0]);
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+/**
+ * Encodes a plain JSON-compatible value (maps as objects, no records, no
+ * extensions). The result views msgpackr's reusable buffer: copy it (as
+ * encodeMessage does) before the next encode.
+ */
+export function encodeValue(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+/** Encodes one message as a complete frame (length prefix + msgpack), in its own buffer. */
+export function encodeMessage(message: unknown): Buffer {
+  return encodeFrame(encodeValue(message));
+}
+
+/**
+ * A payload that failed the walk. `requestId` is the top-level `id` when it was
+ * read before the failure, so the sidecar can answer that request and keep the
+ * connection (the frame boundary is intact).
+ */
+export class DecodeError extends ProtocolError {
+  requestId: number | undefined;
+}
+
+/** Validates then decodes one msgpack payload. Throws DecodeError naming what was wrong and where. */
+export function decodeValue(payload: Uint8Array, limits: DecodeLimits): unknown {
+  checkMsgpack(payload, limits);
+  return unpackr.unpack(payload);
+}
+
+const forbiddenKeyBytes = [...FORBIDDEN_SEGMENTS].map((k) => Buffer.from(k, 'utf8'));
+
+interface Level {
+  remaining: number; // items still to read at this level (a map entry counts 2)
+  isMap: boolean;
+  count: number; // items read so far
+  keyStart: number; // last key's byte range, for error paths
+  keyEnd: number;
+}
+
+/**
+ * Walks one msgpack value; throws on anything the project does not accept.
+ * Exported for the fuzz tests; decodeValue is the normal entry point.
+ */
+export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const stack: Level[] = [];
+  let pos = 0;
+  const end = buf.length;
+
+  let requestId: number | undefined;
+  const where = (): string => describePath(buf, stack);
+  const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>): never => {
+    const error = new DecodeError(code, `${message} at ${where()}`, details);
+    error.requestId = requestId;
+    throw error;
+  };
+  // Remembers a top-level `id` key whose value is a small unsigned int, for DecodeError.requestId.
+  const noteRequestId = (): void => {
+    const top = stack[0];
+    if (stack.length !== 1 || top === undefined || !top.isMap || top.count % 2 !== 1) return;
+    if (top.keyEnd - top.keyStart !== 2 || buf[top.keyStart] !== 0x69 || buf[top.keyStart + 1] !== 0x64) return;
+    const b = buf[pos];
+    if (b === undefined) return;
+    if (b <= 0x7f) requestId = b;
+    else if (b === 0xcc && pos + 1 < end) requestId = buf[pos + 1];
+    else if (b === 0xcd && pos + 2 < end) requestId = view.getUint16(pos + 1);
+    else if (b === 0xce && pos + 4 < end) requestId = view.getUint32(pos + 1);
+  };
+  const need = (n: number, what: string): void => {
+    if (n > end - pos) {
+      fail(ErrorCode.PROTOCOL, `truncated msgpack: ${what} declares ${n} bytes but only ${end - pos} remain`);
+    }
+  };
+  const u8 = (): number => {
+    need(1, 'value');
+    return buf[pos++]!;
+  };
+  const u16 = (): number => {
+    need(2, 'length');
+    const v = view.getUint16(pos);
+    pos += 2;
+    return v;
+  };
+  const u32 = (): number => {
+    need(4, 'length');
+    const v = view.getUint32(pos);
+    pos += 4;
+    return v;
+  };
+  const str = (len: number): void => {
+    if (len > limits.maxStringBytes) {
+      fail(ErrorCode.LIMIT_EXCEEDED, `string of ${len} bytes exceeds maxStringBytes ${limits.maxStringBytes}`, {
+        limit: 'maxStringBytes',
+        max: limits.maxStringBytes,
+        actual: len,
+      });
+    }
+    need(len, 'string');
+    const top = stack[stack.length - 1];
+    if (top !== undefined && top.isMap && top.count % 2 === 0) {
+      top.keyStart = pos;
+      top.keyEnd = pos + len;
+      for (const forbidden of forbiddenKeyBytes) {
+        if (forbidden.length === len && Buffer.compare(forbidden, buf.subarray(pos, pos + len)) === 0) {
+          pos += len;
+          fail(ErrorCode.BAD_REQUEST, `forbidden key "${forbidden.toString()}"`, { key: forbidden.toString() });
+        }
+      }
+    }
+    pos += len;
+  };
+  const container = (isMap: boolean, entries: number): void => {
+    if (entries > limits.maxArrayLength) {
+      fail(
+        ErrorCode.LIMIT_EXCEEDED,
+        `${isMap ? 'map' : 'array'} of ${entries} entries exceeds maxArrayLength ${limits.maxArrayLength}`,
+        { limit: 'maxArrayLength', max: limits.maxArrayLength, actual: entries },
+      );
+    }
+    const items = isMap ? entries * 2 : entries;
+    // Every item takes at least one byte: a count larger than what is left is a lie.
+    if (items > end - pos) {
+      fail(ErrorCode.PROTOCOL, `truncated msgpack: ${isMap ? 'map' : 'array'} declares ${entries} entries but only ${end - pos} bytes remain`);
+    }
+    if (stack.length >= limits.maxDepth) {
+      fail(ErrorCode.LIMIT_EXCEEDED, `nesting deeper than maxDepth ${limits.maxDepth}`, {
+        limit: 'maxDepth',
+        max: limits.maxDepth,
+      });
+    }
+    if (items > 0) stack.push({ remaining: items, isMap, count: 0, keyStart: -1, keyEnd: -1 });
+    else completeItem();
+  };
+  const completeItem = (): void => {
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return;
+      top.count++;
+      if (--top.remaining > 0) return;
+      stack.pop();
+    }
+  };
+  const expectKeyString = (b: number): void => {
+    const top = stack[stack.length - 1];
+    if (top !== undefined && top.isMap && top.count % 2 === 0 && !((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb))) {
+      fail(ErrorCode.BAD_REQUEST, 'map key is not a string');
+    }
+  };
+  const finite = (n: number): void => {
+    if (!Number.isFinite(n)) fail(ErrorCode.BAD_REQUEST, 'number is not finite (NaN and Infinity are not JSON)');
+  };
+  const safeInt = (n: bigint): void => {
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
+      fail(ErrorCode.BAD_REQUEST, `integer ${n} is outside the safe integer range`);
+    }
+  };
+
+  if (end === 0) throw new DecodeError(ErrorCode.PROTOCOL, 'empty msgpack payload');
+  do {
+    noteRequestId();
+    const b = u8();
+    expectKeyString(b);
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) {
+      completeItem();
+    } else if (b >= 0xa0 && b <= 0xbf) {
+      str(b & 0x1f);
+      completeItem();
+    } else if (b >= 0x80 && b <= 0x8f) {
+      container(true, b & 0x0f);
+    } else if (b >= 0x90 && b <= 0x9f) {
+      container(false, b & 0x0f);
+    } else {
+      switch (b) {
+        case 0xd9: str(u8()); completeItem(); break;
+        case 0xda: str(u16()); completeItem(); break;
+        case 0xdb: str(u32()); completeItem(); break;
+        case 0xdc: container(false, u16()); break;
+        case 0xdd: container(false, u32()); break;
+        case 0xde: container(true, u16()); break;
+        case 0xdf: container(true, u32()); break;
+        case 0xca: need(4, 'float32'); finite(view.getFloat32(pos)); pos += 4; completeItem(); break;
+        case 0xcb: need(8, 'float64'); finite(view.getFloat64(pos)); pos += 8; completeItem(); break;
+        case 0xcc: case 0xd0: need(1, 'int'); pos += 1; completeItem(); break;
+        case 0xcd: case 0xd1: need(2, 'int'); pos += 2; completeItem(); break;
+        case 0xce: case 0xd2: need(4, 'int'); pos += 4; completeItem(); break;
+        case 0xcf: need(8, 'uint64'); safeInt(view.getBigUint64(pos)); pos += 8; completeItem(); break;
+        case 0xd3: need(8, 'int64'); safeInt(view.getBigInt64(pos)); pos += 8; completeItem(); break;
+        case 0xc4: case 0xc5: case 0xc6:
+          fail(ErrorCode.BAD_REQUEST, 'binary values are not JSON-compatible');
+          break;
+        case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+          fail(ErrorCode.BAD_REQUEST, `msgpack extension type (0x${b.toString(16)}) is not accepted`);
+          break;
+        default:
+          fail(ErrorCode.PROTOCOL, `invalid msgpack byte 0x${b.toString(16)}`);
+      }
+    }
+  } while (stack.length > 0);
+  if (pos !== end) {
+    throw new DecodeError(ErrorCode.PROTOCOL, `${end - pos} trailing bytes after the msgpack value`);
+  }
+}
+
+/** A readable location for an error: the keys and indexes of the levels open at the failure. */
+function describePath(buf: Uint8Array, stack: Level[]): string {
+  if (stack.length === 0) return 'the top level';
+  const parts = stack.map((level) => {
+    if (!level.isMap) return String(level.count);
+    if (level.keyStart < 0) return '(key)';
+    return Buffer.from(buf.buffer, buf.byteOffset + level.keyStart, level.keyEnd - level.keyStart).toString('utf8');
+  });
+  return `"${parts.join('.')}"`;
+}

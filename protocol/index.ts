@@ -1,0 +1,8 @@
+// The wire contract shared by sidecar and client: no I/O, no transport.
+export * from './errors.js';
+export * from './limits.js';
+export * from './frame.js';
+export * from './codec.js';
+export * from './paths.js';
+export * from './messages.js';
+export * from './default-paths.js';

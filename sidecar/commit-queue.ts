@@ -1,0 +1,155 @@
+// Group commit. Writes are checked and applied to a working copy at once, in
+// arrival order, and wait for the flush that makes them durable; writes that
+// arrive while a flush runs share the next one (one fsync, many acks).
+// Readers see only `committed`, which moves only after a flush succeeds. A
+// failed flush fails its writes, returns the working copy to the committed
+// state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
+// no snapshot older than memory is ever written, no two flushes overlap).
+import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
+import { applyOps, type OpResult, type StoreState } from './store-state.js';
+import { documentText } from './json-text.js';
+
+export interface CommitResult {
+  revision: number;
+  results: OpResult[];
+}
+
+/** Writes `next`'s document durably over `previous`'s; rejects if it could not. */
+export type Persist = (next: StoreState, previous: StoreState) => Promise<void>;
+
+export interface CommitQueueEvents {
+  /** A flush made these revisions durable. */
+  onCommitted?(state: StoreState, writes: number): void;
+  /** A flush failed; its writes were answered with WRITE_FAILED. */
+  onFlushFailed?(error: unknown, writes: number): void;
+}
+
+interface PendingWrite {
+  ops: readonly WriteOp[];
+  revision: number;
+  results: OpResult[];
+  resolve(result: CommitResult): void;
+  reject(error: unknown): void;
+}
+
+export class CommitQueue {
+  private committedState: StoreState;
+  private working: StoreState;
+  private pending: PendingWrite[] = [];
+  private flushing: Promise<void> | undefined;
+  private refusal: ProtocolError | undefined;
+  /** Flush count and writes acknowledged, for stats. */
+  readonly counters = { flushes: 0, writes: 0, failedFlushes: 0 };
+
+  constructor(
+    initial: StoreState,
+    private readonly persist: Persist,
+    private readonly maxDocumentBytes: number,
+    private readonly events: CommitQueueEvents = {},
+  ) {
+    this.committedState = initial;
+    this.working = initial;
+  }
+
+  /** The durable state: what every read and watch sees. */
+  get committed(): StoreState {
+    return this.committedState;
+  }
+
+  /** Checks and queues one write (one revision); settles once it is durable or has failed. */
+  submit(ops: readonly WriteOp[]): Promise<CommitResult> {
+    if (this.refusal !== undefined) return Promise.reject(this.refusal);
+    return new Promise<CommitResult>((resolve, reject) => {
+      const write: PendingWrite = { ops, revision: 0, results: [], resolve, reject };
+      this.applyToWorking(write); // throws CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED: nothing queued
+      this.pending.push(write);
+      this.scheduleFlush();
+    });
+  }
+
+  /** Refuses new writes from now on with `error`; queued ones still complete. */
+  refuseWrites(error: ProtocolError): void {
+    this.refusal = error;
+  }
+
+  /** Resolves when every queued write has been flushed or failed. */
+  async drain(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+  }
+
+  private applyToWorking(write: PendingWrite): void {
+    const { state, results } = applyOps(this.working, write.ops);
+    const size = documentText(state.doc).bytes;
+    if (size > this.maxDocumentBytes) {
+      throw new ProtocolError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `the document would be ${size} bytes, above maxDocumentBytes ${this.maxDocumentBytes}; nothing was applied`,
+        { limit: 'maxDocumentBytes', max: this.maxDocumentBytes, actual: size },
+      );
+    }
+    this.working = state;
+    write.revision = state.revision;
+    write.results = results;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing !== undefined) return;
+    // setImmediate lets every write that arrived in this turn of the loop join the flush.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flushLoop())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      const target = this.working;
+      try {
+        await this.persist(target, this.committedState);
+      } catch (error) {
+        this.failBatch(batch, error);
+        continue;
+      }
+      this.committedState = target;
+      this.counters.flushes++;
+      this.counters.writes += batch.length;
+      this.events.onCommitted?.(target, batch.length);
+      for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
+    }
+  }
+
+  private failBatch(batch: PendingWrite[], error: unknown): void {
+    this.counters.failedFlushes++;
+    const failure = new ProtocolError(ErrorCode.WRITE_FAILED, `the config file could not be written: ${describe(error)}; nothing was applied`, {
+      reason: describe(error),
+      ...(osCode(error) === undefined ? {} : { osCode: osCode(error) }),
+    });
+    for (const write of batch) write.reject(failure);
+    this.events.onFlushFailed?.(error, batch.length);
+    // Back to what is on disk, then replay the writes that queued behind the failed flush.
+    this.working = this.committedState;
+    const queued = this.pending;
+    this.pending = [];
+    for (const write of queued) {
+      try {
+        this.applyToWorking(write);
+        this.pending.push(write);
+      } catch (replayError) {
+        write.reject(replayError);
+      }
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function osCode(error: unknown): string | undefined {
+  const code = (error as { osCode?: unknown; code?: unknown } | null)?.osCode ?? (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,119 @@
+// Atomic, durable replacement of a file (the fix for seeds 000 #4 and 002):
+// write a temp file in the same directory, check every byte count, fsync it,
+// rename it over the target, fsync the directory. A reader sees the old file
+// or the new one, never a mix; after a crash the old or the new one is there.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import type { FsOps } from './fs-ops.js';
+
+/** The step of a durable write that failed. */
+export type WriteStep = 'open' | 'write' | 'fsync' | 'close' | 'rename' | 'fsync-dir';
+
+/** A durable write that did not complete; `renamed` says whether the target already holds the new bytes. */
+export class WriteFailure extends Error {
+  override readonly name = 'WriteFailure';
+  constructor(
+    readonly step: WriteStep,
+    override readonly cause: unknown,
+    readonly renamed: boolean,
+    readonly cleanupErrors: unknown[] = [],
+  ) {
+    super(`${step} failed: ${errorText(cause)}`);
+  }
+  /** The OS error code (ENOSPC, EACCES, ...) when there is one. */
+  get osCode(): string | undefined {
+    const code = (this.cause as { code?: unknown } | null)?.code;
+    return typeof code === 'string' ? code : undefined;
+  }
+}
+
+export interface DurableWriteOptions {
+  fs: FsOps;
+  /** Mode of a newly created file. */
+  mode: number;
+  platform?: NodeJS.Platform;
+  /** Windows: how long to keep retrying a rename refused with EPERM/EBUSY (a reader has it open). */
+  renameRetryMs?: number;
+}
+
+/** Prefix of temp files beside `target`; startup removes strays with it. */
+export function tempPrefix(target: string): string {
+  return `.${path.basename(target)}.tmp-`;
+}
+
+export async function durableReplace(target: string, data: Uint8Array, options: DurableWriteOptions): Promise<void> {
+  const { fs } = options;
+  const platform = options.platform ?? process.platform;
+  const dir = path.dirname(target);
+  const temp = path.join(dir, `${tempPrefix(target)}${process.pid}-${randomBytes(6).toString('hex')}`);
+
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(temp, 'wx', options.mode);
+  } catch (error) {
+    throw new WriteFailure('open', error, false);
+  }
+  let step: WriteStep = 'write';
+  try {
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await fs.write(handle, data, offset, data.length - offset);
+      if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${offset} of ${data.length}`);
+      offset += bytesWritten;
+    }
+    step = 'fsync';
+    await fs.fsync(handle);
+    step = 'close';
+    await fs.close(handle);
+  } catch (error) {
+    const cleanup: unknown[] = [];
+    if (step !== 'close') await fs.close(handle).catch((e: unknown) => cleanup.push(e));
+    await fs.unlink(temp).catch((e: unknown) => cleanup.push(e));
+    throw new WriteFailure(step, error, false, cleanup);
+  }
+
+  try {
+    await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
+  } catch (error) {
+    const cleanup: unknown[] = [];
+    await fs.unlink(temp).catch((e: unknown) => cleanup.push(e));
+    throw new WriteFailure('rename', error, false, cleanup);
+  }
+
+  // Windows cannot open a directory to fsync it; NTFS journals the rename.
+  if (platform === 'win32') return;
+  try {
+    const dirHandle = await fs.open(dir, 'r');
+    try {
+      await fs.fsync(dirHandle);
+    } finally {
+      await fs.close(dirHandle);
+    }
+  } catch (error) {
+    throw new WriteFailure('fsync-dir', error, true);
+  }
+}
+
+async function renameWithRetry(fs: FsOps, from: string, to: string, platform: NodeJS.Platform, retryMs: number) {
+  const deadline = Date.now() + retryMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      await fs.rename(from, to);
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const transient = platform === 'win32' && (code === 'EPERM' || code === 'EBUSY' || code === 'EACCES');
+      if (!transient || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,32 @@
+// The file-system calls persistence makes, behind one interface, so tests can
+// inject a fault into any single step (open, write, fsync, rename, ...).
+import fs from 'node:fs/promises';
+
+/** The subset of node:fs/promises the persistence code uses. */
+export interface FsOps {
+  open(path: string, flags: string, mode?: number): Promise<fs.FileHandle>;
+  write(handle: fs.FileHandle, data: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  fsync(handle: fs.FileHandle): Promise<void>;
+  close(handle: fs.FileHandle): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  stat(path: string): Promise<import('node:fs').Stats>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string, mode: number): Promise<void>;
+}
+
+export const realFs: FsOps = {
+  open: (path, flags, mode) => fs.open(path, flags, mode),
+  write: (handle, data, offset, length) => handle.write(data, offset, length),
+  fsync: (handle) => handle.sync(),
+  close: (handle) => handle.close(),
+  rename: (from, to) => fs.rename(from, to),
+  unlink: (path) => fs.unlink(path),
+  readFile: (path) => fs.readFile(path),
+  stat: (path) => fs.stat(path),
+  readdir: (path) => fs.readdir(path),
+  mkdir: async (path, mode) => {
+    await fs.mkdir(path, { recursive: true, mode });
+  },
+};

@@ -1,0 +1,66 @@
+// What each request op does, given the store. Reads answer from committed
+// state only; writes go through the commit queue and answer once durable.
+import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type WriteOp } from '../protocol/index.js';
+import type { CommitQueue } from './commit-queue.js';
+import type { EventLoopMonitor } from './event-loop-monitor.js';
+import { readPath } from './store-state.js';
+import type { Health } from './health.js';
+
+export interface HandlerContext {
+  epoch: string;
+  configPath: string;
+  queue: CommitQueue;
+  health: Health;
+  memoryEqualsDisk(): boolean;
+  eventLoop: EventLoopMonitor;
+  connections(): number;
+  startedAt: number;
+}
+
+type Result = Record<string, unknown>;
+
+export function createHandler(ctx: HandlerContext): (request: Request) => Promise<Result> {
+  const counts = new Map<string, number>();
+  const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
+  const write = async (ops: readonly WriteOp[]): Promise<Result> => {
+    const { revision, results } = await ctx.queue.submit(ops);
+    return { epoch: ctx.epoch, revision, results };
+  };
+
+  return async (request) => {
+    counts.set(request.op, (counts.get(request.op) ?? 0) + 1);
+    switch (request.op) {
+      case 'get': {
+        const segments = parsePath(request.path);
+        const state = ctx.queue.committed;
+        const { value, modRevision } = readPath(state, segments);
+        if (value === undefined) {
+          throw new ProtocolError(ErrorCode.NOT_FOUND, `${formatPath(segments) || '(root)'} does not exist`, { path: formatPath(segments) });
+        }
+        return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
+      }
+      case 'set':
+        return write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }]);
+      case 'delete':
+        return write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }]);
+      case 'batch':
+        return write(request.ops);
+      case 'ping':
+        return position();
+      case 'health':
+        return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk()) };
+      case 'stats':
+        return {
+          ...position(),
+          uptimeMs: Date.now() - ctx.startedAt,
+          connections: ctx.connections(),
+          requests: Object.fromEntries(counts),
+          flushes: ctx.queue.counters.flushes,
+          writesCommitted: ctx.queue.counters.writes,
+          failedFlushes: ctx.queue.counters.failedFlushes,
+          eventLoopDelay: ctx.eventLoop.summary(),
+          memory: { rssBytes: process.memoryUsage.rss() },
+        };
+    }
+  };
+}

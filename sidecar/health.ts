@@ -1,0 +1,47 @@
+// What `health` reports: ok / degraded / failing, with the reasons, built from
+// facts other parts record here (seeds 000 #29: failures must be visible).
+import type { HealthResult } from '../protocol/index.js';
+
+export class Health {
+  lastWriteAt: Date | null = null;
+  writeErrors = 0;
+  lastWriteError: string | null = null;
+  /** The last flush failed and no flush has succeeded since. */
+  writing = true;
+  lockLost = false;
+  readOnly = false;
+  fileValid = true;
+
+  recordWrite(): void {
+    this.lastWriteAt = new Date();
+    this.writing = true;
+  }
+
+  recordWriteError(message: string): void {
+    this.writeErrors++;
+    this.lastWriteError = message;
+    this.writing = false;
+  }
+
+  report(configPath: string, memoryEqualsDisk: boolean): Omit<HealthResult, 'epoch' | 'revision'> {
+    const failing: string[] = [];
+    const degraded: string[] = [];
+    if (this.lockLost) failing.push('ownership lock lost: writes are refused');
+    if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
+    if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
+    if (!this.fileValid) degraded.push('the config file is not valid');
+    if (this.readOnly) degraded.push('read-only');
+    const status = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
+    return {
+      status,
+      reasons: [...failing, ...degraded],
+      configPath,
+      fileValid: this.fileValid,
+      memoryEqualsDisk,
+      lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
+      writeErrors: this.writeErrors,
+      lastWriteError: this.lastWriteError,
+      readOnly: this.readOnly,
+    };
+  }
+}

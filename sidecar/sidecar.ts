@@ -1,0 +1,195 @@
+// The sidecar: owns one config file and serves it on one socket. Start-up
+// order matters: take the ownership lock, make sure nothing else answers on
+// the socket, load the file, then bind. Stop: refuse new work, let queued
+// writes reach disk, answer what is pending, close, release the lock.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import {
+  DEFAULT_APP_NAME,
+  DEFAULT_LIMITS,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  defaultConfigPath,
+  defaultSocketPath,
+  stateDirFor,
+  type Limits,
+  type Request,
+  type ServerHello,
+} from '../protocol/index.js';
+import { CommitQueue } from './commit-queue.js';
+import { ConfigFile } from './config-file.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
+import { realFs, type FsOps } from './fs-ops.js';
+import { createHandler } from './handlers.js';
+import { Health } from './health.js';
+import { createLogger, type Logger, type LogLevel } from './logger.js';
+import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
+import { Session } from './session.js';
+import { initialState } from './store-state.js';
+import { listen, probe, type Listener } from './transport.js';
+import { VERSION } from './version.js';
+
+export interface SidecarOptions {
+  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
+  configPath?: string;
+  /** Socket path; default from --app / $CONFIG_SIDECAR_SOCKET. */
+  socketPath?: string;
+  app?: string;
+  limits?: Partial<Limits>;
+  logger?: Logger;
+  logLevel?: LogLevel;
+  /** File-system layer for persistence; tests inject faults through it. */
+  fs?: FsOps;
+  /** Ownership lock stale threshold (ms). */
+  lockStaleMs?: number;
+  /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
+  onFatal?(error: Error): void;
+}
+
+export class Sidecar {
+  private sessions = new Set<Session>();
+  private stopping: Promise<void> | undefined;
+  private readonly eventLoop = new EventLoopMonitor();
+  readonly startedAt = Date.now();
+
+  private constructor(
+    readonly configPath: string,
+    readonly socketPath: string,
+    readonly epoch: string,
+    readonly limits: Limits,
+    readonly log: Logger,
+    private readonly queue: CommitQueue,
+    private readonly health: Health,
+    private readonly file: ConfigFile,
+    private readonly ownership: Ownership,
+    private listener: Listener | undefined,
+  ) {}
+
+  /** Starts a sidecar; rejects with AlreadyOwnedError, StartupError or an I/O error. */
+  static async start(options: SidecarOptions = {}): Promise<Sidecar> {
+    const app = options.app ?? DEFAULT_APP_NAME;
+    const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+    const socketPath = options.socketPath ?? defaultSocketPath(app);
+    const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const log = options.logger ?? createLogger(options.logLevel);
+    const stateDir = stateDirFor(configPath);
+    const health = new Health();
+    let sidecar: Sidecar | undefined;
+
+    const ownership = await acquireOwnership({
+      configPath,
+      stateDir,
+      socketPath,
+      probe,
+      staleMs: options.lockStaleMs,
+      onCompromised: (error) => {
+        health.lockLost = true;
+        log.fatal({ err: error }, 'ownership lock compromised: refusing writes and stopping');
+        sidecar?.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the ownership lock was lost; this sidecar is stopping'));
+        options.onFatal?.(error);
+      },
+    });
+    try {
+      if (await probe(socketPath)) {
+        throw new AlreadyOwnedError(configPath, undefined);
+      }
+      const file = new ConfigFile(configPath, path.join(stateDir, 'quarantine'), options.fs ?? realFs, log);
+      const loaded = await file.load();
+      const queue = new CommitQueue(initialState(loaded.doc, 1), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
+        onCommitted: () => health.recordWrite(),
+        onFlushFailed: (error, writes) => {
+          const message = error instanceof Error ? error.message : String(error);
+          health.recordWriteError(message);
+          log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
+        },
+      });
+      const epoch = randomBytes(8).toString('hex');
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, undefined);
+      await sidecar.bind();
+      log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
+      return sidecar;
+    } catch (error) {
+      await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
+      if (error instanceof AlreadyOwnedError && error.owner === undefined) {
+        throw new Error(`another sidecar already answers on ${socketPath}; refusing to take its socket`);
+      }
+      throw error;
+    }
+  }
+
+  /** The committed revision. */
+  get revision(): number {
+    return this.queue.committed.revision;
+  }
+
+  private async bind(): Promise<void> {
+    const handle = createHandler({
+      epoch: this.epoch,
+      configPath: this.configPath,
+      queue: this.queue,
+      health: this.health,
+      memoryEqualsDisk: () => this.file.memoryEqualsDisk,
+      eventLoop: this.eventLoop,
+      connections: () => this.sessions.size,
+      startedAt: this.startedAt,
+    });
+    const host = {
+      limits: this.limits,
+      log: this.log,
+      serverHello: (): ServerHello => ({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        server: { version: VERSION, pid: process.pid },
+        epoch: this.epoch,
+        revision: this.queue.committed.revision,
+        limits: this.limits,
+      }),
+      handle: (request: Request) => {
+        if (this.stopping !== undefined) {
+          return Promise.reject(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
+        }
+        return handle(request);
+      },
+    };
+    this.listener = await listen(
+      this.socketPath,
+      this.limits.maxConnections,
+      (connection) => {
+        const session = new Session(connection, host, (ended) => this.sessions.delete(ended));
+        if (this.sessions.size >= this.limits.maxConnections) {
+          session.refuse(
+            new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
+              limit: 'maxConnections',
+              max: this.limits.maxConnections,
+            }),
+          );
+        } else {
+          this.sessions.add(session);
+        }
+        return session;
+      },
+      (error) => this.log.error({ err: error }, 'socket error'),
+    );
+    this.eventLoop.start();
+  }
+
+  /** Graceful stop: no new work, queued writes flushed, pending requests answered, socket and lock removed. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.log.info('stopping');
+    this.listener?.stopAccepting();
+    this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
+    await this.queue.drain();
+    await Promise.all([...this.sessions].map((session) => session.drained()));
+    for (const session of this.sessions) session.end();
+    await this.listener?.close();
+    this.eventLoop.stop();
+    await this.ownership.release();
+    this.log.info('stopped');
+  }
+}

@@ -1,0 +1,71 @@
+// One immutable version of the configuration: the document, its revision and
+// the modRevision of every path. Applying writes returns a new version; the
+// old one stays valid, which is how readers keep seeing committed state while
+// a flush of newer writes is in progress.
+import { ErrorCode, ProtocolError, formatPath, getAt, parsePath, type WriteOp } from '../protocol/index.js';
+import { deleteIn, setIn, type JsonObject } from './document.js';
+import { freshTree, modRevisionOf, recordDelete, recordSet, type RevisionNode } from './revision-tree.js';
+
+export interface StoreState {
+  readonly doc: JsonObject;
+  readonly revision: number;
+  readonly tree: RevisionNode;
+}
+
+/** Per-op outcome of a write: the path's new modRevision and whether it existed before. */
+export interface OpResult {
+  modRevision: number;
+  existed: boolean;
+}
+
+/** The state of a freshly loaded document: everything in it dates from `revision`. */
+export function initialState(doc: JsonObject, revision: number): StoreState {
+  return { doc, revision, tree: freshTree(revision) };
+}
+
+/** Value and modRevision at a path; undefined value when absent. */
+export function readPath(state: StoreState, segments: readonly string[]): { value: unknown; modRevision: number } {
+  return { value: getAt(state.doc, segments), modRevision: modRevisionOf(state.tree, state.doc, segments) };
+}
+
+/**
+ * Applies `ops` as one new revision. All `ifModRevision` preconditions are
+ * checked against `state` before anything is applied (etcd txn semantics):
+ * on a mismatch, CONFLICT and nothing changes.
+ */
+export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: StoreState; results: OpResult[] } {
+  const parsed = ops.map((op) => ({ op, segments: parsePath(op.path) }));
+  for (const { op, segments } of parsed) {
+    if (op.ifModRevision === undefined) continue;
+    const actual = modRevisionOf(state.tree, state.doc, segments);
+    if (actual !== op.ifModRevision) {
+      throw new ProtocolError(
+        ErrorCode.CONFLICT,
+        `${formatPath(segments) || '(root)'} has modRevision ${actual}, not ${op.ifModRevision}; nothing was applied`,
+        { path: formatPath(segments), expected: op.ifModRevision, modRevision: actual },
+      );
+    }
+  }
+  const revision = state.revision + 1;
+  let { doc, tree } = state;
+  const results: OpResult[] = [];
+  for (const { op, segments } of parsed) {
+    const existed = getAt(doc, segments) !== undefined;
+    const parentPath = segments.slice(0, -1);
+    if (op.op === 'set') {
+      doc = setIn(doc, segments, op.value);
+      // A change inside an array shifts or replaces its elements: the array as a whole changed.
+      tree = Array.isArray(getAt(doc, parentPath)) && segments.length > 0 ? recordSet(tree, parentPath, revision) : recordSet(tree, segments, revision);
+      results.push({ modRevision: revision, existed });
+    } else {
+      const parentIsArray = segments.length > 0 && Array.isArray(getAt(doc, parentPath));
+      const removed = deleteIn(doc, segments);
+      doc = removed.root;
+      if (removed.existed) {
+        tree = parentIsArray ? recordSet(tree, parentPath, revision) : recordDelete(tree, segments, revision);
+      }
+      results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
+    }
+  }
+  return { state: { doc, revision, tree }, results };
+}

@@ -1,0 +1,134 @@
+// The sidecar's socket layer: node-ipc in its raw profile, used only to name
+// and bind the Unix socket / named pipe and to own the socket directory
+// (created 0700, checked to be ours). Framing, limits and validation are ours.
+// All node-ipc use on the sidecar side stays in this file.
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import { IPCModule } from 'node-ipc';
+
+/** One accepted connection, as the session layer sees it. */
+export interface Connection {
+  /** Queues bytes for the peer. */
+  write(data: Buffer): void;
+  /** Bytes queued but not yet taken by the peer. */
+  readonly writableLength: number;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  /** Closes at once, dropping queued bytes. */
+  destroy(): void;
+}
+
+export interface ConnectionHandlers {
+  onData(data: Buffer): void;
+  onClose(): void;
+}
+
+export interface Listener {
+  readonly socketPath: string;
+  /** Stops accepting new connections; existing ones stay open. */
+  stopAccepting(): void;
+  /** Closes every connection and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds `socketPath`. `accept` is called for every new connection and returns
+ * its handlers. node-ipc unlinks a stale socket at bind time; callers hold the
+ * ownership lock and have probed the socket first.
+ */
+export function listen(
+  socketPath: string,
+  maxConnections: number,
+  accept: (connection: Connection) => ConnectionHandlers,
+  onError: (error: Error) => void,
+): Promise<Listener> {
+  const ipc = new IPCModule();
+  ipc.config.rawBuffer = true;
+  ipc.config.silent = true;
+  ipc.config.unlink = true;
+  ipc.config.socketRoot = path.dirname(socketPath) + path.sep;
+  // Connections past our own limit are accepted and refused with a clear error by the session layer.
+  ipc.config.maxConnections = maxConnections + 64;
+
+  const handlers = new WeakMap<Socket, ConnectionHandlers>();
+  return new Promise<Listener>((resolve, reject) => {
+    let started = false;
+    ipc.serve(socketPath, async () => {
+      started = true;
+      // Owner-only, like its directory: other users can neither read nor write the config through it.
+      if (process.platform !== 'win32') await chmod(socketPath, 0o600);
+      const netServer = ipc.server.server;
+      if (netServer === false) throw new Error('node-ipc started without a server');
+      const closed = new Promise<void>((done) => netServer.once('close', () => done()));
+      resolve({
+        socketPath,
+        stopAccepting: () => {
+          if (netServer.listening) netServer.close();
+        },
+        close: async () => {
+          if (netServer.listening) netServer.close();
+          ipc.server.stop();
+          await closed;
+        },
+      });
+    });
+    const server = ipc.server;
+    server.on('connect', (socket: Socket) => {
+      handlers.set(
+        socket,
+        accept({
+          write: (data) => {
+            if (!socket.destroyed) socket.write(data);
+          },
+          get writableLength() {
+            return socket.writableLength;
+          },
+          end: () => socket.end(),
+          destroy: () => socket.destroy(),
+        }),
+      );
+    });
+    server.on('data', (data: Buffer, socket: Socket) => handlers.get(socket)?.onData(data));
+    server.on('close', (socket: Socket) => {
+      handlers.get(socket)?.onClose();
+      handlers.delete(socket);
+    });
+    server.on('error', (error: Error) => {
+      if (!started) reject(error);
+      else onError(error);
+    });
+    try {
+      server.start();
+    } catch (error) {
+      reject(error as Error);
+    }
+  });
+}
+
+/** True when something accepts connections on `socketPath` (a live sidecar). */
+export function probe(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+  const ipc = new IPCModule();
+  ipc.config.rawBuffer = true;
+  ipc.config.silent = true;
+  ipc.config.stopRetrying = true;
+  ipc.config.maxRetries = 0;
+  return new Promise<boolean>((resolve) => {
+    let settled = false;
+    const finish = (answer: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ipc.disconnect('probe');
+      resolve(answer);
+    };
+    // A peer that neither accepts nor refuses within the bound is treated as alive: never steal a socket.
+    const timer = setTimeout(() => finish(true), timeoutMs);
+    ipc.connectTo('probe', socketPath, () => {
+      const client = ipc.of.probe!;
+      client.on('connect', () => finish(true));
+      client.on('error', () => finish(false));
+      client.on('disconnect', () => finish(false));
+    });
+  });
+}
