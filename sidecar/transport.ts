@@ -54,14 +54,15 @@ export function listen(
   const handlers = new WeakMap<Socket, ConnectionHandlers>();
   return new Promise<Listener>((resolve, reject) => {
     let started = false;
-    ipc.serve(socketPath, async () => {
+    ipc.serve(socketPath, () => {
       started = true;
-      // Owner-only, like its directory: other users can neither read nor write the config through it.
-      if (process.platform !== 'win32') await chmod(socketPath, 0o600);
       const netServer = ipc.server.server;
-      if (netServer === false) throw new Error('node-ipc started without a server');
+      if (netServer === false) {
+        reject(new Error('node-ipc started without a server'));
+        return;
+      }
       const closed = new Promise<void>((done) => netServer.once('close', () => done()));
-      resolve({
+      const listener: Listener = {
         socketPath,
         stopAccepting: () => {
           if (netServer.listening) netServer.close();
@@ -71,7 +72,13 @@ export function listen(
           ipc.server.stop();
           await closed;
         },
-      });
+      };
+      // Owner-only, like its directory: other users can neither read nor write the config through it.
+      const restrict = process.platform === 'win32' ? Promise.resolve() : chmod(socketPath, 0o600);
+      restrict.then(
+        () => resolve(listener),
+        (error: unknown) => listener.close().then(() => reject(error as Error), reject),
+      );
     });
     const server = ipc.server;
     server.on('connect', (socket: Socket) => {
