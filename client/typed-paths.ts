@@ -23,7 +23,9 @@ export type ValueAt<T, P extends string> = P extends ''
     ? ValueAt<Step<T, Head>, Rest>
     : Step<T, P>;
 
-type Step<T, K extends string> = T extends readonly (infer E)[]
+type Step<T, K extends string> = unknown extends T
+  ? unknown // untyped documents: anything below is unknown too
+  : T extends readonly (infer E)[]
   ? K extends `${number}`
     ? E
     : never

@@ -38,6 +38,8 @@ export class CommitQueue {
   private pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
+  /** Writes waiting for the current flush to settle before their precondition is checked again. */
+  private flushWaiters: (() => void)[] = [];
   /** Flush count and writes acknowledged, for stats. */
   readonly counters = { flushes: 0, writes: 0, failedFlushes: 0 };
 
@@ -56,9 +58,27 @@ export class CommitQueue {
     return this.committedState;
   }
 
-  /** Checks and queues one write (one revision); settles once it is durable or has failed. */
-  submit(ops: readonly WriteOp[]): Promise<CommitResult> {
-    if (this.refusal !== undefined) return Promise.reject(this.refusal);
+  /**
+   * Checks and queues one write (one revision); settles once it is durable or
+   * has failed. A precondition that fails only because of a write not yet
+   * durable is judged again once that write's flush has settled: a CONFLICT is
+   * only ever reported against committed state, so the caller's retry reads
+   * the value it conflicted with (and a CAS loop does not spin on a flush).
+   */
+  async submit(ops: readonly WriteOp[]): Promise<CommitResult> {
+    for (;;) {
+      if (this.refusal !== undefined) throw this.refusal;
+      try {
+        return await this.enqueue(ops);
+      } catch (error) {
+        const modRevision = error instanceof ProtocolError && error.code === ErrorCode.CONFLICT ? error.details?.modRevision : undefined;
+        if (typeof modRevision !== 'number' || modRevision <= this.committedState.revision) throw error;
+        await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+      }
+    }
+  }
+
+  private enqueue(ops: readonly WriteOp[]): Promise<CommitResult> {
     return new Promise<CommitResult>((resolve, reject) => {
       const write: PendingWrite = { ops, revision: 0, results: [], resolve, reject };
       this.applyToWorking(write); // throws CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED: nothing queued
@@ -112,6 +132,7 @@ export class CommitQueue {
         await this.persist(target, this.committedState);
       } catch (error) {
         this.failBatch(batch, error);
+        this.wakeFlushWaiters();
         continue;
       }
       this.committedState = target;
@@ -119,7 +140,12 @@ export class CommitQueue {
       this.counters.writes += batch.length;
       this.events.onCommitted?.(target, batch.length);
       for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
+      this.wakeFlushWaiters();
     }
+  }
+
+  private wakeFlushWaiters(): void {
+    for (const wake of this.flushWaiters.splice(0)) wake();
   }
 
   private failBatch(batch: PendingWrite[], error: unknown): void {

@@ -1,0 +1,7 @@
+// Where the built entry points are, for tests that start real processes.
+import { fileURLToPath } from 'node:url';
+
+/** dist/cli/main.js */
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** dist/test/helpers/client-worker.js */
+export const CLIENT_WORKER = fileURLToPath(new URL('./client-worker.js', import.meta.url));

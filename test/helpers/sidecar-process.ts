@@ -1,0 +1,76 @@
+// A real sidecar in its own process (`config-sidecar serve`), started and
+// stopped by tests. Readiness is its "serving" line on stderr, waited for
+// with a bound, never a sleep.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { CLI } from './paths.js';
+import type { TestPaths } from './temp-dir.js';
+
+export interface SidecarProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | string>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<number | string>;
+}
+
+export interface StartOptions {
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  /** Don't wait for "serving" (for processes expected to fail). */
+  noWait?: boolean;
+  timeoutMs?: number;
+}
+
+export async function startSidecar(t: TestContext, paths: TestPaths, options: StartOptions = {}): Promise<SidecarProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', paths.configPath, '--socket', paths.socketPath, '--log-level', 'warn', ...(options.extraArgs ?? [])],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  const proc: SidecarProcess = {
+    child,
+    pid: child.pid!,
+    stderr: () => stderr,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill9: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  t.after(() => proc.kill9());
+  if (options.noWait) return proc;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sidecar not serving within ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs);
+    const check = () => {
+      if (stderr.includes('config-sidecar: serving')) {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        resolve();
+      }
+    };
+    child.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`sidecar exited (${code}) before serving; stderr:\n${stderr}`));
+    });
+    check();
+  });
+  return proc;
+}

@@ -1,0 +1,30 @@
+// The zjj report (seeds/003): 20 parallel `config set` processes kept 2 keys
+// of 20. Through one sidecar, every key of 20 and of 100 parallel CLI
+// processes must be in the file.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { CLI } from '../helpers/paths.js';
+import { runNode } from '../helpers/run-process.js';
+import { startSidecar } from '../helpers/sidecar-process.js';
+import { testPaths } from '../helpers/temp-dir.js';
+
+for (const writers of [20, 100]) {
+  test(`${writers} parallel "config-sidecar set" processes leave all ${writers} keys`, async (t) => {
+    const paths = await testPaths(t);
+    await startSidecar(t, paths);
+    const results = await Promise.all(
+      Array.from({ length: writers }, (_, i) =>
+        runNode(CLI, ['set', `test_key_${i}`, `value_${i}`, '--socket', paths.socketPath, '--timeout', '30000'], { timeoutMs: 60_000 }),
+      ),
+    );
+    for (const [i, result] of results.entries()) assert.equal(result.code, 0, `writer ${i} failed: ${result.stderr}`);
+
+    const onDisk = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, string>;
+    assert.equal(Object.keys(onDisk).length, writers);
+    for (let i = 0; i < writers; i++) assert.equal(onDisk[`test_key_${i}`], `value_${i}`);
+
+    const dumped = await runNode(CLI, ['dump', '--socket', paths.socketPath]);
+    assert.deepEqual(JSON.parse(dumped.stdout), onDisk);
+  });
+}
