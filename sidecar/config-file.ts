@@ -24,12 +24,13 @@ export interface LoadedConfig {
 
 export class ConfigFile {
   private mode = 0o600;
+  private markedExisting = false;
   /** False after a failed write that could not be undone: the file holds content memory does not. */
   memoryEqualsDisk = true;
 
   constructor(
     readonly configPath: string,
-    readonly quarantineDir: string,
+    readonly stateDir: string,
     private readonly fs: FsOps,
     private readonly log: Logger,
   ) {}
@@ -44,9 +45,18 @@ export class ConfigFile {
       const stat = await this.fs.stat(this.configPath);
       if (!stat.isFile()) throw new StartupError(`${this.configPath} is not a regular file`);
       this.mode = stat.mode & 0o777;
+      await this.markExisting();
       raw = await this.fs.readFile(this.configPath);
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return { doc: {}, existed: false };
+      if ((error as { code?: string }).code === 'ENOENT') {
+        if (await this.existedBefore()) {
+          throw new StartupError(
+            `${this.configPath} is missing but existed before; refusing to start empty. ` +
+              `Put the file back (see ${this.quarantineDir}), or remove ${this.markerPath} to start empty on purpose.`,
+          );
+        }
+        return { doc: {}, existed: false };
+      }
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot read ${this.configPath}: ${(error as Error).message}`);
     }
@@ -61,9 +71,37 @@ export class ConfigFile {
     return { doc: problem.doc, existed: true };
   }
 
+  private get quarantineDir(): string {
+    return path.join(this.stateDir, 'quarantine');
+  }
+
+  /** Records that a config file exists, so a later start finding none knows it was lost, not new. */
+  private get markerPath(): string {
+    return path.join(this.stateDir, 'state.json');
+  }
+
+  private async existedBefore(): Promise<boolean> {
+    try {
+      await this.fs.stat(this.markerPath);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  private async markExisting(): Promise<void> {
+    if (this.markedExisting) return;
+    const text = Buffer.from(JSON.stringify({ configExisted: true }) + '\n');
+    await durableReplace(this.markerPath, text, { fs: this.fs, mode: 0o600 });
+    this.markedExisting = true;
+  }
+
   /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
   async write(next: StoreState, previous: StoreState): Promise<void> {
     const text = documentText(next.doc).text;
+    // Marked first: if the marker can't be written, the config isn't either.
+    await this.markExisting();
     try {
       await durableReplace(this.configPath, Buffer.from(text), { fs: this.fs, mode: this.mode });
       this.memoryEqualsDisk = true;

@@ -94,7 +94,7 @@ export class Sidecar {
       if (await probe(socketPath)) {
         throw new AlreadyOwnedError(configPath, undefined);
       }
-      const file = new ConfigFile(configPath, path.join(stateDir, 'quarantine'), options.fs ?? realFs, log);
+      const file = new ConfigFile(configPath, stateDir, options.fs ?? realFs, log);
       const loaded = await file.load();
       const queue = new CommitQueue(initialState(loaded.doc, 1), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
         onCommitted: () => health.recordWrite(),

@@ -13,6 +13,8 @@ export interface SidecarProcess {
   stderr(): string;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
+  /** The exit code, waited for with a bound (for processes expected to stop by themselves). */
+  exitWithin(timeoutMs?: number): Promise<number | string>;
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | string>;
   /** SIGKILL and wait for exit. */
@@ -44,6 +46,14 @@ export async function startSidecar(t: TestContext, paths: TestPaths, options: St
     pid: child.pid!,
     stderr: () => stderr,
     exited,
+    exitWithin: (timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`sidecar still running after ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs);
+        void exited.then((code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      }),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

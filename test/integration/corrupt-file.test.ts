@@ -21,12 +21,17 @@ for (const [name, content] of [
     await mkdir(path.dirname(paths.configPath), { recursive: true });
     await writeFile(paths.configPath, content);
     const sidecar = await startSidecar(t, paths, { noWait: true });
-    assert.equal(await sidecar.exited, 1);
+    assert.equal(await sidecar.exitWithin(), 1);
     const quarantine = path.join(path.dirname(paths.configPath), '.config.json.sidecar', 'quarantine');
     const kept = await readdir(quarantine);
     assert.equal(kept.length, 1);
     assert.ok(sidecar.stderr().includes(path.join(quarantine, kept[0]!)), sidecar.stderr());
     assert.equal(await readFile(path.join(quarantine, kept[0]!), 'utf8'), content);
     await assert.rejects(access(paths.configPath), /ENOENT/, 'nothing was written in its place');
+
+    // Restarting (as a service manager would) must not quietly serve an empty config instead.
+    const again = await startSidecar(t, paths, { noWait: true });
+    assert.equal(await again.exitWithin(), 1);
+    assert.match(again.stderr(), /missing but existed before/);
   });
 }

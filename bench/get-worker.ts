@@ -1,0 +1,145 @@
+// Load process for reads. Talks to the raw echo baseline or the sidecar,
+// through the thin framed client or the real client library, in one of three
+// shapes:
+//   serial     one request at a time, --count after --warmup (latency)
+//   pipelined  --in-flight requests kept outstanding for --duration-ms after
+//              --warmup-ms (throughput)
+//   paced      one request every --interval-ms for --duration-ms (latency
+//              while something else loads the server); also records latency
+//              from the scheduled send time, which counts stalls the
+//              client could not even send into
+import { performance } from 'node:perf_hooks';
+import { connect } from '../client/index.js';
+import { FramedClient } from './framed-client.js';
+import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
+import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
+
+export interface GetWorkerResult {
+  /** Requests measured (after warm-up). */
+  count: number;
+  /** Wall time of the measured part. */
+  elapsedMs: number;
+  latency: HistogramData;
+  /** paced only: latency counted from the scheduled send time. */
+  scheduledLatency?: HistogramData;
+  errors: number;
+  firstError?: string;
+}
+
+const worker = startWorker('get-worker', {
+  socket: { type: 'string' },
+  client: { type: 'string', default: 'library' },
+  mode: { type: 'string', default: 'serial' },
+  path: { type: 'string' },
+  count: { type: 'string', default: '20000' },
+  warmup: { type: 'string', default: '2000' },
+  'in-flight': { type: 'string', default: '32' },
+  'duration-ms': { type: 'string', default: '5000' },
+  'warmup-ms': { type: 'string', default: '1000' },
+  'interval-ms': { type: 'string', default: '1' },
+});
+const args = worker.values;
+const socketPath = stringArg(args, 'socket');
+const path = stringArg(args, 'path');
+const clientKind = stringArg(args, 'client');
+const mode = stringArg(args, 'mode');
+
+let getOnce: () => Promise<unknown>;
+let close: () => void;
+if (clientKind === 'framed') {
+  const framed = await FramedClient.connect(socketPath);
+  getOnce = () => framed.request({ op: 'get', path });
+  close = () => framed.close();
+} else if (clientKind === 'library') {
+  const client = connect({ socketPath, name: 'bench-get' });
+  await client.ready();
+  getOnce = () => client.get(path);
+  close = () => client.close();
+} else {
+  throw new Error(`--client must be framed or library, not ${clientKind}`);
+}
+// Prove the path answers before the clock starts.
+await getOnce();
+
+let errors = 0;
+let firstError: string | undefined;
+const noteError = (error: unknown) => {
+  errors++;
+  firstError ??= error instanceof Error ? error.message : String(error);
+};
+
+await worker.ready();
+let result: GetWorkerResult;
+if (mode === 'serial') result = await serial(numberArg(args, 'count'), numberArg(args, 'warmup'));
+else if (mode === 'pipelined') result = await pipelined(numberArg(args, 'in-flight'), numberArg(args, 'warmup-ms'), numberArg(args, 'duration-ms'));
+else if (mode === 'paced') result = await paced(numberArg(args, 'interval-ms'), numberArg(args, 'duration-ms'));
+else throw new Error(`--mode must be serial, pipelined or paced, not ${mode}`);
+close();
+worker.finish(result);
+
+async function serial(count: number, warmup: number): Promise<GetWorkerResult> {
+  for (let i = 0; i < warmup; i++) await getOnce().catch(noteError);
+  errors = 0;
+  const latency = new LatencyHistogram();
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    try {
+      await getOnce();
+      latency.record(performance.now() - t0);
+    } catch (error) {
+      noteError(error);
+    }
+  }
+  return { count: latency.size, elapsedMs: performance.now() - start, latency: latency.toData(), errors, firstError };
+}
+
+async function pipelined(inFlight: number, warmupMs: number, durationMs: number): Promise<GetWorkerResult> {
+  const latency = new LatencyHistogram();
+  const measureFrom = performance.now() + warmupMs;
+  const measureUntil = measureFrom + durationMs;
+  const lane = async () => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= measureUntil) return;
+      try {
+        await getOnce();
+        const t1 = performance.now();
+        if (t0 >= measureFrom && t1 <= measureUntil) latency.record(t1 - t0);
+      } catch (error) {
+        if (t0 >= measureFrom) noteError(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return { count: latency.size, elapsedMs: durationMs, latency: latency.toData(), errors, firstError };
+}
+
+async function paced(intervalMs: number, durationMs: number): Promise<GetWorkerResult> {
+  const latency = new LatencyHistogram();
+  const scheduledLatency = new LatencyHistogram();
+  const start = performance.now();
+  for (let i = 0; ; i++) {
+    const scheduled = start + i * intervalMs;
+    if (scheduled >= start + durationMs) break;
+    const wait = scheduled - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const t0 = performance.now();
+    try {
+      await getOnce();
+      const t1 = performance.now();
+      latency.record(t1 - t0);
+      scheduledLatency.record(t1 - scheduled);
+    } catch (error) {
+      noteError(error);
+    }
+  }
+  return {
+    count: latency.size,
+    elapsedMs: performance.now() - start,
+    latency: latency.toData(),
+    scheduledLatency: scheduledLatency.toData(),
+    errors,
+    firstError,
+  };
+}

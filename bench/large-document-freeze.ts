@@ -1,0 +1,218 @@
+// Workload 3, the "KeyRx freeze": readers must not stall while a large
+// document is being rewritten. For each size (1 MB, 10 MB):
+//   build    a realistic nested config of 100 sections, sent as batches of
+//            whole sections (each frame under the 1 MiB limit)
+//   idle     4 reader processes, one get every --interval-ms each, no writer
+//   rewrite  the same readers while a fifth process sets one key inside one
+//            section in a loop: every set rewrites and fsyncs the whole file
+// The sidecar is restarted before each phase, so the event-loop delay it
+// reports in `stats` covers that phase alone.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { connect, type BatchOp } from '../client/index.js';
+import { encodeValue } from '../protocol/index.js';
+import { makeTempDir, removeTempDir, runWorkers, startSidecar, type ServerProcess, type WorkerSpec } from './bench-processes.js';
+import type { GetWorkerResult } from './get-worker.js';
+import { LatencyHistogram, round, type LatencySummary } from './latency-histogram.js';
+import { buildSections, keyName, sectionName } from './realistic-config.js';
+import type { SectionWriterResult } from './section-writer-worker.js';
+import { markdownTable, ms, ratio, whole, type Goal, type WorkloadReport } from './workload-report.js';
+
+export interface LargeDocumentFreezeOptions {
+  sizesBytes: number[];
+  sections: number;
+  readers: number;
+  readerIntervalMs: number;
+  idleMs: number;
+  rewriteMs: number;
+}
+
+interface DelaySummary {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+interface PhaseResult {
+  gets: number;
+  getLatency: LatencySummary;
+  /** Latency counted from each get's scheduled time (includes time the reader could not send). */
+  getLatencyFromSchedule: LatencySummary;
+  getErrors: number;
+  eventLoopDelay: DelaySummary;
+  writer?: { sets: number; setsPerSecond: number; latency: LatencySummary; errors: number; firstError?: string };
+}
+
+interface SizeResult {
+  targetBytes: number;
+  fileBytes: number;
+  buildMs: number;
+  buildRequests: number;
+  idle: PhaseResult;
+  rewrite: PhaseResult;
+}
+
+const READ_PATH = `${sectionName(10)}.${keyName(1)}`;
+const WRITE_SECTION = sectionName(50);
+const WRITE_PATH = `${WRITE_SECTION}.${keyName(2)}`;
+/** Largest msgpack payload of one build batch; the frame limit is 1 MiB. */
+const MAX_BATCH_BYTES = 700 * 1024;
+
+export async function runLargeDocumentFreeze(options: LargeDocumentFreezeOptions): Promise<WorkloadReport> {
+  const sizes: SizeResult[] = [];
+  for (const targetBytes of options.sizesBytes) sizes.push(await runSize(targetBytes, options));
+
+  const goals: Goal[] = sizes.map((s) => {
+    const mb = mbLabel(s.targetBytes);
+    const p99 = s.rewrite.getLatency.p99Ms;
+    return s.targetBytes <= 1024 * 1024
+      ? { goal: `get p99 while rewriting a ${mb} document < 5 ms`, measured: `${ms(p99)} ms (idle ${ms(s.idle.getLatency.p99Ms)} ms)`, pass: p99 < 5 }
+      : { goal: `get p99 while rewriting a ${mb} document (reported)`, measured: `${ms(p99)} ms (idle ${ms(s.idle.getLatency.p99Ms)} ms)`, pass: null };
+  });
+  const errors = sizes.reduce((n, s) => n + s.idle.getErrors + s.rewrite.getErrors + (s.rewrite.writer?.errors ?? 0), 0);
+  goals.push({ goal: 'freeze workload: no failed gets or sets', measured: `${errors} errors`, pass: errors === 0 });
+
+  const rows = sizes.flatMap((s) =>
+    (['idle', 'rewrite'] as const).map((phase) => {
+      const p = s[phase];
+      return [
+        `${mbLabel(s.targetBytes)} (${(s.fileBytes / 1024 / 1024).toFixed(2)} MiB file)`,
+        phase === 'idle' ? 'readers only' : 'readers + rewriter',
+        whole(p.gets),
+        ms(p.getLatency.p50Ms),
+        ms(p.getLatency.p99Ms),
+        ms(p.getLatency.maxMs),
+        ms(p.getLatencyFromSchedule.p99Ms),
+        p.writer === undefined ? '–' : whole(p.writer.setsPerSecond),
+        p.writer === undefined ? '–' : ms(p.writer.latency.p50Ms),
+        `${ms(p.eventLoopDelay.p99Ms)} / ${ms(p.eventLoopDelay.maxMs)}`,
+      ];
+    }),
+  );
+  const ratios = sizes.map((s) => `${mbLabel(s.targetBytes)}: get p99 rewriting / idle = ${ratio(s.rewrite.getLatency.p99Ms, s.idle.getLatency.p99Ms)}×`);
+  const markdown = [
+    `${options.sections} sections of nested keys (URLs, labels, numbers, upstream objects). ${options.readers} reader processes each get \`${READ_PATH}\` ` +
+      `every ${options.readerIntervalMs} ms through the client library; the rewriter sets \`${WRITE_PATH}\` in a loop, one set at a time. ` +
+      `Idle ${options.idleMs / 1000} s, rewriting ${options.rewriteMs / 1000} s; the sidecar is restarted before each phase. ` +
+      `"from schedule" counts from when the get was due, so it includes stalls that held the reader back.`,
+    '',
+    markdownTable(
+      ['document', 'phase', 'gets', 'get p50 ms', 'get p99 ms', 'get max ms', 'p99 from schedule ms', 'writer sets/s', 'set p50 ms', 'sidecar event-loop delay p99 / max ms'],
+      rows,
+    ),
+    '',
+    ratios.join('; ') + '.',
+    '',
+    sizes.map((s) => `Build of ${mbLabel(s.targetBytes)}: ${s.buildRequests} batch request(s) in ${whole(s.buildMs)} ms.`).join(' '),
+  ].join('\n');
+
+  return {
+    key: 'largeDocumentFreeze',
+    title: '3. "KeyRx freeze": get latency while a large document is rewritten',
+    data: { options, readPath: READ_PATH, writePath: WRITE_PATH, sizes },
+    markdown,
+    goals,
+  };
+}
+
+function mbLabel(bytes: number): string {
+  return `${round(bytes / (1024 * 1024), 1)} MB`;
+}
+
+async function runSize(targetBytes: number, options: LargeDocumentFreezeOptions): Promise<SizeResult> {
+  const dir = await makeTempDir();
+  let sidecar: ServerProcess | undefined;
+  try {
+    const configPath = path.join(dir, 'conf', 'config.json');
+    const socketPath = path.join(dir, 's.sock');
+
+    sidecar = await startSidecar(configPath, socketPath);
+    const built = await buildDocument(socketPath, targetBytes, options.sections);
+    await sidecar.stop();
+    const fileBytes = (await stat(configPath)).size;
+
+    const readers = (durationMs: number): WorkerSpec[] =>
+      Array.from({ length: options.readers }, () => ({
+        script: 'get-worker.js',
+        args: ['--socket', socketPath, '--client', 'library', '--mode', 'paced', '--path', READ_PATH, '--interval-ms', String(options.readerIntervalMs), '--duration-ms', String(durationMs)],
+      }));
+
+    sidecar = await startSidecar(configPath, socketPath);
+    const idleReaders = await runWorkers<GetWorkerResult>(readers(options.idleMs), options.idleMs + 60_000);
+    const idle = phaseResult(idleReaders, await eventLoopDelay(socketPath));
+    await sidecar.stop();
+
+    sidecar = await startSidecar(configPath, socketPath);
+    const writerSpec: WorkerSpec = { script: 'section-writer-worker.js', args: ['--socket', socketPath, '--path', WRITE_PATH, '--duration-ms', String(options.rewriteMs)] };
+    const loaded = await runWorkers<GetWorkerResult | SectionWriterResult>([...readers(options.rewriteMs), writerSpec], options.rewriteMs + 120_000);
+    const writer = loaded.pop() as SectionWriterResult;
+    const rewrite = phaseResult(loaded as GetWorkerResult[], await eventLoopDelay(socketPath));
+    rewrite.writer = {
+      sets: writer.sets,
+      setsPerSecond: (writer.sets / writer.elapsedMs) * 1000,
+      latency: LatencyHistogram.from(writer.latency).summary(),
+      errors: writer.errors,
+      firstError: writer.firstError,
+    };
+    await sidecar.stop();
+
+    // The file must still be the whole document, with the rewriter's last value.
+    const doc = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, Record<string, unknown>>;
+    if (Object.keys(doc).length !== options.sections || !String(doc[WRITE_SECTION]?.[keyName(2)]).startsWith('rewritten value')) {
+      throw new Error(`the ${mbLabel(targetBytes)} document on disk is not what was written`);
+    }
+    return { targetBytes, fileBytes, buildMs: built.ms, buildRequests: built.requests, idle, rewrite };
+  } finally {
+    await sidecar?.kill9();
+    await removeTempDir(dir);
+  }
+}
+
+/** Sets every section, packed into batches that stay under the frame limit. */
+async function buildDocument(socketPath: string, targetBytes: number, sections: number): Promise<{ ms: number; requests: number }> {
+  const client = connect({ socketPath, name: 'bench-build', defaultTimeoutMs: 60_000 });
+  try {
+    await client.ready();
+    const start = performance.now();
+    let batch: BatchOp<Record<string, unknown>>[] = [];
+    let batchBytes = 0;
+    let requests = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      await client.batch(batch);
+      requests++;
+      batch = [];
+      batchBytes = 0;
+    };
+    const built = buildSections(sections, targetBytes);
+    for (let i = 0; i < built.length; i++) {
+      const bytes = encodeValue(built[i]).length;
+      if (batchBytes + bytes > MAX_BATCH_BYTES) await send();
+      batch.push({ op: 'set', path: sectionName(i), value: built[i] });
+      batchBytes += bytes;
+    }
+    await send();
+    return { ms: performance.now() - start, requests };
+  } finally {
+    client.close();
+  }
+}
+
+async function eventLoopDelay(socketPath: string): Promise<DelaySummary> {
+  const client = connect({ socketPath, name: 'bench-stats' });
+  try {
+    return (await client.stats()).eventLoopDelay as DelaySummary;
+  } finally {
+    client.close();
+  }
+}
+
+function phaseResult(readers: GetWorkerResult[], delay: DelaySummary): PhaseResult {
+  return {
+    gets: readers.reduce((n, r) => n + r.count, 0),
+    getLatency: LatencyHistogram.mergeAll(readers.map((r) => r.latency)).summary(),
+    getLatencyFromSchedule: LatencyHistogram.mergeAll(readers.map((r) => r.scheduledLatency!)).summary(),
+    getErrors: readers.reduce((n, r) => n + r.errors, 0),
+    eventLoopDelay: delay,
+  };
+}

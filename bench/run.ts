@@ -1,0 +1,134 @@
+// Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
+//   --quick        ~30 s smoke run with short durations
+//   --only a,b     run only some workloads (get, durable, freeze); the report
+//                  is printed, not written over bench/results/latest.*
+// Every server and load generator runs as its own process; all of them are
+// killed and every temp directory removed when the run ends, fails or is
+// interrupted.
+import { parseArgs } from 'node:util';
+import { cleanup } from './bench-processes.js';
+import { runDurableSets, type DurableSetsOptions } from './durable-sets.js';
+import { runGetLatency, type GetLatencyOptions } from './get-latency.js';
+import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large-document-freeze.js';
+import { describeMachine, writeReport, type RunReport } from './results-report.js';
+import type { WorkloadReport } from './workload-report.js';
+
+interface Profile {
+  get: GetLatencyOptions;
+  durable: DurableSetsOptions;
+  freeze: LargeDocumentFreezeOptions;
+}
+
+const MB = 1024 * 1024;
+
+const FULL: Profile = {
+  get: {
+    rounds: 2,
+    serialCount: 20_000,
+    serialWarmup: 2_000,
+    throughputProcesses: 4,
+    throughputInFlight: 32,
+    throughputWarmupMs: 1_000,
+    throughputDurationMs: 5_000,
+  },
+  durable: { processes: 8, sidecarInFlight: 16, durationMs: 10_000 },
+  freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 4_000, rewriteMs: 12_000 },
+};
+
+const QUICK: Profile = {
+  get: {
+    rounds: 1,
+    serialCount: 3_000,
+    serialWarmup: 500,
+    throughputProcesses: 4,
+    throughputInFlight: 32,
+    throughputWarmupMs: 300,
+    throughputDurationMs: 1_200,
+  },
+  durable: { processes: 8, sidecarInFlight: 16, durationMs: 2_000 },
+  freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 1_000, rewriteMs: 2_500 },
+};
+
+const WORKLOADS = {
+  get: (p: Profile) => runGetLatency(p.get),
+  durable: (p: Profile) => runDurableSets(p.durable),
+  freeze: (p: Profile) => runLargeDocumentFreeze(p.freeze),
+} as const;
+type WorkloadName = keyof typeof WORKLOADS;
+
+function commandLine(args: string[]): string {
+  const rest = args.join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${rest ? ` -- ${rest}` : ''}`;
+  return `node dist/bench/run.js${rest ? ` ${rest}` : ''}`;
+}
+
+/** node:sqlite announces itself as experimental on first use; that line is noise in a report. */
+function silenceSqliteWarning(): void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'ExperimentalWarning' && warning.message.includes('SQLite')) return;
+    for (const listener of listeners) listener(warning);
+  });
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const names = (values.only?.split(',').map((s) => s.trim()) ?? Object.keys(WORKLOADS)) as WorkloadName[];
+  for (const name of names) {
+    if (!(name in WORKLOADS)) {
+      process.stderr.write(`bench: unknown workload "${name}" (known: ${Object.keys(WORKLOADS).join(', ')})\n`);
+      return 2;
+    }
+  }
+  silenceSqliteWarning();
+  const profile = values.quick ? QUICK : FULL;
+  const started = Date.now();
+  const workloads: WorkloadReport[] = [];
+  for (const name of names) {
+    const t0 = Date.now();
+    process.stderr.write(`bench: ${name} ...\n`);
+    const report = await WORKLOADS[name](profile);
+    workloads.push(report);
+    process.stderr.write(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    for (const goal of report.goals) {
+      process.stderr.write(`  ${goal.pass === null ? 'REPORTED' : goal.pass ? 'PASS' : 'FAIL'}  ${goal.goal}: ${goal.measured}\n`);
+    }
+  }
+  const report: RunReport = {
+    mode: values.quick ? 'quick' : 'full',
+    command: commandLine(args),
+    machine: describeMachine(),
+    durationSeconds: (Date.now() - started) / 1000,
+    workloads,
+  };
+  if (values.only !== undefined) {
+    process.stdout.write(JSON.stringify(workloads.map((w) => ({ [w.key]: w.data })), null, 2) + '\n');
+    for (const w of workloads) process.stdout.write(`\n## ${w.title}\n\n${w.markdown}\n`);
+  } else {
+    const written = await writeReport(report);
+    process.stderr.write(`bench: wrote ${written.markdown} and ${written.json} (${report.durationSeconds.toFixed(0)} s)\n`);
+  }
+  return 0;
+}
+
+let exiting = false;
+const abort = (signal: NodeJS.Signals) => {
+  if (exiting) return;
+  exiting = true;
+  process.stderr.write(`bench: ${signal}, stopping every process\n`);
+  void cleanup().finally(() => process.exit(130));
+};
+process.once('SIGINT', abort);
+process.once('SIGTERM', abort);
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench: failed: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  })
+  .then(async (code) => {
+    await cleanup();
+    process.exitCode = code;
+  });

@@ -1,0 +1,57 @@
+// Durable-set baseline (a): SQLite through node:sqlite, journal_mode=WAL,
+// synchronous=FULL (every commit fsyncs the WAL), busy_timeout=5000. Each
+// process inserts unique keys, one autocommit INSERT OR REPLACE per write,
+// for --duration-ms. node:sqlite is synchronous, so one write is in flight
+// per process — which is how a process uses SQLite for config.
+import { performance } from 'node:perf_hooks';
+import { DatabaseSync } from 'node:sqlite';
+import { type DurableWorkerResult, sqlKey, writeValue } from './durable-write-result.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
+
+const worker = startWorker('sqlite-worker', {
+  db: { type: 'string' },
+  'worker-index': { type: 'string' },
+  'duration-ms': { type: 'string', default: '10000' },
+});
+const dbPath = stringArg(worker.values, 'db');
+const index = numberArg(worker.values, 'worker-index');
+const durationMs = numberArg(worker.values, 'duration-ms');
+
+const db = new DatabaseSync(dbPath);
+db.exec('PRAGMA busy_timeout = 5000');
+db.exec('PRAGMA journal_mode = WAL');
+db.exec('PRAGMA synchronous = FULL');
+const insert = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+await worker.ready();
+
+const latency = new LatencyHistogram();
+const failed: DurableWorkerResult['failed'] = [];
+let seq = 0;
+let acked = 0;
+let lastAck = 0;
+const start = performance.now();
+const stopAt = start + durationMs;
+while (performance.now() < stopAt) {
+  const t0 = performance.now();
+  try {
+    insert.run(sqlKey(index, seq), writeValue(index, seq));
+    lastAck = performance.now();
+    latency.record(lastAck - t0);
+    acked++;
+  } catch (error) {
+    failed.push({ seq, error: (error as { code?: string; errcode?: number }).errcode?.toString() ?? String(error) });
+  }
+  seq++;
+}
+db.close();
+
+const result: DurableWorkerResult = {
+  workerIndex: index,
+  issued: seq,
+  failed,
+  acked,
+  elapsedMs: (lastAck || performance.now()) - start,
+  latency: latency.toData(),
+};
+worker.finish(result);

@@ -1,0 +1,448 @@
+// CallTable with a fake `send` and fake timers: every call settles exactly
+// once; a call that timed out or was aborted while queued is never sent; on a
+// disconnect, writes in flight fail OUTCOME_UNKNOWN and reads are sent again;
+// the queue is bounded; close rejects everything.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
+import fc from 'fast-check';
+import { CallTable, type CallOptions, type CallTableOptions } from '../../client/calls.js';
+import { ClientErrorCode, ConfigSidecarError } from '../../client/client-errors.js';
+
+interface Sent {
+  request: Record<string, unknown>;
+  id: number;
+}
+
+/** A CallTable whose connection is a flag and whose wire is an array. */
+function harness(options: Partial<CallTableOptions> = {}) {
+  const sent: Sent[] = [];
+  let connected = false;
+  const table = new CallTable({
+    defaultTimeoutMs: 5000,
+    maxQueuedCalls: 3,
+    maxQueuedBytes: 1000,
+    send: (request, id) => {
+      if (!connected) return false;
+      sent.push({ request, id });
+      return true;
+    },
+    sizeOf: () => 10,
+    unavailableReason: () => (connected ? undefined : 'no sidecar (test)'),
+    ...options,
+  });
+  return {
+    table,
+    sent,
+    connect() {
+      connected = true;
+      table.onConnected();
+    },
+    disconnect(reason = 'link lost') {
+      connected = false;
+      table.onDisconnected(reason);
+    },
+    /** The id a request with this tag was last sent under. */
+    idOf(tag: string): number {
+      const found = sent.findLast((s) => s.request.tag === tag);
+      assert.ok(found, `${tag} was never sent`);
+      return found.id;
+    },
+    tags: () => sent.map((s) => s.request.tag),
+  };
+}
+
+interface Outcome {
+  settled: number;
+  value?: Record<string, unknown>;
+  error?: ConfigSidecarError;
+}
+
+/** Watches a call's promise; `settled` counts how often it settled (must end at exactly 1). */
+function track(promise: Promise<Record<string, unknown>>): Outcome {
+  const outcome: Outcome = { settled: 0 };
+  promise.then(
+    (value) => {
+      outcome.settled++;
+      outcome.value = value;
+    },
+    (error: ConfigSidecarError) => {
+      outcome.settled++;
+      outcome.error = error;
+    },
+  );
+  return outcome;
+}
+
+/** Lets promise callbacks run (setImmediate is not faked). */
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function call(h: ReturnType<typeof harness>, op: string, tag: string, options?: CallOptions): Outcome {
+  return track(h.table.call({ op, tag }, options));
+}
+
+describe('CallTable', () => {
+  // Deadlines run on fake timers: no test waits for real time, none leaves a timer behind.
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+  afterEach(() => mock.timers.reset());
+
+  test('a call made while connected is sent at once and resolves with its response, once', async () => {
+    const h = harness();
+    h.connect();
+    const get = call(h, 'get', 'g');
+    assert.deepEqual(h.tags(), ['g']);
+    h.table.onResponse(h.idOf('g'), { ok: true, value: 1 });
+    h.table.onResponse(h.idOf('g'), { ok: true, value: 2 });
+    await flush();
+    assert.deepEqual(get, { settled: 1, value: { ok: true, value: 1 } });
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+  });
+
+  test('a response with an unknown id is ignored', async () => {
+    const h = harness();
+    h.connect();
+    const get = call(h, 'get', 'g');
+    h.table.onResponse(999, { ok: true });
+    await flush();
+    assert.equal(get.settled, 0);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 1 });
+  });
+
+  test('calls made while disconnected wait, then go out oldest first on connect, each with a unique id', () => {
+    const h = harness();
+    call(h, 'get', 'a');
+    call(h, 'set', 'b');
+    call(h, 'ping', 'c');
+    assert.equal(h.sent.length, 0);
+    assert.deepEqual(h.table.size, { queued: 3, inFlight: 0 });
+    h.connect();
+    assert.deepEqual(h.tags(), ['a', 'b', 'c']);
+    assert.equal(new Set(h.sent.map((s) => s.id)).size, 3);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 3 });
+  });
+
+  test('a call that times out while queued rejects and is never sent afterwards', async () => {
+    const h = harness();
+    const get = call(h, 'get', 'late', { timeoutMs: 1000 });
+    mock.timers.tick(999);
+    await flush();
+    assert.equal(get.settled, 0);
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(get.settled, 1);
+    // No sidecar could be reached: UNAVAILABLE says why.
+    assert.equal(get.error?.code, ClientErrorCode.UNAVAILABLE);
+    assert.match(get.error!.message, /no sidecar answered within 1000 ms: no sidecar \(test\)/);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+    h.connect();
+    assert.deepEqual(h.sent, []);
+  });
+
+  test('a queued call times out as TIMEOUT (not sent) when the table has no reason to blame', async () => {
+    const h = harness({ unavailableReason: () => undefined });
+    const get = call(h, 'get', 'g', { timeoutMs: 10 });
+    mock.timers.tick(10);
+    await flush();
+    assert.equal(get.error?.code, ClientErrorCode.TIMEOUT);
+    assert.deepEqual(get.error?.details, { sent: false });
+  });
+
+  test('the deadline counts from the call, queue time included', async () => {
+    const h = harness();
+    const get = call(h, 'get', 'g', { timeoutMs: 1000 });
+    mock.timers.tick(600);
+    h.connect();
+    mock.timers.tick(399);
+    await flush();
+    assert.equal(get.settled, 0);
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(get.error?.code, ClientErrorCode.TIMEOUT);
+    assert.deepEqual(get.error?.details, { sent: true });
+  });
+
+  test('the default deadline applies when a call has none', async () => {
+    const h = harness({ defaultTimeoutMs: 250 });
+    h.connect();
+    const get = call(h, 'get', 'g');
+    mock.timers.tick(249);
+    await flush();
+    assert.equal(get.settled, 0);
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(get.error?.code, ClientErrorCode.TIMEOUT);
+  });
+
+  test('a sent write that times out says it may still be applied; its late response is ignored', async () => {
+    const h = harness();
+    h.connect();
+    const set = call(h, 'set', 's', { timeoutMs: 50 });
+    mock.timers.tick(50);
+    h.table.onResponse(h.idOf('s'), { ok: true });
+    await flush();
+    assert.equal(set.settled, 1);
+    assert.equal(set.error?.code, ClientErrorCode.TIMEOUT);
+    assert.match(set.error!.message, /set timed out after 50 ms; the write was sent and may still be applied/);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+  });
+
+  test('aborting a queued call removes it: ABORTED, its queue room freed, never sent', async () => {
+    const h = harness({ maxQueuedCalls: 1 });
+    const controller = new AbortController();
+    const get = call(h, 'get', 'g', { signal: controller.signal });
+    controller.abort(new Error('user gave up'));
+    await flush();
+    assert.equal(get.error?.code, ClientErrorCode.ABORTED);
+    assert.match(get.error!.message, /the call was aborted: user gave up/);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+    const next = call(h, 'get', 'next');
+    h.connect();
+    assert.deepEqual(h.tags(), ['next']);
+    assert.equal(next.settled, 0);
+  });
+
+  test('a call with an already aborted signal rejects at once and is never queued or sent', async () => {
+    const h = harness();
+    h.connect();
+    const get = call(h, 'get', 'g', { signal: AbortSignal.abort() });
+    await flush();
+    assert.equal(get.error?.code, ClientErrorCode.ABORTED);
+    assert.deepEqual(h.sent, []);
+  });
+
+  test('aborting a call in flight settles it; its response is then ignored', async () => {
+    const h = harness();
+    h.connect();
+    const controller = new AbortController();
+    const get = call(h, 'get', 'g', { signal: controller.signal });
+    controller.abort();
+    h.table.onResponse(h.idOf('g'), { ok: true });
+    await flush();
+    assert.equal(get.settled, 1);
+    assert.equal(get.error?.code, ClientErrorCode.ABORTED);
+  });
+
+  test('on disconnect, writes in flight reject OUTCOME_UNKNOWN and are never sent again', async () => {
+    const h = harness();
+    h.connect();
+    const writes = ['set', 'delete', 'batch'].map((op) => call(h, op, op));
+    h.disconnect('socket closed');
+    h.connect();
+    await flush();
+    for (const write of writes) {
+      assert.equal(write.error?.code, ClientErrorCode.OUTCOME_UNKNOWN);
+      assert.match(write.error!.message, /the connection dropped \(socket closed\) after this \w+ was sent; it may or may not have been applied/);
+    }
+    assert.deepEqual(h.tags(), ['set', 'delete', 'batch']);
+  });
+
+  test('on disconnect, reads in flight are re-sent on reconnect, in order, ahead of calls queued meanwhile', async () => {
+    const h = harness({ maxQueuedCalls: 10 });
+    h.connect();
+    const reads = ['get', 'ping', 'health', 'stats'].map((op) => call(h, op, op));
+    const oldIds = h.sent.map((s) => s.id);
+    h.disconnect();
+    const queued = call(h, 'set', 'queued-write');
+    assert.deepEqual(h.table.size, { queued: 5, inFlight: 0 });
+    h.connect();
+    assert.deepEqual(h.tags(), ['get', 'ping', 'health', 'stats', 'get', 'ping', 'health', 'stats', 'queued-write']);
+    // A late answer on an old id (from the dropped connection) is not taken for the new one.
+    for (const id of oldIds) h.table.onResponse(id, { ok: true, stale: true });
+    await flush();
+    assert.ok(reads.every((r) => r.settled === 0));
+    for (const op of ['get', 'ping', 'health', 'stats']) h.table.onResponse(h.idOf(op), { ok: true, op });
+    h.table.onResponse(h.idOf('queued-write'), { ok: true });
+    await flush();
+    assert.deepEqual(
+      reads.map((r) => r.value),
+      ['get', 'ping', 'health', 'stats'].map((op) => ({ ok: true, op })),
+    );
+    assert.equal(queued.settled, 1);
+  });
+
+  test('a write that was queued, not sent, survives a disconnect and is sent on the next connection', async () => {
+    const h = harness();
+    const set = call(h, 'set', 's');
+    h.disconnect();
+    h.connect();
+    assert.deepEqual(h.tags(), ['s']);
+    h.table.onResponse(h.idOf('s'), { ok: true });
+    await flush();
+    assert.deepEqual(set.value, { ok: true });
+  });
+
+  test('the queue is bounded in calls: one more is QUEUE_FULL at once', async () => {
+    const h = harness({ maxQueuedCalls: 2 });
+    call(h, 'get', 'a');
+    call(h, 'get', 'b');
+    const third = call(h, 'get', 'c');
+    await flush();
+    assert.equal(third.error?.code, ClientErrorCode.QUEUE_FULL);
+    assert.match(third.error!.message, /queue is full \(2 calls, 20 bytes; limits 2 calls, 1000 bytes\)/);
+    assert.deepEqual(h.table.size, { queued: 2, inFlight: 0 });
+    h.connect();
+    assert.deepEqual(h.tags(), ['a', 'b']);
+  });
+
+  test('the queue is bounded in bytes', async () => {
+    const h = harness({ sizeOf: (request) => (request.tag === 'big' ? 900 : 60), maxQueuedBytes: 1000 });
+    call(h, 'get', 'small');
+    const big = call(h, 'set', 'big');
+    const other = call(h, 'set', 'other');
+    await flush();
+    assert.equal(big.settled, 0);
+    assert.equal(other.error?.code, ClientErrorCode.QUEUE_FULL);
+  });
+
+  test('reads put back in the queue by a disconnect count against its bound', async () => {
+    const h = harness({ maxQueuedCalls: 2 });
+    h.connect();
+    call(h, 'get', 'a');
+    call(h, 'get', 'b');
+    h.disconnect();
+    const c = call(h, 'get', 'c');
+    await flush();
+    assert.equal(c.error?.code, ClientErrorCode.QUEUE_FULL);
+  });
+
+  test('the queue bound does not apply while connected', async () => {
+    const h = harness({ maxQueuedCalls: 1 });
+    h.connect();
+    const calls = Array.from({ length: 10 }, (_, i) => call(h, 'get', `g${i}`));
+    await flush();
+    assert.ok(calls.every((c) => c.settled === 0));
+    assert.equal(h.sent.length, 10);
+  });
+
+  test('close rejects every queued and in-flight call with the given error, and every later call', async () => {
+    const h = harness();
+    h.connect();
+    const inFlight = call(h, 'set', 'w');
+    h.disconnect();
+    h.connect();
+    const read = call(h, 'get', 'r');
+    h.disconnect();
+    const queued = call(h, 'get', 'q');
+    h.table.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
+    const later = call(h, 'get', 'later');
+    h.connect();
+    mock.timers.tick(10_000);
+    await flush();
+    assert.equal(inFlight.error?.code, ClientErrorCode.OUTCOME_UNKNOWN);
+    for (const outcome of [read, queued, later]) {
+      assert.equal(outcome.settled, 1);
+      assert.equal(outcome.error?.code, ClientErrorCode.CLOSED);
+    }
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+    assert.deepEqual(h.tags(), ['w', 'r']);
+  });
+});
+
+describe('CallTable under random events', () => {
+  type Event =
+    | { kind: 'call'; write: boolean; timeoutMs: number; abortable: boolean }
+    | { kind: 'connect' }
+    | { kind: 'disconnect' }
+    | { kind: 'respond'; pick: number }
+    | { kind: 'abort'; pick: number }
+    | { kind: 'tick'; ms: number };
+
+  const event: fc.Arbitrary<Event> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('call' as const), write: fc.boolean(), timeoutMs: fc.integer({ min: 1, max: 400 }), abortable: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'connect' as const }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'disconnect' as const }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('respond' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), pick: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 200 }) }) },
+  );
+
+  test('every call settles exactly once; nothing settled is ever sent; no write is sent twice', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { maxLength: 40 }), fc.integer({ min: 1, max: 6 }), async (events, maxQueuedCalls) => {
+        mock.timers.enable({ apis: ['setTimeout'] });
+        try {
+          interface Tracked {
+            tag: string;
+            write: boolean;
+            outcome: Outcome;
+            controller: AbortController;
+            sends: number;
+          }
+          const calls = new Map<string, Tracked>();
+          let connected = false;
+          const wire: Sent[] = [];
+          const table = new CallTable({
+            defaultTimeoutMs: 5000,
+            maxQueuedCalls,
+            maxQueuedBytes: 1_000_000,
+            send: (request, id) => {
+              if (!connected) return false;
+              const tracked = calls.get(request.tag as string)!;
+              assert.equal(tracked.outcome.settled, 0, `${tracked.tag} was sent after it settled`);
+              tracked.sends++;
+              if (tracked.write) assert.equal(tracked.sends, 1, `write ${tracked.tag} was sent twice`);
+              wire.push({ request, id });
+              return true;
+            },
+            sizeOf: () => 1,
+            unavailableReason: () => (connected ? undefined : 'down'),
+          });
+          let n = 0;
+          for (const e of events) {
+            switch (e.kind) {
+              case 'call': {
+                const tag = `c${n++}`;
+                const controller = new AbortController();
+                const tracked: Tracked = { tag, write: e.write, outcome: { settled: 0 }, controller, sends: 0 };
+                calls.set(tag, tracked);
+                tracked.outcome = track(
+                  table.call({ op: e.write ? 'set' : 'get', tag }, { timeoutMs: e.timeoutMs, signal: e.abortable ? controller.signal : undefined }),
+                );
+                break;
+              }
+              case 'connect':
+                connected = true;
+                table.onConnected();
+                break;
+              case 'disconnect':
+                if (connected) {
+                  connected = false;
+                  table.onDisconnected('random');
+                }
+                break;
+              case 'respond': {
+                const last = wire[e.pick % Math.max(1, wire.length)];
+                if (last === undefined) break;
+                table.onResponse(last.id, { ok: true, tag: last.request.tag, id: last.id });
+                break;
+              }
+              case 'abort': {
+                const all = [...calls.values()];
+                all[e.pick % Math.max(1, all.length)]?.controller.abort();
+                break;
+              }
+              case 'tick':
+                mock.timers.tick(e.ms);
+                break;
+            }
+            await flush();
+            const { queued, inFlight } = table.size;
+            const pending = [...calls.values()].filter((c) => c.outcome.settled === 0).length;
+            assert.equal(queued + inFlight, pending, 'the table holds exactly the unsettled calls');
+          }
+          table.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'closed'));
+          await flush();
+          for (const c of calls.values()) {
+            assert.equal(c.outcome.settled, 1, `${c.tag} settled ${c.outcome.settled} times`);
+            const code = c.outcome.error?.code;
+            if (code === ClientErrorCode.OUTCOME_UNKNOWN) assert.ok(c.write && c.sends === 1, `${c.tag}: OUTCOME_UNKNOWN for a call never sent`);
+            if (c.outcome.value !== undefined) assert.equal(c.outcome.value.tag, c.tag);
+          }
+          assert.deepEqual(table.size, { queued: 0, inFlight: 0 });
+        } finally {
+          mock.timers.reset();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

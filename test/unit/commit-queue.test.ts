@@ -1,0 +1,240 @@
+// Group commit with a fake persist: writes are answered only once their flush
+// is durable, writes arriving during a flush share the next one, a failed
+// flush fails its writes and leaves the committed state as it was.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULT_LIMITS, ErrorCode, ProtocolError, decodeValue, encodeMessage, type WriteOp } from '../../protocol/index.js';
+import { CommitQueue, type Persist } from '../../sidecar/commit-queue.js';
+import { initialState, type StoreState } from '../../sidecar/store-state.js';
+import { deepFreeze } from '../fixtures/deep-freeze.js';
+
+/** A persist whose flushes complete only when the test says so. */
+function controlledPersist() {
+  const flushes: { next: StoreState; previous: StoreState; finish(error?: Error): void }[] = [];
+  const persist: Persist = (next, previous) =>
+    new Promise<void>((resolve, reject) => flushes.push({ next, previous, finish: (error) => (error ? reject(error) : resolve()) }));
+  return { persist, flushes };
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+const set = (path: string, value: unknown, ifModRevision?: number): WriteOp[] => [{ op: 'set', path, value, ifModRevision }];
+
+function settled<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
+  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { done: true, value }),
+    (error: unknown) => Object.assign(state, { done: true, error }),
+  );
+  return state;
+}
+
+describe('CommitQueue', () => {
+  test('writes submitted together share one flush; each is answered with its own revision once it is durable', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const writes = [settled(queue.submit(set('a', 1))), settled(queue.submit(set('b', 2))), settled(queue.submit(set('c', 3)))];
+    await flush();
+    assert.equal(flushes.length, 1);
+    assert.deepEqual(flushes[0]!.next.doc, { a: 1, b: 2, c: 3 });
+    assert.ok(writes.every((w) => !w.done), 'nothing is answered before the flush is durable');
+    assert.equal(queue.committed.revision, 1, 'readers still see the committed state');
+    flushes[0]!.finish();
+    await flush();
+    assert.deepEqual(
+      writes.map((w) => w.value?.revision),
+      [2, 3, 4],
+    );
+    assert.equal(queue.committed.revision, 4);
+    assert.deepEqual(queue.counters, { flushes: 1, writes: 3, failedFlushes: 0 });
+  });
+
+  test('writes arriving while a flush runs are grouped into the next flush', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const first = settled(queue.submit(set('a', 1)));
+    await flush();
+    const later = [settled(queue.submit(set('b', 1))), settled(queue.submit(set('c', 1)))];
+    await flush();
+    assert.equal(flushes.length, 1, 'no two flushes overlap');
+    flushes[0]!.finish();
+    await flush();
+    assert.equal(first.done, true);
+    assert.ok(later.every((w) => !w.done));
+    assert.equal(flushes.length, 2);
+    assert.deepEqual(flushes[1]!.previous.doc, { a: 1 });
+    assert.deepEqual(flushes[1]!.next.doc, { a: 1, b: 1, c: 1 });
+    flushes[1]!.finish();
+    await flush();
+    assert.ok(later.every((w) => w.done && w.error === undefined));
+  });
+
+  test('a failed flush answers its writes WRITE_FAILED, keeps the committed state, and replays the writes queued behind it', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({ keep: true }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const failing = settled(queue.submit(set('a', 1)));
+    await flush();
+    const behind = settled(queue.submit(set('b', 1)));
+    flushes[0]!.finish(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    await flush();
+    assert.ok(failing.error instanceof ProtocolError);
+    assert.equal(failing.error.code, ErrorCode.WRITE_FAILED);
+    assert.deepEqual(failing.error.details, { reason: 'no space left on device', osCode: 'ENOSPC' });
+    assert.deepEqual(queue.committed.doc, { keep: true });
+    assert.equal(flushes.length, 2);
+    assert.deepEqual(flushes[1]!.next.doc, { keep: true, b: 1 }, 'the failed write is not in the next flush');
+    flushes[1]!.finish();
+    await flush();
+    assert.equal(behind.value?.revision, 2);
+    assert.deepEqual(queue.counters, { flushes: 1, writes: 1, failedFlushes: 1 });
+  });
+
+  test('a write queued behind a failed flush whose precondition depended on it fails CONFLICT on replay', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const first = settled(queue.submit(set('a', 1, 0)));
+    await flush();
+    const dependent = settled(queue.submit(set('a', 2, 2))); // a's modRevision in the working copy is 2
+    flushes[0]!.finish(new Error('EIO'));
+    await flush();
+    assert.equal((first.error as ProtocolError).code, ErrorCode.WRITE_FAILED);
+    assert.equal((dependent.error as ProtocolError).code, ErrorCode.CONFLICT);
+    assert.equal(flushes.length, 1);
+  });
+
+  test('a precondition that fails only because of a write not yet durable waits for that flush, then reports CONFLICT against committed state', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const create = settled(queue.submit(set('a', 1)));
+    await flush();
+    const cas = settled(queue.submit(set('a', 2, 0)));
+    await flush();
+    assert.equal(cas.done, false, 'not judged against a state no reader can see yet');
+    flushes[0]!.finish();
+    await flush();
+    assert.equal(create.value?.revision, 2);
+    assert.ok(cas.error instanceof ProtocolError);
+    assert.equal(cas.error.code, ErrorCode.CONFLICT);
+    assert.deepEqual(cas.error.details, { path: 'a', expected: 0, modRevision: 2 });
+    assert.equal(flushes.length, 1);
+  });
+
+  test('if that flush fails, the waiting write is judged again against what is on disk, and may then succeed', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const create = settled(queue.submit(set('a', 1)));
+    await flush();
+    const cas = settled(queue.submit(set('a', 2, 0)));
+    await flush();
+    flushes[0]!.finish(new Error('EIO'));
+    await flush();
+    await flush();
+    assert.equal((create.error as ProtocolError).code, ErrorCode.WRITE_FAILED);
+    assert.equal(cas.done, false);
+    assert.equal(flushes.length, 2);
+    assert.deepEqual(flushes[1]!.next.doc, { a: 2 });
+    flushes[1]!.finish();
+    await flush();
+    assert.equal(cas.value?.revision, 2);
+  });
+
+  test(
+    'a precondition that fails only because of a delete not yet durable also waits for that flush',
+    {
+      todo: 'bug: commit-queue.ts retries only when the conflicting modRevision is above the committed revision; a pending delete makes it 0, so CONFLICT {modRevision: 0} is reported at once while readers still see the path (a CAS loop spins until the flush lands)',
+    },
+    async () => {
+      const { persist, flushes } = controlledPersist();
+      const queue = new CommitQueue(initialState(deepFreeze({ a: 1 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      const remove = settled(queue.submit([{ op: 'delete', path: 'a' }]));
+      await flush();
+      const cas = settled(queue.submit(set('a', 2, 1)));
+      await flush();
+      // Readers still see a = 1 at modRevision 1, and that is what the CAS named.
+      assert.deepEqual(queue.committed.doc, { a: 1 });
+      assert.equal(cas.done, false, `answered before the delete was durable: ${String(cas.error)}`);
+      flushes[0]!.finish();
+      await flush();
+      assert.equal(remove.done, true);
+      assert.equal((cas.error as ProtocolError).code, ErrorCode.CONFLICT);
+    },
+  );
+
+  test(
+    'a waiting precondition is answered after the flush it waited for, even while other writes to the same path keep coming',
+    {
+      todo: 'bug: after waking, commit-queue.ts re-checks the precondition against the working copy again; if newer writes to the path are pending it waits again, so a CAS on a steadily written key is never answered (the client times out) although committed state already decided it',
+    },
+    async () => {
+      const { persist, flushes } = controlledPersist();
+      const queue = new CommitQueue(initialState(deepFreeze({ a: 0 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      void queue.submit(set('a', 1));
+      await flush();
+      const cas = settled(queue.submit(set('a', 'cas', 1)));
+      for (let i = 0; i < 5; i++) {
+        // Another plain write to `a` arrives during every flush.
+        void queue.submit(set('a', i + 2));
+        flushes[i]!.finish();
+        await flush();
+        await flush();
+      }
+      assert.equal(queue.committed.revision >= 2, true);
+      assert.equal(cas.done, true, 'the CAS is still waiting after 5 flushes');
+      assert.equal((cas.error as ProtocolError).code, ErrorCode.CONFLICT);
+    },
+  );
+
+  test('a refused write (CONFLICT, BAD_REQUEST) is answered at once and never flushed', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({ s: 'x' }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    await assert.rejects(queue.submit(set('s', 1, 0)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.CONFLICT);
+    await assert.rejects(queue.submit(set('s.t', 1)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.BAD_REQUEST);
+    await flush();
+    assert.equal(flushes.length, 0);
+  });
+
+  test('a write that would make the document larger than maxDocumentBytes is LIMIT_EXCEEDED and applies nothing', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, 64);
+    await assert.rejects(queue.submit(set('big', 'x'.repeat(100))), (e: unknown) => {
+      assert.ok(e instanceof ProtocolError);
+      assert.equal(e.code, ErrorCode.LIMIT_EXCEEDED);
+      assert.deepEqual(e.details, { limit: 'maxDocumentBytes', max: 64, actual: 116 });
+      return true;
+    });
+    await flush();
+    assert.equal(flushes.length, 0);
+    const ok = settled(queue.submit(set('small', 1)));
+    await flush();
+    assert.deepEqual(flushes[0]!.next.doc, { small: 1 });
+    flushes[0]!.finish();
+    await flush();
+    assert.equal(ok.done, true);
+  });
+
+  test('after refuseWrites, new writes are refused with that error', async () => {
+    const { persist } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'stopping'));
+    await assert.rejects(queue.submit(set('a', 1)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.SHUTTING_DOWN);
+  });
+
+  test(
+    'a set whose path nests deeper than maxDepth is refused, so every committed document can be read back',
+    {
+      todo: 'bug: nothing bounds path length / document depth; a 2 KB set with a 1,100-segment path commits a document that a get of its root returns nested deeper than any client decoder accepts (client maxDepth 1024), and ~2,000 segments fail INTERNAL (stack overflow) instead of LIMIT_EXCEEDED',
+    },
+    async () => {
+      const { persist, flushes } = controlledPersist();
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      const path = Array(DEFAULT_LIMITS.maxDepth + 1).fill('a');
+      const write = settled(queue.submit([{ op: 'set', path, value: 1 }]));
+      await flush();
+      flushes[0]?.finish();
+      await flush();
+      // What the sidecar would have to send back for `get ""` must fit the limits it announces.
+      const response = encodeMessage({ id: 1, ok: true, epoch: 'e', revision: 2, modRevision: 2, value: queue.committed.doc });
+      assert.doesNotThrow(() => decodeValue(response.subarray(4), DEFAULT_LIMITS), 'the committed document cannot be sent back within maxDepth');
+      assert.ok(write.error instanceof ProtocolError && write.error.code === ErrorCode.LIMIT_EXCEEDED, 'expected LIMIT_EXCEEDED');
+    },
+  );
+});
