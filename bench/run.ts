@@ -23,13 +23,14 @@ const MB = 1024 * 1024;
 
 const FULL: Profile = {
   get: {
-    rounds: 2,
-    serialCount: 20_000,
-    serialWarmup: 2_000,
+    rounds: 3,
+    serialCount: 8_000,
+    serialWarmup: 1_000,
     throughputProcesses: 4,
     throughputInFlight: 32,
-    throughputWarmupMs: 1_000,
-    throughputDurationMs: 5_000,
+    throughputWarmupMs: 500,
+    throughputDurationMs: 4_000,
+    serverWarmupMs: 1_500,
   },
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 10_000 },
   freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 4_000, rewriteMs: 12_000 },
@@ -44,6 +45,7 @@ const QUICK: Profile = {
     throughputInFlight: 32,
     throughputWarmupMs: 300,
     throughputDurationMs: 1_200,
+    serverWarmupMs: 500,
   },
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 2_000 },
   freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 1_000, rewriteMs: 2_500 },
@@ -122,6 +124,12 @@ const abort = (signal: NodeJS.Signals) => {
 };
 process.once('SIGINT', abort);
 process.once('SIGTERM', abort);
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`bench: failed: ${error.stack ?? String(error)}\n`);
+  if (exiting) return;
+  exiting = true;
+  void cleanup().finally(() => process.exit(1));
+});
 
 main()
   .catch((error: unknown) => {

@@ -42,5 +42,7 @@ export async function serve(args: ServeArgs): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Re-reading the file on SIGHUP comes with file watching; until then SIGHUP must not kill the sidecar.
+    process.on('SIGHUP', () => sidecar.log.warn('SIGHUP received: re-reading the file is not supported yet; ignored'));
   });
 }
