@@ -54,6 +54,8 @@ async function execute(
       const health = await client.health();
       return { stdout: JSON.stringify(health, null, 2), exit: health.status === 'ok' ? ExitCode.OK : ExitCode.REJECTED };
     }
+    case 'info':
+      return { stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK };
     case 'stats':
       return { stdout: JSON.stringify(await client.stats(), null, 2), exit: ExitCode.OK };
     default:

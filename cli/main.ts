@@ -14,6 +14,7 @@ const ARITY: Record<string, [min: number, max: number]> = {
   unset: [1, 1],
   dump: [0, 0],
   health: [0, 0],
+  info: [0, 0],
   stats: [0, 0],
 };
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

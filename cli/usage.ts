@@ -8,6 +8,7 @@ export const USAGE = `usage: config-sidecar <command> [options]
   unset  PATH [--if-mod-revision N]
   dump                            the whole document as JSON
   health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
+  info                            sidecar and machine facts (OS, kernel, virtualization, container, shell), JSON
   stats                           counters and event-loop delay, JSON
 
 common options: --socket S, --app NAME, --timeout MS (default 5000), --json (structured errors)

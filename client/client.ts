@@ -185,6 +185,11 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     return HealthResultSchema.parse(stripEnvelope(await this.request({ op: 'health' }, options)));
   }
 
+  /** Runtime facts: the sidecar (version, pid, uptime, paths) and the machine (OS, kernel, virtualization, container, WSL, user's shell). */
+  async info(options?: CallOptions): Promise<Record<string, unknown>> {
+    return stripEnvelope(await this.request({ op: 'info' }, options));
+  }
+
   /** Counters, latencies and event-loop delay of the sidecar. */
   async stats(options?: CallOptions): Promise<Record<string, unknown>> {
     return stripEnvelope(await this.request({ op: 'stats' }, options));

@@ -71,6 +71,7 @@ export const BatchRequestSchema = z
   .strict();
 export const PingRequestSchema = z.object({ ...base, op: z.literal('ping') }).strict();
 export const HealthRequestSchema = z.object({ ...base, op: z.literal('health') }).strict();
+export const InfoRequestSchema = z.object({ ...base, op: z.literal('info') }).strict();
 export const StatsRequestSchema = z.object({ ...base, op: z.literal('stats') }).strict();
 
 export const RequestSchema = z.discriminatedUnion('op', [
@@ -80,6 +81,7 @@ export const RequestSchema = z.discriminatedUnion('op', [
   BatchRequestSchema,
   PingRequestSchema,
   HealthRequestSchema,
+  InfoRequestSchema,
   StatsRequestSchema,
 ]);
 export type Request = z.infer<typeof RequestSchema>;

@@ -5,6 +5,7 @@ import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import { readPath } from './store-state.js';
 import type { Health } from './health.js';
+import type { SystemInfo } from './system-info.js';
 
 export interface HandlerContext {
   epoch: string;
@@ -15,6 +16,9 @@ export interface HandlerContext {
   eventLoop: EventLoopMonitor;
   connections(): number;
   startedAt: number;
+  systemInfo: SystemInfo;
+  /** Version, pid and paths of this sidecar, for `info`. */
+  identity: Record<string, unknown>;
 }
 
 type Result = Record<string, unknown>;
@@ -49,6 +53,12 @@ export function createHandler(ctx: HandlerContext): (request: Request) => Promis
         return position();
       case 'health':
         return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk()) };
+      case 'info':
+        return {
+          ...position(),
+          sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
+          system: await ctx.systemInfo.get(),
+        };
       case 'stats':
         return {
           ...position(),

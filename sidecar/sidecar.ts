@@ -27,6 +27,7 @@ import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
+import { SystemInfo } from './system-info.js';
 import { listen, probe, type Listener } from './transport.js';
 import { VERSION } from './version.js';
 
@@ -133,6 +134,8 @@ export class Sidecar {
       eventLoop: this.eventLoop,
       connections: () => this.sessions.size,
       startedAt: this.startedAt,
+      systemInfo: new SystemInfo(),
+      identity: { version: VERSION, configPath: this.configPath, socketPath: this.socketPath, stateDir: stateDirFor(this.configPath) },
     });
     const host = {
       limits: this.limits,
