@@ -62,7 +62,7 @@ export class CallTable {
       const call: Call = {
         request,
         isWrite: WRITE_OPS.has(request.op),
-        bytes: this.options.sizeOf(request),
+        bytes: 0, // measured only if the call has to wait in the queue
         id: undefined,
         settled: false,
         timer: setTimeout(() => this.settle(call, undefined, this.deadlineError(call, timeoutMs)), timeoutMs),
@@ -72,6 +72,7 @@ export class CallTable {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.trySend(call)) {
+        call.bytes = this.options.sizeOf(request);
         if (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes) {
           this.settle(
             call,
@@ -126,6 +127,7 @@ export class CallTable {
     }
     this.inFlight.clear();
     for (const call of retry.reverse()) {
+      call.bytes ||= this.options.sizeOf(call.request);
       this.queued.unshift(call);
       this.queuedBytes += call.bytes;
     }

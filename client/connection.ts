@@ -19,6 +19,8 @@ import {
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import { dial, type Link } from './transport.js';
 
+const HELLO_TIMEOUT_MS = 5000;
+
 export interface ConnectionOptions {
   socketPath: string;
   clientName: string;
@@ -82,6 +84,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private open(): void {
     let greeted = false;
+    // A sidecar that accepts but never says hello (hung, or not a sidecar) must not hold the client forever.
+    const helloTimer = setTimeout(() => this.drop(link, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
     const decoder = new FrameDecoder(maxResponseFrameBytes(DEFAULT_LIMITS));
     const link: Link = dial(this.options.socketPath, {
       onOpen: () => {
@@ -113,6 +117,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
               return;
             }
             greeted = true;
+            clearTimeout(helloTimer);
             this.onReady(link, hello.data);
           } else {
             this.emit('message', message as Record<string, unknown>);
@@ -120,6 +125,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }
       },
       onClose: (error) => {
+        clearTimeout(helloTimer);
         if (this.link !== link) return;
         this.onLost(error?.message ?? 'connection closed');
       },
