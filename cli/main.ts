@@ -5,6 +5,7 @@ import type { LogLevel } from '../sidecar/index.js';
 import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
 import { serve } from './serve.js';
+import { watchCommand } from './watch.js';
 import { USAGE } from './usage.js';
 
 const ARITY: Record<string, [min: number, max: number]> = {
@@ -15,6 +16,7 @@ const ARITY: Record<string, [min: number, max: number]> = {
   dump: [0, 0],
   health: [0, 0],
   info: [0, 0],
+  watch: [0, 1],
   stats: [0, 0],
 };
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         string: { type: 'boolean', default: false },
         'if-mod-revision': { type: 'string' },
         timeout: { type: 'string' },
+        'no-initial': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -67,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
   if (values['if-mod-revision'] !== undefined) {
     ifModRevision = Number(values['if-mod-revision']);
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
+  }
+  if (command === 'watch') {
+    return watchCommand(rest[0] ?? '', { socket: values.socket, app: values.app, timeoutMs, json: values.json }, values['no-initial'] ? 'none' : 'snapshot');
   }
   return runClientCommand(command, rest, { socket: values.socket, app: values.app, timeoutMs, json: values.json }, { string: values.string, ifModRevision });
 }

@@ -7,6 +7,7 @@ export const USAGE = `usage: config-sidecar <command> [options]
                                   VALUE is parsed as JSON if it parses, else taken as a string
   unset  PATH [--if-mod-revision N]
   dump                            the whole document as JSON
+  watch  [PATH] [--no-initial]    one JSON line per change (first the current value unless --no-initial)
   health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
   info                            sidecar and machine facts (OS, kernel, virtualization, container, shell), JSON
   stats                           counters and event-loop delay, JSON

@@ -37,6 +37,8 @@ export interface CallTableOptions {
 }
 
 const WRITE_OPS = new Set(['set', 'delete', 'batch']);
+/** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
+const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
 
 export class CallTable {
   private nextId = 1;
@@ -121,6 +123,8 @@ export class CallTable {
             `the connection dropped (${reason}) after this ${call.request.op} was sent; it may or may not have been applied`,
           ),
         );
+      } else if (CONNECTION_BOUND_OPS.has(call.request.op)) {
+        this.settle(call, undefined, new ConfigSidecarError(ClientErrorCode.UNAVAILABLE, `the connection dropped (${reason})`));
       } else {
         retry.push(call);
       }

@@ -7,6 +7,7 @@ import {
   HealthResultSchema,
   defaultSocketPath,
   encodeValue,
+  parsePath,
   type HealthResult,
   type WriteOp,
 } from '../protocol/index.js';
@@ -15,6 +16,12 @@ import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
+import { WatchManager, WatchStream, type ChangeEvent, type WatchOptions } from './watches.js';
+
+/** A callback watch: close() ends it. */
+export interface WatchHandle {
+  close(): void;
+}
 
 export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
   /** Socket path; default from `app` / $CONFIG_SIDECAR_SOCKET (same defaults as the sidecar). */
@@ -66,6 +73,8 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   private readonly connection: Connection;
   private readonly calls: CallTable;
   private readonly statusListeners = new Set<(event: StatusEvent) => void>();
+  private readonly watches: WatchManager;
+  private readonly streams = new Set<WatchStream>();
 
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
@@ -93,12 +102,24 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
       unavailableReason: () =>
         this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
     });
+    this.watches = new WatchManager({
+      request: (request, callOptions) => this.request(request, callOptions),
+      isConnected: () => this.connection.state === 'connected',
+      onResynced: (epoch, revision) => this.connection.emit('status', { type: 'resynced', epoch, revision }),
+    });
     this.connection.on('message', (message) => {
+      if (this.watches.onPush(message)) return;
       const id = message.id;
       if (typeof id === 'number') this.calls.onResponse(id, message);
     });
-    this.connection.on('ready', () => this.calls.onConnected());
-    this.connection.on('lost', (reason) => this.calls.onDisconnected(reason));
+    this.connection.on('ready', () => {
+      this.calls.onConnected();
+      this.watches.onConnected();
+    });
+    this.connection.on('lost', (reason) => {
+      this.calls.onDisconnected(reason);
+      this.watches.onDisconnected();
+    });
     this.connection.on('status', (event) => {
       this.emit('status', event);
       for (const listener of this.statusListeners) listener(event);
@@ -225,8 +246,57 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     }
   }
 
-  /** Closes the connection; pending and later calls reject with CLOSED. */
+  /**
+   * Watches a path: `for await (const change of client.watch('server'))`, or
+   * with a callback, `client.watch('server', (change) => ...)`. Changes arrive
+   * per revision, in order, none twice, and survive reconnects and sidecar
+   * restarts (as a `resync` difference when the missed revisions are gone).
+   */
+  watch(path: PathArg<T>, options?: WatchOptions): WatchStream;
+  watch(path: PathArg<T>, callback: (change: ChangeEvent) => void, options?: WatchOptions): WatchHandle;
+  watch(
+    path: PathArg<T>,
+    callbackOrOptions?: ((change: ChangeEvent) => void) | WatchOptions,
+    maybeOptions?: WatchOptions,
+  ): WatchStream | WatchHandle {
+    const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
+    const options = (typeof callbackOrOptions === 'function' ? maybeOptions : callbackOrOptions) ?? {};
+    const segments = parsePath(path);
+    if (callback !== undefined) {
+      const close = this.watches.open(
+        segments,
+        options,
+        (event) => {
+          try {
+            callback(event);
+          } catch (error) {
+            // A throwing callback must not break event delivery to others; it surfaces as an uncaught exception.
+            queueMicrotask(() => {
+              throw error;
+            });
+          }
+        },
+        (error) => queueMicrotask(() => {
+          throw error;
+        }),
+      );
+      return { close };
+    }
+    const stream = new WatchStream(segments, options.maxBufferedEvents ?? 10_000);
+    const close = this.watches.open(segments, options, stream.push, stream.fail);
+    this.streams.add(stream);
+    stream.close = () => {
+      close();
+      this.streams.delete(stream);
+    };
+    return stream;
+  }
+
+  /** Closes the connection; pending and later calls reject with CLOSED, watches end. */
   close(): void {
+    this.watches.closeAll();
+    for (const stream of this.streams) stream.end();
+    this.streams.clear();
     this.calls.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
     this.connection.close();
   }

@@ -71,6 +71,19 @@ export const BatchRequestSchema = z
   .strict();
 export const PingRequestSchema = z.object({ ...base, op: z.literal('ping') }).strict();
 export const HealthRequestSchema = z.object({ ...base, op: z.literal('health') }).strict();
+export const WatchRequestSchema = z
+  .object({
+    ...base,
+    op: z.literal('watch'),
+    path: pathSchema,
+    /** Replay from this revision (inclusive) when the history still holds it. */
+    startRevision: revision.optional(),
+    /** The epoch startRevision belongs to; a different epoch means a restart and forces a resync. */
+    epoch: z.string().optional(),
+    initial: z.enum(['snapshot', 'none']).optional(),
+  })
+  .strict();
+export const UnwatchRequestSchema = z.object({ ...base, op: z.literal('unwatch'), watchId: z.number().int().nonnegative() }).strict();
 export const InfoRequestSchema = z.object({ ...base, op: z.literal('info') }).strict();
 export const StatsRequestSchema = z.object({ ...base, op: z.literal('stats') }).strict();
 
@@ -83,6 +96,8 @@ export const RequestSchema = z.discriminatedUnion('op', [
   HealthRequestSchema,
   InfoRequestSchema,
   StatsRequestSchema,
+  WatchRequestSchema,
+  UnwatchRequestSchema,
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 export type RequestOp = Request['op'];
@@ -132,9 +147,46 @@ export const ErrorResponseSchema = z.object({ id: requestId, ok: z.literal(false
 export const ResponseSchema = z.union([OkResponseSchema, ErrorResponseSchema]);
 export type Response = z.infer<typeof ResponseSchema>;
 
+// ---- watch pushes -------------------------------------------------------------
+
+export const ChangeSchema = z.union([
+  z.object({ path: z.array(z.string()), value: z.unknown() }).strict(),
+  z.object({ path: z.array(z.string()), deleted: z.literal(true) }).strict(),
+]);
+export type WireChange = z.infer<typeof ChangeSchema>;
+
+/** Why a watch could not be resumed and comes with a fresh snapshot instead. */
+export const ResyncReasonSchema = z.enum(['compacted', 'epoch']);
+
+/** Answer to `watch`: created at `revision`; a snapshot of the path at it when asked for, or when resuming failed. */
+export const WatchResultSchema = z
+  .object({
+    ...position,
+    watchId: z.number().int(),
+    snapshot: z.object({ value: z.unknown(), exists: z.boolean() }).strict().optional(),
+    resync: ResyncReasonSchema.optional(),
+  })
+  .strict();
+
+/** One committed revision touching a watched path: all its changes under that path. */
+export const WatchEventSchema = z
+  .object({
+    type: z.literal('event'),
+    watchId: z.number().int(),
+    revision,
+    source: z.enum(['client', 'file', 'reload']),
+    changes: z.array(ChangeSchema),
+  })
+  .strict();
+export type WatchEvent = z.infer<typeof WatchEventSchema>;
+
+/** Sent on a watch idle for a while: everything up to `revision` has been delivered (nothing touched the path). */
+export const WatchProgressSchema = z.object({ type: z.literal('progress'), watchId: z.number().int(), revision }).strict();
+export type WatchProgress = z.infer<typeof WatchProgressSchema>;
+
 /** A connection-level error (no request id): sent before the sidecar closes the connection. */
 export const ConnectionErrorSchema = z.object({ type: z.literal('error'), error: WireErrorSchema }).strict();
 export type ConnectionError = z.infer<typeof ConnectionErrorSchema>;
 
 /** Everything the sidecar may send after hello. */
-export const ServerMessageSchema = z.union([ResponseSchema, ConnectionErrorSchema]);
+export const ServerMessageSchema = z.union([ResponseSchema, WatchEventSchema, WatchProgressSchema, ConnectionErrorSchema]);

@@ -6,7 +6,7 @@
 // state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
 // no snapshot older than memory is ever written, no two flushes overlap).
 import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
-import { applyOps, type OpResult, type StoreState } from './store-state.js';
+import { applyOps, type Change, type OpResult, type StoreState } from './store-state.js';
 import { documentText } from './json-text.js';
 
 export interface CommitResult {
@@ -17,17 +17,32 @@ export interface CommitResult {
 /** Writes `next`'s document durably over `previous`'s; rejects if it could not. */
 export type Persist = (next: StoreState, previous: StoreState) => Promise<void>;
 
+/** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP). */
+export type RevisionSource = 'client' | 'file' | 'reload';
+
+/** One durable revision, as watchers and history need it. */
+export interface CommittedRevision {
+  revision: number;
+  source: RevisionSource;
+  changes: Change[];
+  /** Approximate size of the changed values (request bytes), for bounding history memory. */
+  bytes: number;
+}
+
 export interface CommitQueueEvents {
-  /** A flush made these revisions durable. */
-  onCommitted?(state: StoreState, writes: number): void;
+  /** A flush made these revisions durable (in order); `state` is the new committed state. */
+  onCommitted?(state: StoreState, revisions: CommittedRevision[]): void;
   /** A flush failed; its writes were answered with WRITE_FAILED. */
   onFlushFailed?(error: unknown, writes: number): void;
 }
 
 interface PendingWrite {
   ops: readonly WriteOp[];
+  source: RevisionSource;
+  bytes: number;
   revision: number;
   results: OpResult[];
+  changes: Change[];
   resolve(result: CommitResult): void;
   reject(error: unknown): void;
 }
@@ -65,11 +80,11 @@ export class CommitQueue {
    * only ever reported against committed state, so the caller's retry reads
    * the value it conflicted with (and a CAS loop does not spin on a flush).
    */
-  async submit(ops: readonly WriteOp[]): Promise<CommitResult> {
+  async submit(ops: readonly WriteOp[], source: RevisionSource = 'client', bytes = 0): Promise<CommitResult> {
     for (;;) {
       if (this.refusal !== undefined) throw this.refusal;
       try {
-        return await this.enqueue(ops);
+        return await this.enqueue(ops, source, bytes);
       } catch (error) {
         const modRevision = error instanceof ProtocolError && error.code === ErrorCode.CONFLICT ? error.details?.modRevision : undefined;
         if (typeof modRevision !== 'number' || modRevision <= this.committedState.revision) throw error;
@@ -78,9 +93,9 @@ export class CommitQueue {
     }
   }
 
-  private enqueue(ops: readonly WriteOp[]): Promise<CommitResult> {
+  private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number): Promise<CommitResult> {
     return new Promise<CommitResult>((resolve, reject) => {
-      const write: PendingWrite = { ops, revision: 0, results: [], resolve, reject };
+      const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], resolve, reject };
       this.applyToWorking(write); // throws CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED: nothing queued
       this.pending.push(write);
       this.scheduleFlush();
@@ -98,7 +113,7 @@ export class CommitQueue {
   }
 
   private applyToWorking(write: PendingWrite): void {
-    const { state, results } = applyOps(this.working, write.ops);
+    const { state, results, changes } = applyOps(this.working, write.ops);
     const size = documentText(state.doc).bytes;
     if (size > this.maxDocumentBytes) {
       throw new ProtocolError(
@@ -110,6 +125,7 @@ export class CommitQueue {
     this.working = state;
     write.revision = state.revision;
     write.results = results;
+    write.changes = changes;
   }
 
   private scheduleFlush(): void {
@@ -138,7 +154,10 @@ export class CommitQueue {
       this.committedState = target;
       this.counters.flushes++;
       this.counters.writes += batch.length;
-      this.events.onCommitted?.(target, batch.length);
+      this.events.onCommitted?.(
+        target,
+        batch.map((w) => ({ revision: w.revision, source: w.source, changes: w.changes, bytes: w.bytes })),
+      );
       for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
       this.wakeFlushWaiters();
     }

@@ -6,6 +6,18 @@ import type { EventLoopMonitor } from './event-loop-monitor.js';
 import { readPath } from './store-state.js';
 import type { Health } from './health.js';
 import type { SystemInfo } from './system-info.js';
+import type { WatchHub, WatchSink } from './watch-hub.js';
+
+/** Called by the session once a response has been sent (a new watch starts delivering then). */
+export const AFTER_SEND = Symbol('afterSend');
+
+export type HandlerResult = Record<string, unknown> & { [AFTER_SEND]?: () => void };
+
+/** Who is asking: the connection (for watches) and the request's size (for history accounting). */
+export interface RequestOrigin {
+  sink: WatchSink;
+  frameBytes: number;
+}
 
 export interface HandlerContext {
   epoch: string;
@@ -17,21 +29,22 @@ export interface HandlerContext {
   connections(): number;
   startedAt: number;
   systemInfo: SystemInfo;
+  watches: WatchHub;
   /** Version, pid and paths of this sidecar, for `info`. */
   identity: Record<string, unknown>;
 }
 
-type Result = Record<string, unknown>;
+type Result = HandlerResult;
 
-export function createHandler(ctx: HandlerContext): (request: Request) => Promise<Result> {
+export function createHandler(ctx: HandlerContext): (request: Request, origin: RequestOrigin) => Promise<Result> {
   const counts = new Map<string, number>();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
-  const write = async (ops: readonly WriteOp[]): Promise<Result> => {
-    const { revision, results } = await ctx.queue.submit(ops);
+  const write = async (ops: readonly WriteOp[], origin: RequestOrigin): Promise<Result> => {
+    const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes);
     return { epoch: ctx.epoch, revision, results };
   };
 
-  return async (request) => {
+  return async (request, origin) => {
     counts.set(request.op, (counts.get(request.op) ?? 0) + 1);
     switch (request.op) {
       case 'get': {
@@ -44,11 +57,20 @@ export function createHandler(ctx: HandlerContext): (request: Request) => Promis
         return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
       }
       case 'set':
-        return write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }]);
+        return write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin);
       case 'delete':
-        return write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }]);
+        return write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin);
       case 'batch':
-        return write(request.ops);
+        return write(request.ops, origin);
+      case 'watch': {
+        const { result, activate } = ctx.watches.create(origin.sink, request);
+        return { ...result, [AFTER_SEND]: activate };
+      }
+      case 'unwatch':
+        if (!ctx.watches.remove(origin.sink, request.watchId)) {
+          throw new ProtocolError(ErrorCode.NOT_FOUND, `no watch ${request.watchId} on this connection`, { watchId: request.watchId });
+        }
+        return position();
       case 'ping':
         return position();
       case 'health':
@@ -64,6 +86,7 @@ export function createHandler(ctx: HandlerContext): (request: Request) => Promis
           ...position(),
           uptimeMs: Date.now() - ctx.startedAt,
           connections: ctx.connections(),
+          watches: ctx.watches.size,
           requests: Object.fromEntries(counts),
           flushes: ctx.queue.counters.flushes,
           writesCommitted: ctx.queue.counters.writes,

@@ -17,7 +17,9 @@ import {
   type ServerHello,
   type WireError,
 } from '../protocol/index.js';
+import { AFTER_SEND, type HandlerResult, type RequestOrigin } from './handlers.js';
 import type { Logger } from './logger.js';
+import type { WatchSink } from './watch-hub.js';
 import type { Connection, ConnectionHandlers } from './transport.js';
 
 /** What a session needs from the sidecar. */
@@ -26,10 +28,10 @@ export interface SessionHost {
   readonly log: Logger;
   serverHello(): ServerHello;
   /** Runs one request; resolves with the response fields or rejects with a ProtocolError. */
-  handle(request: Request): Promise<Record<string, unknown>>;
+  handle(request: Request, origin: RequestOrigin): Promise<HandlerResult>;
 }
 
-export class Session implements ConnectionHandlers {
+export class Session implements ConnectionHandlers, WatchSink {
   private readonly decoder: FrameDecoder;
   private greeted = false;
   private closed = false;
@@ -99,7 +101,7 @@ export class Session implements ConnectionHandlers {
       return;
     }
     if (!this.greeted) this.onHello(message);
-    else this.onRequest(message);
+    else this.onRequest(message, frame.length);
   }
 
   private onHello(message: unknown): void {
@@ -121,7 +123,7 @@ export class Session implements ConnectionHandlers {
     this.send(this.host.serverHello());
   }
 
-  private onRequest(message: unknown): void {
+  private onRequest(message: unknown, frameBytes: number): void {
     const parsed = RequestSchema.safeParse(message);
     if (!parsed.success) {
       const id = (message as { id?: unknown } | null)?.id;
@@ -144,8 +146,11 @@ export class Session implements ConnectionHandlers {
       return;
     }
     this.inFlight++;
-    this.host.handle(request).then(
-      (result) => this.complete({ ...result, id: request.id, ok: true }),
+    this.host.handle(request, { sink: this, frameBytes }).then(
+      (result) => {
+        this.complete({ ...result, id: request.id, ok: true });
+        result[AFTER_SEND]?.();
+      },
       (error: unknown) => {
         if (!(error instanceof ProtocolError)) this.host.log.error({ err: error, op: request.op }, 'request failed unexpectedly');
         this.complete({ id: request.id, ok: false, error: asProtocolError(error).toWire() });
@@ -163,6 +168,11 @@ export class Session implements ConnectionHandlers {
   /** Answers a request that was refused before dispatch. */
   private respondError(id: number, error: ProtocolError): void {
     this.send({ id, ok: false, error: error.toWire() });
+  }
+
+  /** A message the sidecar sends unasked (watch events). */
+  push(message: Record<string, unknown>): void {
+    this.send(message);
   }
 
   private send(message: unknown): void {

@@ -21,13 +21,15 @@ import { CommitQueue } from './commit-queue.js';
 import { ConfigFile } from './config-file.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
-import { createHandler } from './handlers.js';
+import { createHandler, type RequestOrigin } from './handlers.js';
 import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
+import { History } from './history.js';
+import { WatchHub } from './watch-hub.js';
 import { listen, probe, type Listener } from './transport.js';
 import { VERSION } from './version.js';
 
@@ -42,6 +44,8 @@ export interface SidecarOptions {
   logLevel?: LogLevel;
   /** File-system layer for persistence; tests inject faults through it. */
   fs?: FsOps;
+  /** Idle time after which a watch gets a progress message (ms, default 10 000). */
+  progressMs?: number;
   /** Ownership lock stale threshold (ms). */
   lockStaleMs?: number;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
@@ -64,6 +68,7 @@ export class Sidecar {
     private readonly health: Health,
     private readonly file: ConfigFile,
     private readonly ownership: Ownership,
+    private readonly watches: WatchHub,
     private listener: Listener | undefined,
   ) {}
 
@@ -97,16 +102,23 @@ export class Sidecar {
       }
       const file = new ConfigFile(configPath, stateDir, options.fs ?? realFs, log);
       const loaded = await file.load();
+      const epoch = randomBytes(8).toString('hex');
+      const history = new History(1);
+      let watches: WatchHub | undefined;
       const queue = new CommitQueue(initialState(loaded.doc, 1), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
-        onCommitted: () => health.recordWrite(),
+        onCommitted: (_state, revisions) => {
+          health.recordWrite();
+          history.append(revisions);
+          watches?.publish(revisions);
+        },
         onFlushFailed: (error, writes) => {
           const message = error instanceof Error ? error.message : String(error);
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
       });
-      const epoch = randomBytes(8).toString('hex');
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, undefined);
+      watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
       await sidecar.bind();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
       return sidecar;
@@ -135,6 +147,7 @@ export class Sidecar {
       connections: () => this.sessions.size,
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
+      watches: this.watches,
       identity: { version: VERSION, configPath: this.configPath, socketPath: this.socketPath, stateDir: stateDirFor(this.configPath) },
     });
     const host = {
@@ -148,18 +161,21 @@ export class Sidecar {
         revision: this.queue.committed.revision,
         limits: this.limits,
       }),
-      handle: (request: Request) => {
+      handle: (request: Request, origin: RequestOrigin) => {
         if (this.stopping !== undefined) {
           return Promise.reject(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
         }
-        return handle(request);
+        return handle(request, origin);
       },
     };
     this.listener = await listen(
       this.socketPath,
       this.limits.maxConnections,
       (connection) => {
-        const session = new Session(connection, host, (ended) => this.sessions.delete(ended));
+        const session = new Session(connection, host, (ended) => {
+          this.sessions.delete(ended);
+          this.watches.removeAll(ended);
+        });
         if (this.sessions.size >= this.limits.maxConnections) {
           session.refuse(
             new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
@@ -172,7 +188,12 @@ export class Sidecar {
         }
         return session;
       },
-      (error) => this.log.error({ err: error }, 'socket error'),
+      (error) => {
+        // A client that vanished mid-write is its own business; anything else is ours.
+        const code = (error as { code?: string }).code;
+        if (code === 'ECONNRESET' || code === 'EPIPE') this.log.debug({ err: error }, 'client connection reset');
+        else this.log.error({ err: error }, 'socket error');
+      },
     );
     this.eventLoop.start();
   }
@@ -191,6 +212,7 @@ export class Sidecar {
     await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
     await this.listener?.close();
+    this.watches.close();
     this.eventLoop.stop();
     await this.ownership.release();
     this.log.info('stopped');

@@ -12,6 +12,16 @@ export interface StoreState {
   readonly tree: RevisionNode;
 }
 
+/**
+ * One change a revision made, as watchers see it: the value now at `segments`,
+ * or its removal. A change inside an array is reported as the whole new array.
+ */
+export interface Change {
+  segments: string[];
+  value?: unknown;
+  deleted?: true;
+}
+
 /** Per-op outcome of a write: the path's new modRevision and whether it existed before. */
 export interface OpResult {
   modRevision: number;
@@ -33,7 +43,7 @@ export function readPath(state: StoreState, segments: readonly string[]): { valu
  * checked against `state` before anything is applied (etcd txn semantics):
  * on a mismatch, CONFLICT and nothing changes.
  */
-export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: StoreState; results: OpResult[] } {
+export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: StoreState; results: OpResult[]; changes: Change[] } {
   const parsed = ops.map((op) => ({ op, segments: parsePath(op.path) }));
   for (const { op, segments } of parsed) {
     if (op.ifModRevision === undefined) continue;
@@ -49,13 +59,16 @@ export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: S
   const revision = state.revision + 1;
   let { doc, tree } = state;
   const results: OpResult[] = [];
+  const changes: Change[] = [];
   for (const { op, segments } of parsed) {
     const existed = getAt(doc, segments) !== undefined;
     const parentPath = segments.slice(0, -1);
     if (op.op === 'set') {
       doc = setIn(doc, segments, op.value);
       // A change inside an array shifts or replaces its elements: the array as a whole changed.
-      tree = Array.isArray(getAt(doc, parentPath)) && segments.length > 0 ? recordSet(tree, parentPath, revision) : recordSet(tree, segments, revision);
+      const changed = segments.length > 0 && Array.isArray(getAt(doc, parentPath)) ? parentPath : segments;
+      tree = recordSet(tree, changed, revision);
+      changes.push({ segments: changed, value: getAt(doc, changed) });
       results.push({ modRevision: revision, existed });
     } else {
       const parentIsArray = segments.length > 0 && Array.isArray(getAt(doc, parentPath));
@@ -63,9 +76,12 @@ export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: S
       doc = removed.root;
       if (removed.existed) {
         tree = parentIsArray ? recordSet(tree, parentPath, revision) : recordDelete(tree, segments, revision);
+        if (parentIsArray) changes.push({ segments: parentPath, value: getAt(doc, parentPath) });
+        else if (segments.length === 0) changes.push({ segments, value: doc }); // the root is emptied, not removed
+        else changes.push({ segments, deleted: true });
       }
       results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
     }
   }
-  return { state: { doc, revision, tree }, results };
+  return { state: { doc, revision, tree }, results, changes };
 }

@@ -1,0 +1,162 @@
+// Watches: every connection's subscriptions, fed from committed revisions.
+// Guarantees (etcd's): events in revision order, one per revision that
+// touches the path with all of that revision's changes under it, none twice,
+// replay from a start revision while the history holds it, and a snapshot
+// with a `resync` reason when it does not (or the epoch changed). A watch's
+// first events wait until its creation has been answered, so they can never
+// overtake the answer.
+import { ErrorCode, ProtocolError, isPrefix, parsePath, type Limits, type WireChange } from '../protocol/index.js';
+import type { CommittedRevision } from './commit-queue.js';
+import type { History } from './history.js';
+import { readPath, type Change, type StoreState } from './store-state.js';
+import { getAt } from '../protocol/index.js';
+
+/** Where a watch's messages go: its connection. */
+export interface WatchSink {
+  push(message: Record<string, unknown>): void;
+}
+
+interface Watcher {
+  id: number;
+  sink: WatchSink;
+  segments: string[];
+  active: boolean;
+  buffered: Record<string, unknown>[];
+  lastSent: number;
+}
+
+export interface WatchRequest {
+  path: string | string[];
+  startRevision?: number;
+  epoch?: string;
+  initial?: 'snapshot' | 'none';
+}
+
+export class WatchHub {
+  private nextId = 1;
+  private readonly bySink = new Map<WatchSink, Map<number, Watcher>>();
+  private readonly progressTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly epoch: string,
+    private readonly history: History,
+    private readonly committed: () => StoreState,
+    private readonly limits: Pick<Limits, 'maxWatchesPerConnection'>,
+    private readonly progressMs = 10_000,
+  ) {
+    this.progressTimer = setInterval(() => this.sendProgress(), Math.max(50, progressMs / 2));
+    this.progressTimer.unref();
+  }
+
+  /** Number of watches open on all connections. */
+  get size(): number {
+    let n = 0;
+    for (const watchers of this.bySink.values()) n += watchers.size;
+    return n;
+  }
+
+  /** Creates a watch; call `activate` once the answer has been sent. */
+  create(sink: WatchSink, request: WatchRequest): { result: Record<string, unknown>; activate: () => void } {
+    const segments = parsePath(request.path);
+    const watchers = this.bySink.get(sink) ?? new Map<number, Watcher>();
+    if (watchers.size >= this.limits.maxWatchesPerConnection) {
+      throw new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `more than maxWatchesPerConnection ${this.limits.maxWatchesPerConnection} watches on this connection`, {
+        limit: 'maxWatchesPerConnection',
+        max: this.limits.maxWatchesPerConnection,
+      });
+    }
+    const state = this.committed();
+    const watcher: Watcher = { id: this.nextId++, sink, segments, active: false, buffered: [], lastSent: Date.now() };
+    let resync: 'compacted' | 'epoch' | undefined;
+    if (request.startRevision !== undefined) {
+      if (request.epoch !== undefined && request.epoch !== this.epoch) {
+        resync = 'epoch';
+      } else {
+        const missed = this.history.since(request.startRevision - 1);
+        if (missed === undefined) resync = 'compacted';
+        else for (const revision of missed) this.deliver(watcher, revision);
+      }
+    }
+    const result: Record<string, unknown> = { epoch: this.epoch, revision: state.revision, watchId: watcher.id };
+    if (request.initial === 'snapshot' || resync !== undefined) {
+      const { value } = readPath(state, segments);
+      result.snapshot = value === undefined ? { value: null, exists: false } : { value, exists: true };
+    }
+    if (resync !== undefined) result.resync = resync;
+    watchers.set(watcher.id, watcher);
+    this.bySink.set(sink, watchers);
+    return {
+      result,
+      activate: () => {
+        watcher.active = true;
+        for (const message of watcher.buffered.splice(0)) sink.push(message);
+      },
+    };
+  }
+
+  /** Ends one watch; false if it was not open on this connection. */
+  remove(sink: WatchSink, watchId: number): boolean {
+    return this.bySink.get(sink)?.delete(watchId) ?? false;
+  }
+
+  /** Ends every watch of a connection (it closed). */
+  removeAll(sink: WatchSink): void {
+    this.bySink.delete(sink);
+  }
+
+  /** Feeds newly committed revisions to every watch they touch. */
+  publish(revisions: readonly CommittedRevision[]): void {
+    for (const revision of revisions) {
+      for (const watchers of this.bySink.values()) {
+        for (const watcher of watchers.values()) this.deliver(watcher, revision);
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.progressTimer);
+  }
+
+  private deliver(watcher: Watcher, revision: CommittedRevision): void {
+    const changes = changesUnder(watcher.segments, revision.changes);
+    if (changes.length === 0) return;
+    const event = { type: 'event', watchId: watcher.id, revision: revision.revision, source: revision.source, changes };
+    if (!watcher.active) {
+      watcher.buffered.push(event);
+      return;
+    }
+    watcher.lastSent = Date.now();
+    watcher.sink.push(event);
+  }
+
+  private sendProgress(): void {
+    const now = Date.now();
+    const revision = this.committed().revision;
+    for (const watchers of this.bySink.values()) {
+      for (const watcher of watchers.values()) {
+        if (!watcher.active || now - watcher.lastSent < this.progressMs) continue;
+        watcher.lastSent = now;
+        watcher.sink.push({ type: 'progress', watchId: watcher.id, revision });
+      }
+    }
+  }
+}
+
+/**
+ * The changes of one revision as a watcher of `watched` sees them: changes
+ * under the path as they are, and a change above it as the new value at the
+ * watched path itself (or its removal).
+ */
+export function changesUnder(watched: readonly string[], changes: readonly Change[]): WireChange[] {
+  const out: WireChange[] = [];
+  for (const change of changes) {
+    if (isPrefix(watched, change.segments)) {
+      out.push(change.deleted ? { path: change.segments, deleted: true } : { path: change.segments, value: change.value });
+    } else if (isPrefix(change.segments, watched)) {
+      const below = watched.slice(change.segments.length);
+      const value = change.deleted ? undefined : getAt(change.value, below);
+      out.push(value === undefined ? { path: [...watched], deleted: true } : { path: [...watched], value });
+    }
+  }
+  return out;
+}
