@@ -165,7 +165,7 @@ describe('Session', () => {
     const s = setup();
     s.send(HELLO);
     s.send({ id: 3, op: 'get' });
-    s.send({ id: 4, op: 'watch', path: 'a' });
+    s.send({ id: 4, op: 'no-such-op', path: 'a' });
     await flush();
     const [, missingPath, unknownOp] = s.connection.messages as { id: number; ok: boolean; error: { code: string; details: { issues: unknown[] } } }[];
     assert.equal(missingPath?.id, 3);
