@@ -60,7 +60,7 @@ export class CallTable {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
-      const onAbort = () => this.settle(call, undefined, abortError(signal!));
+      const onAbort = () => this.settle(call, undefined, abortError(signal!, call.isWrite && call.id !== undefined));
       const call: Call = {
         request,
         isWrite: WRITE_OPS.has(request.op),
@@ -180,7 +180,8 @@ export class CallTable {
   }
 }
 
-function abortError(signal: AbortSignal): ConfigSidecarError {
+function abortError(signal: AbortSignal, sentWrite = false): ConfigSidecarError {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
-  return new ConfigSidecarError(ClientErrorCode.ABORTED, `the call was aborted: ${reason}`);
+  const caveat = sentWrite ? '; the write was already sent and may still be applied' : '';
+  return new ConfigSidecarError(ClientErrorCode.ABORTED, `the call was aborted: ${reason}${caveat}`, { sent: sentWrite });
 }

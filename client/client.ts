@@ -75,11 +75,13 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   private readonly statusListeners = new Set<(event: StatusEvent) => void>();
   private readonly watches: WatchManager;
   private readonly streams = new Set<WatchStream>();
+  private readonly defaultTimeoutMs: number;
 
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
     super();
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
     this.connection = new Connection(
       {
         socketPath,
@@ -94,7 +96,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
         ),
     );
     this.calls = new CallTable({
-      defaultTimeoutMs: options.defaultTimeoutMs ?? 5000,
+      defaultTimeoutMs: this.defaultTimeoutMs,
       maxQueuedCalls: options.maxQueuedCalls ?? 1000,
       maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
       send: (request, id) => this.connection.send({ id, ...request }),
@@ -176,7 +178,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     fn: (current: ValueAt<T, P> | undefined) => ValueAt<T, P> | undefined | Promise<ValueAt<T, P> | undefined>,
     options: CallOptions = {},
   ): Promise<WriteResult & { value: ValueAt<T, P> | undefined }> {
-    const deadline = Date.now() + (options.timeoutMs ?? 5000);
+    const deadline = Date.now() + (options.timeoutMs ?? this.defaultTimeoutMs);
     for (let attempt = 0; ; attempt++) {
       const remaining = (): CallOptions => ({ signal: options.signal, timeoutMs: Math.max(1, deadline - Date.now()) });
       let current: Entry<ValueAt<T, P>> | undefined;

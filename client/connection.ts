@@ -104,7 +104,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         for (const frame of frames) {
           let message: unknown;
           try {
-            message = decodeValue(frame, { maxDepth: 1024, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 });
+            // The sidecar keeps documents within its announced maxDepth; a few levels more for envelopes.
+            message = decodeValue(frame, { maxDepth: this.limits.maxDepth + 8, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 });
           } catch (error) {
             this.drop(link, `bad message from sidecar: ${(error as Error).message}`);
             return;

@@ -218,7 +218,9 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
     }
   } while (stack.length > 0);
   if (pos !== end) {
-    throw new DecodeError(ErrorCode.PROTOCOL, `${end - pos} trailing bytes after the msgpack value`);
+    const error = new DecodeError(ErrorCode.PROTOCOL, `${end - pos} trailing bytes after the msgpack value`);
+    error.requestId = requestId;
+    throw error;
   }
 }
 

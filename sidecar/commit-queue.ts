@@ -6,7 +6,8 @@
 // state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
 // no snapshot older than memory is ever written, no two flushes overlap).
 import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
-import { applyOps, type Change, type OpResult, type StoreState } from './store-state.js';
+import { DEFAULT_LIMITS, parsePath } from '../protocol/index.js';
+import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
 import { documentText } from './json-text.js';
 
 export interface CommitResult {
@@ -63,6 +64,8 @@ export class CommitQueue {
     private readonly persist: Persist,
     private readonly maxDocumentBytes: number,
     private readonly events: CommitQueueEvents = {},
+    /** The deepest document allowed: one level less than maxDepth, so a get of the root fits in a response. */
+    private readonly maxDepth: number = DEFAULT_LIMITS.maxDepth,
   ) {
     this.committedState = initial;
     this.working = initial;
@@ -86,8 +89,10 @@ export class CommitQueue {
       try {
         return await this.enqueue(ops, source, bytes);
       } catch (error) {
-        const modRevision = error instanceof ProtocolError && error.code === ErrorCode.CONFLICT ? error.details?.modRevision : undefined;
-        if (typeof modRevision !== 'number' || modRevision <= this.committedState.revision) throw error;
+        if (!(error instanceof PreconditionFailed)) throw error;
+        // Judge against what readers see: a mismatch there is final; a match means a pending write is in the way.
+        const committed = readPath(this.committedState, error.segments).modRevision;
+        if (committed !== error.expected) throw new PreconditionFailed(error.segments, error.expected, committed);
         await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
       }
     }
@@ -113,6 +118,17 @@ export class CommitQueue {
   }
 
   private applyToWorking(write: PendingWrite): void {
+    for (const op of write.ops) {
+      if (op.op !== 'set') continue;
+      const depth = parsePath(op.path).length + depthOf(op.value);
+      if (depth > this.maxDepth - 1) {
+        throw new ProtocolError(
+          ErrorCode.LIMIT_EXCEEDED,
+          `the document would nest ${depth} levels deep, above maxDepth ${this.maxDepth} less one for the response envelope; nothing was applied`,
+          { limit: 'maxDepth', max: this.maxDepth, actual: depth },
+        );
+      }
+    }
     const { state, results, changes } = applyOps(this.working, write.ops);
     const size = documentText(state.doc).bytes;
     if (size > this.maxDocumentBytes) {

@@ -70,6 +70,8 @@ export class Session implements ConnectionHandlers, WatchSink {
       if (this.closed) return;
       this.onFrame(frame);
     }
+    // The idle clock measures time without progress: a completed frame restarts it.
+    if (frames.length > 0) this.clearPartialTimer();
     this.watchPartialFrame();
   }
 
@@ -178,7 +180,9 @@ export class Session implements ConnectionHandlers, WatchSink {
   private send(message: unknown): void {
     if (this.closed) return;
     const frame = encodeMessage(message);
-    if (this.connection.writableLength + frame.length > this.host.limits.maxOutboundBytes) {
+    // One response may be large (a get of a big document); what is bounded is the backlog behind it.
+    const queued = this.connection.writableLength;
+    if (queued > 0 && queued + frame.length > this.host.limits.maxOutboundBytes) {
       // A reader this slow would grow our memory without bound; its client resumes after reconnecting.
       this.host.log.warn({ queued: this.connection.writableLength }, 'closing a connection whose reader is too slow (maxOutboundBytes)');
       this.connection.destroy();
@@ -197,10 +201,14 @@ export class Session implements ConnectionHandlers, WatchSink {
     this.end();
   }
 
+  private clearPartialTimer(): void {
+    clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+  }
+
   private watchPartialFrame(): void {
     if (!this.decoder.hasPartialFrame) {
-      clearTimeout(this.partialTimer);
-      this.partialTimer = undefined;
+      this.clearPartialTimer();
       return;
     }
     this.partialTimer ??= setTimeout(() => {

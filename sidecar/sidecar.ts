@@ -116,7 +116,7 @@ export class Sidecar {
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
-      });
+      }, limits.maxDepth);
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
       await sidecar.bind();

@@ -28,6 +28,29 @@ export interface OpResult {
   existed: boolean;
 }
 
+/** CONFLICT from an `ifModRevision` that did not hold; keeps the path and expectation for re-checking. */
+export class PreconditionFailed extends ProtocolError {
+  constructor(
+    readonly segments: readonly string[],
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(ErrorCode.CONFLICT, `${formatPath(segments) || '(root)'} has modRevision ${actual}, not ${expected}; nothing was applied`, {
+      path: formatPath(segments),
+      expected,
+      modRevision: actual,
+    });
+  }
+}
+
+/** Nesting depth of a JSON value: 0 for a scalar, 1 + the deepest child for an object or array. */
+export function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) deepest = Math.max(deepest, depthOf(child));
+  return 1 + deepest;
+}
+
 /** The state of a freshly loaded document: everything in it dates from `revision`. */
 export function initialState(doc: JsonObject, revision: number): StoreState {
   return { doc, revision, tree: freshTree(revision) };
@@ -48,13 +71,7 @@ export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: S
   for (const { op, segments } of parsed) {
     if (op.ifModRevision === undefined) continue;
     const actual = modRevisionOf(state.tree, state.doc, segments);
-    if (actual !== op.ifModRevision) {
-      throw new ProtocolError(
-        ErrorCode.CONFLICT,
-        `${formatPath(segments) || '(root)'} has modRevision ${actual}, not ${op.ifModRevision}; nothing was applied`,
-        { path: formatPath(segments), expected: op.ifModRevision, modRevision: actual },
-      );
-    }
+    if (actual !== op.ifModRevision) throw new PreconditionFailed(segments, op.ifModRevision, actual);
   }
   const revision = state.revision + 1;
   let { doc, tree } = state;

@@ -52,9 +52,11 @@ export function listen(
   ipc.config.maxConnections = maxConnections + 64;
 
   const handlers = new WeakMap<Socket, ConnectionHandlers>();
+  // node-ipc prefixes \\.\pipe\ to every Windows server path itself (its client only when missing).
+  const servePath = process.platform === 'win32' ? socketPath.replace(/^\\\\\.\\pipe\\/, '') : socketPath;
   return new Promise<Listener>((resolve, reject) => {
     let started = false;
-    ipc.serve(socketPath, () => {
+    ipc.serve(servePath, () => {
       started = true;
       const netServer = ipc.server.server;
       if (netServer === false) {

@@ -139,9 +139,6 @@ describe('CommitQueue', () => {
 
   test(
     'a precondition that fails only because of a delete not yet durable also waits for that flush',
-    {
-      todo: 'bug: commit-queue.ts retries only when the conflicting modRevision is above the committed revision; a pending delete makes it 0, so CONFLICT {modRevision: 0} is reported at once while readers still see the path (a CAS loop spins until the flush lands)',
-    },
     async () => {
       const { persist, flushes } = controlledPersist();
       const queue = new CommitQueue(initialState(deepFreeze({ a: 1 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
@@ -161,9 +158,6 @@ describe('CommitQueue', () => {
 
   test(
     'a waiting precondition is answered after the flush it waited for, even while other writes to the same path keep coming',
-    {
-      todo: 'bug: after waking, commit-queue.ts re-checks the precondition against the working copy again; if newer writes to the path are pending it waits again, so a CAS on a steadily written key is never answered (the client times out) although committed state already decided it',
-    },
     async () => {
       const { persist, flushes } = controlledPersist();
       const queue = new CommitQueue(initialState(deepFreeze({ a: 0 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
@@ -220,9 +214,6 @@ describe('CommitQueue', () => {
 
   test(
     'a set whose path nests deeper than maxDepth is refused, so every committed document can be read back',
-    {
-      todo: 'bug: nothing bounds path length / document depth; a 2 KB set with a 1,100-segment path commits a document that a get of its root returns nested deeper than any client decoder accepts (client maxDepth 1024), and ~2,000 segments fail INTERNAL (stack overflow) instead of LIMIT_EXCEEDED',
-    },
     async () => {
       const { persist, flushes } = controlledPersist();
       const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
