@@ -42,7 +42,9 @@ export async function serve(args: ServeArgs): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    // Re-reading the file on SIGHUP comes with file watching; until then SIGHUP must not kill the sidecar.
-    process.on('SIGHUP', () => sidecar.log.warn('SIGHUP received: re-reading the file is not supported yet; ignored'));
+    process.on('SIGHUP', () => {
+      sidecar.log.info('SIGHUP: re-reading the config file');
+      void sidecar.reload();
+    });
   });
 }

@@ -1,15 +1,15 @@
 // A watch's local copy of the value at its path: changes are applied to it as
 // they arrive, and when the sidecar cannot replay what was missed, the copy is
 // diffed against a fresh snapshot to tell the watcher exactly what changed.
-import { arrayIndex, isPlainObject } from '../protocol/index.js';
+import { ABSENT, arrayIndex, diffValues, isPlainObject, type JsonChange, type Presence } from '../protocol/index.js';
 
 /** The value at a watched path, or its absence. */
-export type View = { exists: true; value: unknown } | { exists: false };
+export type View = Presence;
 
 /** A change as watchers receive it: full segment path, new value or removal. */
-export type ViewChange = { path: string[]; value: unknown; deleted?: never } | { path: string[]; deleted: true; value?: never };
+export type ViewChange = JsonChange;
 
-export const ABSENT: View = { exists: false };
+export { ABSENT };
 
 /** The view after one change at `change.path` (which lies at or under `watched`). */
 export function applyChange(view: View, watched: readonly string[], change: ViewChange): View {
@@ -56,37 +56,5 @@ function removeAt(node: unknown, below: readonly string[], depth: number): unkno
 
 /** The changes that turn `before` into `after`, both views of the path `at`: smallest paths that differ. */
 export function diffViews(before: View, after: View, at: readonly string[]): ViewChange[] {
-  const out: ViewChange[] = [];
-  diffInto(before, after, [...at], out);
-  return out;
-}
-
-function diffInto(before: View, after: View, at: string[], out: ViewChange[]): void {
-  if (!after.exists) {
-    if (before.exists) out.push({ path: at, deleted: true });
-    return;
-  }
-  if (before.exists && isPlainObject(before.value) && isPlainObject(after.value)) {
-    const a = before.value;
-    const b = after.value;
-    for (const key of Object.keys(a)) {
-      if (!Object.hasOwn(b, key)) out.push({ path: [...at, key], deleted: true });
-    }
-    for (const key of Object.keys(b)) {
-      const was: View = Object.hasOwn(a, key) ? { exists: true, value: a[key] } : ABSENT;
-      diffInto(was, { exists: true, value: b[key] }, [...at, key], out);
-    }
-    return;
-  }
-  if (!before.exists || !deepEqual(before.value, after.value)) out.push({ path: at, value: after.value });
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key], b[key]));
-  }
-  return false;
+  return diffValues(before, after, at);
 }

@@ -6,3 +6,4 @@ export * from './codec.js';
 export * from './paths.js';
 export * from './messages.js';
 export * from './default-paths.js';
+export * from './json-diff.js';

@@ -1,7 +1,7 @@
-// The config file on disk: reading it once at start (refusing what is not a
-// JSON object, keeping a bad file aside instead of overwriting it), and
-// writing each new committed version durably. Stray temp files from a crash
-// mid-write are removed at start.
+// The config file on disk: reading it at start (refusing what is not a JSON
+// object, keeping a bad file aside instead of overwriting it), writing each
+// new committed version durably, and re-reading it after a hand edit.
+// Stray temp files from a crash mid-write are removed at start.
 import path from 'node:path';
 import { FORBIDDEN_SEGMENTS, isPlainObject } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
@@ -9,6 +9,7 @@ import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
 import { documentText } from './json-text.js';
 import type { Logger } from './logger.js';
+import { SidecarState, sha256 } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
 
 /** Start-up cannot go on; the message says why and what to do. */
@@ -20,11 +21,26 @@ export interface LoadedConfig {
   doc: JsonObject;
   /** false when there was no file: nothing is written until the first set. */
   existed: boolean;
+  /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
+  resume?: { epoch: string; revision: number };
 }
+
+/** What a re-read found. */
+export type Reread =
+  | { kind: 'unchanged' } // the file holds what the sidecar wrote or last read
+  | { kind: 'missing' }
+  | { kind: 'invalid'; problem: string; raw: Buffer }
+  | { kind: 'valid'; doc: JsonObject };
 
 export class ConfigFile {
   private mode = 0o600;
-  private markedExisting = false;
+  readonly state: SidecarState;
+  /** The text the file holds as far as the sidecar knows (written or read by it). */
+  private diskText: string | undefined;
+  /** The text of a write in progress: once renamed it is on disk before the write returns. */
+  private writingText: string | undefined;
+  /** While a re-read runs: every text the sidecar had on disk or wrote since it began (all its own). */
+  private ownTextsDuringReread: Set<string> | undefined;
   /** False after a failed write that could not be undone: the file holds content memory does not. */
   memoryEqualsDisk = true;
 
@@ -33,26 +49,33 @@ export class ConfigFile {
     readonly stateDir: string,
     private readonly fs: FsOps,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.state = new SidecarState(stateDir, fs);
+  }
+
+  get quarantineDir(): string {
+    return path.join(this.stateDir, 'quarantine');
+  }
 
   /** Reads and checks the file; an unusable file is moved to quarantine and start-up stops. */
   async load(): Promise<LoadedConfig> {
     const dir = path.dirname(this.configPath);
     await this.fs.mkdir(dir, 0o700);
     await this.removeStrayTemps(dir);
+    const { record, problem: stateProblem } = await this.state.read();
+    if (stateProblem !== undefined) this.log.warn(stateProblem);
     let raw: Buffer;
     try {
       const stat = await this.fs.stat(this.configPath);
       if (!stat.isFile()) throw new StartupError(`${this.configPath} is not a regular file`);
       this.mode = stat.mode & 0o777;
-      await this.markExisting();
       raw = await this.fs.readFile(this.configPath);
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') {
-        if (await this.existedBefore()) {
+        if (record?.configExisted) {
           throw new StartupError(
             `${this.configPath} is missing but existed before; refusing to start empty. ` +
-              `Put the file back (see ${this.quarantineDir}), or remove ${this.markerPath} to start empty on purpose.`,
+              `Put the file back (see ${this.quarantineDir}), or remove ${this.state.path} to start empty on purpose.`,
           );
         }
         return { doc: {}, existed: false };
@@ -60,61 +83,82 @@ export class ConfigFile {
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot read ${this.configPath}: ${(error as Error).message}`);
     }
-    const problem = checkText(raw);
-    if (typeof problem === 'string') {
+    const unchanged = record?.contentSha256 === sha256(raw) && record.epoch !== undefined && record.revision !== undefined;
+    const resume = unchanged ? { epoch: record.epoch!, revision: record.revision! } : undefined;
+    // The previous run's epoch is spent once anything may change: recorded again at the next clean stop.
+    await this.state.markConfigExists();
+    const checked = checkText(raw);
+    if (typeof checked === 'string') {
       const kept = await this.quarantine();
       throw new StartupError(
-        `${this.configPath} is not a valid config (${problem}); it was moved to ${kept} and left untouched there. ` +
+        `${this.configPath} is not a valid config (${checked}); it was moved to ${kept} and left untouched there. ` +
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
-    return { doc: problem.doc, existed: true };
-  }
-
-  private get quarantineDir(): string {
-    return path.join(this.stateDir, 'quarantine');
-  }
-
-  /** Records that a config file exists, so a later start finding none knows it was lost, not new. */
-  private get markerPath(): string {
-    return path.join(this.stateDir, 'state.json');
-  }
-
-  private async existedBefore(): Promise<boolean> {
-    try {
-      await this.fs.stat(this.markerPath);
-      return true;
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return false;
-      throw error;
-    }
-  }
-
-  private async markExisting(): Promise<void> {
-    if (this.markedExisting) return;
-    const text = Buffer.from(JSON.stringify({ configExisted: true }) + '\n');
-    await durableReplace(this.markerPath, text, { fs: this.fs, mode: 0o600 });
-    this.markedExisting = true;
+    this.diskText = raw.toString('utf8');
+    return { doc: checked.doc, existed: true, ...(resume === undefined ? {} : { resume }) };
   }
 
   /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
   async write(next: StoreState, previous: StoreState): Promise<void> {
     const text = documentText(next.doc).text;
+    // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
+    if (text === this.diskText && this.memoryEqualsDisk) return;
     // Marked first: if the marker can't be written, the config isn't either.
-    await this.markExisting();
+    await this.state.markConfigExists();
+    this.writingText = text;
+    this.ownTextsDuringReread?.add(text);
     try {
       await durableReplace(this.configPath, Buffer.from(text), { fs: this.fs, mode: this.mode });
+      this.diskText = text;
       this.memoryEqualsDisk = true;
     } catch (error) {
       if (error instanceof WriteFailure && error.renamed) await this.restore(previous);
       throw error;
+    } finally {
+      this.writingText = undefined;
     }
+  }
+
+  /**
+   * Reads the file again after a change on disk. The sidecar's own writes are
+   * recognised by content and reported unchanged (kodegen #17: our own write
+   * must not reload itself).
+   */
+  async reread(): Promise<Reread> {
+    // Writes may complete while the file is being read: the text read can be any of them.
+    const own = new Set<string>();
+    for (const text of [this.diskText, this.writingText]) if (text !== undefined) own.add(text);
+    this.ownTextsDuringReread = own;
+    let raw: Buffer;
+    try {
+      raw = await this.fs.readFile(this.configPath);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return { kind: 'missing' };
+      throw error;
+    } finally {
+      this.ownTextsDuringReread = undefined;
+    }
+    const text = raw.toString('utf8');
+    if (own.has(text)) return { kind: 'unchanged' };
+    const checked = checkText(raw);
+    if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw };
+    this.diskText = text;
+    return { kind: 'valid', doc: checked.doc };
+  }
+
+  /** At a clean stop: record epoch and revision with the hash of the file they describe. */
+  async recordCleanStop(epoch: string, revision: number): Promise<void> {
+    if (this.diskText === undefined || !this.memoryEqualsDisk) return;
+    await this.state.write({ configExisted: true, epoch, revision, contentSha256: sha256(this.diskText) });
   }
 
   /** The new file was renamed in but not made durable: put the committed text back. */
   private async restore(previous: StoreState): Promise<void> {
     try {
-      await durableReplace(this.configPath, Buffer.from(documentText(previous.doc).text), { fs: this.fs, mode: this.mode });
+      const text = documentText(previous.doc).text;
+      await durableReplace(this.configPath, Buffer.from(text), { fs: this.fs, mode: this.mode });
+      this.diskText = text;
       this.memoryEqualsDisk = true;
     } catch (restoreError) {
       // Memory keeps the committed state; the next successful flush rewrites the file.
@@ -123,11 +167,23 @@ export class ConfigFile {
     }
   }
 
+  private quarantineName(suffix: string): string {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    return path.join(this.quarantineDir, `${path.basename(this.configPath)}.${stamp}.${suffix}`);
+  }
+
   private async quarantine(): Promise<string> {
     await this.fs.mkdir(this.quarantineDir, 0o700);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const target = path.join(this.quarantineDir, `${path.basename(this.configPath)}.${stamp}.invalid`);
+    const target = this.quarantineName('invalid');
     await this.fs.rename(this.configPath, target);
+    return target;
+  }
+
+  /** Keeps a copy of rejected text in quarantine/; the file itself is left for its author to fix. */
+  async keepRejected(raw: Buffer): Promise<string> {
+    await this.fs.mkdir(this.quarantineDir, 0o700);
+    const target = this.quarantineName('rejected');
+    await durableReplace(target, raw, { fs: this.fs, mode: 0o600 });
     return target;
   }
 

@@ -10,7 +10,8 @@ export class Health {
   writing = true;
   lockLost = false;
   readOnly = false;
-  fileValid = true;
+  /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
+  fileProblem: string | null = null;
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -29,14 +30,14 @@ export class Health {
     if (this.lockLost) failing.push('ownership lock lost: writes are refused');
     if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
-    if (!this.fileValid) degraded.push('the config file is not valid');
+    if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.readOnly) degraded.push('read-only');
     const status = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
     return {
       status,
       reasons: [...failing, ...degraded],
       configPath,
-      fileValid: this.fileValid,
+      fileValid: this.fileProblem === null,
       memoryEqualsDisk,
       lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
       writeErrors: this.writeErrors,

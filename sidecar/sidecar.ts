@@ -30,6 +30,8 @@ import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
 import { History } from './history.js';
 import { WatchHub } from './watch-hub.js';
+import { FileWatch } from './file-watch.js';
+import { HandEdits } from './hand-edits.js';
 import { listen, probe, type Listener } from './transport.js';
 import { VERSION } from './version.js';
 
@@ -54,6 +56,8 @@ export interface SidecarOptions {
 
 export class Sidecar {
   private sessions = new Set<Session>();
+  private readonly handEdits: HandEdits;
+  private readonly fileWatch: FileWatch;
   private stopping: Promise<void> | undefined;
   private readonly eventLoop = new EventLoopMonitor();
   readonly startedAt = Date.now();
@@ -70,7 +74,15 @@ export class Sidecar {
     private readonly ownership: Ownership,
     private readonly watches: WatchHub,
     private listener: Listener | undefined,
-  ) {}
+  ) {
+    this.handEdits = new HandEdits(file, queue, health, log);
+    this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
+  }
+
+  /** Re-reads the config file (SIGHUP); a valid change becomes a revision with source 'reload'. */
+  reload(): Promise<void> {
+    return this.handEdits.request('reload');
+  }
 
   /** Starts a sidecar; rejects with AlreadyOwnedError, StartupError or an I/O error. */
   static async start(options: SidecarOptions = {}): Promise<Sidecar> {
@@ -102,10 +114,12 @@ export class Sidecar {
       }
       const file = new ConfigFile(configPath, stateDir, options.fs ?? realFs, log);
       const loaded = await file.load();
-      const epoch = randomBytes(8).toString('hex');
-      const history = new History(1);
+      // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
+      const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
+      const firstRevision = loaded.resume?.revision ?? 1;
+      const history = new History(firstRevision);
       let watches: WatchHub | undefined;
-      const queue = new CommitQueue(initialState(loaded.doc, 1), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
+      const queue = new CommitQueue(initialState(loaded.doc, firstRevision), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -120,6 +134,7 @@ export class Sidecar {
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
       await sidecar.bind();
+      sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
       return sidecar;
     } catch (error) {
@@ -207,6 +222,8 @@ export class Sidecar {
   private async doStop(): Promise<void> {
     this.log.info('stopping');
     this.listener?.stopAccepting();
+    this.fileWatch.stop();
+    await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();
     await Promise.all([...this.sessions].map((session) => session.drained()));
@@ -214,6 +231,9 @@ export class Sidecar {
     await this.listener?.close();
     this.watches.close();
     this.eventLoop.stop();
+    await this.file
+      .recordCleanStop(this.epoch, this.queue.committed.revision)
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
     await this.ownership.release();
     this.log.info('stopped');
   }
