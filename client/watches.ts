@@ -57,6 +57,13 @@ class ClientWatch {
 export class WatchManager {
   private readonly watches = new Set<ClientWatch>();
   private readonly byServerId = new Map<number, ClientWatch>();
+  /**
+   * Events that arrived for a watch id whose creation answer is still on its
+   * way to `establish` (the answer resolves a promise; the events right behind
+   * it in the same read are handled first). Replayed once the id is known.
+   */
+  private readonly early = new Map<number, Record<string, unknown>[]>();
+  private establishing = 0;
 
   constructor(private readonly transport: WatchTransport) {}
 
@@ -76,11 +83,21 @@ export class WatchManager {
   /** The connection dropped: the sidecar's watch ids are gone with it. */
   onDisconnected(): void {
     this.byServerId.clear();
+    this.early.clear();
     for (const watch of this.watches) watch.serverId = undefined;
   }
 
   /** A pushed event or progress message. */
   onPush(message: Record<string, unknown>): boolean {
+    if (message.type === 'event' || message.type === 'progress') {
+      const watchId = message.watchId as number;
+      if (!this.byServerId.has(watchId) && this.establishing > 0) {
+        const queued = this.early.get(watchId) ?? [];
+        queued.push(message);
+        this.early.set(watchId, queued);
+        return true;
+      }
+    }
     if (message.type === 'event') {
       const event = WatchEventSchema.parse(message);
       const watch = this.byServerId.get(event.watchId);
@@ -130,15 +147,30 @@ export class WatchManager {
       request.initial = 'snapshot'; // always: the copy that resyncs are diffed against
     }
     let response: Record<string, unknown>;
+    this.establishing++;
     try {
       response = await this.transport.request(request, { timeoutMs: 30_000 });
     } catch (error) {
+      this.establishing--;
       if (error instanceof ConfigSidecarError && isConnectionLoss(error.code)) return; // retried on the next connect
       this.close(watch);
       watch.fail(error as Error);
       return;
     }
+    this.establishing--;
     const created = WatchResultSchema.parse(stripEnvelope(response));
+    const early = this.early.get(created.watchId) ?? [];
+    this.early.delete(created.watchId);
+    if (this.establishing === 0) this.early.clear();
+    try {
+      this.adopt(watch, generation, created);
+    } finally {
+      for (const message of early) this.onPush(message);
+    }
+  }
+
+  /** Takes the sidecar's answer to a watch request: registers its id, sets or resyncs the local copy. */
+  private adopt(watch: ClientWatch, generation: number, created: ReturnType<typeof WatchResultSchema.parse>): void {
     if (watch.closed || generation !== watch.generation) {
       this.transport.request({ op: 'unwatch', watchId: created.watchId }, { timeoutMs: 5000 }).catch(ignoreClosedConnection);
       return;
@@ -160,7 +192,8 @@ export class WatchManager {
       const changes = diffViews(watch.view, snapshot, watch.segments);
       watch.view = snapshot;
       watch.lastRevision = created.revision;
-      if (changes.length > 0) watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'resync', changes, resync: true }, watch.view);
+      // Delivered even when nothing differs: the revision numbering may have restarted (new epoch).
+      watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'resync', changes, resync: true }, watch.view);
       this.transport.onResynced(created.epoch, created.revision);
     }
   }

@@ -2,7 +2,8 @@
 // sidecar and prints one JSON line with what happened.
 // Usage: node client-worker.js <scenario> <args...>
 import { readFile } from 'node:fs/promises';
-import { connect, ConfigSidecarError } from '../../client/index.js';
+import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
+import { applyChange, ABSENT, type View } from '../../client/watch-view.js';
 
 type Scenario = (args: string[]) => Promise<unknown>;
 
@@ -95,6 +96,80 @@ const scenarios: Record<string, Scenario> = {
     client.close();
     return { started, settled, outcomes, connects, after };
   },
+};
+
+/** One watcher's record: every event as [revision, epoch, resync?], and its final copy of the document. */
+export interface WatchRecord {
+  events: [number, string, boolean][];
+  startRevision: number;
+  startEpoch: string;
+  view: unknown;
+}
+
+/**
+ * Watches the whole document with COUNT separate clients until each sees `done` = TOKEN.
+ * STALL_MS > 0: the process blocks its event loop that long once the first change arrives (a stuck reader).
+ */
+async function watchUntilDone(socketPath: string, count: number, token: string, stallMs: number, onAllStarted: () => void): Promise<WatchRecord[]> {
+  const clients: ConfigClient[] = [];
+  let started = 0;
+  const records = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const client = connect({ socketPath, defaultTimeoutMs: 30_000 });
+      clients.push(client);
+      const record: WatchRecord = { events: [], startRevision: 0, startEpoch: '', view: undefined };
+      let view: View = ABSENT;
+      let stalled = stallMs <= 0;
+      for await (const event of client.watch('')) {
+        if (event.source === 'snapshot') {
+          record.startRevision = event.revision;
+          record.startEpoch = event.epoch;
+          if (++started === count) onAllStarted();
+        } else {
+          record.events.push([event.revision, event.epoch, event.resync === true]);
+        }
+        for (const change of event.changes) view = applyChange(view, [], change);
+        if (!stalled && event.source !== 'snapshot') {
+          stalled = true;
+          const until = Date.now() + stallMs;
+          while (Date.now() < until) {
+            // Busy on purpose: nothing is read from the socket meanwhile.
+          }
+        }
+        if (view.exists && (view.value as Record<string, unknown>).done === token) break;
+      }
+      record.view = view.exists ? view.value : undefined;
+      return record;
+    }),
+  );
+  for (const client of clients) client.close();
+  return records;
+}
+
+scenarios.watchers = async ([socketPath, count, token, stallMs]) => {
+  return watchUntilDone(socketPath!, Number(count), token!, Number(stallMs ?? 0), () => process.stdout.write('READY\n'));
+};
+
+/** logged-writer SOCKET PREFIX COUNT: sets PREFIX.k<i> = i, tolerating failures; logs [key, value, revision, epoch] of each acknowledged write. */
+scenarios['logged-writer'] = async ([socketPath, prefix, count]) => {
+  const client = connect({ socketPath: socketPath!, defaultTimeoutMs: 10_000 });
+  const acked: [string, number, number, string][] = [];
+  const failed: Record<string, number> = {};
+  try {
+    for (let i = 0; i < Number(count); i++) {
+      const key = `${prefix}.k${i}`;
+      try {
+        const result = await client.set(key, i);
+        acked.push([key, i, result.revision, result.epoch]);
+      } catch (error) {
+        if (!(error instanceof ConfigSidecarError)) throw error;
+        failed[error.code] = (failed[error.code] ?? 0) + 1;
+      }
+    }
+    return { acked, failed };
+  } finally {
+    client.close();
+  }
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -21,6 +21,9 @@ import {
   ResponseSchema,
   ServerHelloSchema,
   ServerMessageSchema,
+  WatchEventSchema,
+  WatchProgressSchema,
+  WatchResultSchema,
   WriteResultSchema,
   decodeValue,
   encodeMessage,
@@ -41,7 +44,7 @@ interface CorpusCase {
   file: string;
   what: string;
   direction: 'client-to-sidecar' | 'sidecar-to-client';
-  schema: 'request' | 'clientHello' | 'serverHello' | 'response' | 'connectionError';
+  schema: 'request' | 'clientHello' | 'serverHello' | 'response' | 'connectionError' | 'watchEvent' | 'watchProgress';
   expect: Expectation;
 }
 
@@ -70,6 +73,8 @@ const schemas = {
   serverHello: ServerHelloSchema,
   response: ResponseSchema,
   connectionError: ConnectionErrorSchema,
+  watchEvent: WatchEventSchema,
+  watchProgress: WatchProgressSchema,
 };
 
 /** An id the sidecar can answer on (session.ts answers invalid requests only with such an id). */
@@ -92,12 +97,31 @@ describe('golden frame corpus', () => {
 
   test('the corpus has a good frame for every request op, and hostile frames for every stage', () => {
     const goodOps = new Set(manifest.cases.filter((c) => c.expect.ok && c.schema === 'request').map((c) => (c.expect as { value: { op: string } }).value.op));
-    // watch/unwatch are being added; docs/protocol.md §6 lists them as reserved. Take them
-    // out of this list when their frames join the corpus.
-    const reserved = new Set(['watch', 'unwatch']);
-    assert.deepEqual([...goodOps].sort(), REQUEST_OPS.filter((op) => !reserved.has(op)).sort());
+    assert.deepEqual([...goodOps].sort(), [...REQUEST_OPS].sort());
     const stages = new Set(manifest.cases.flatMap((c) => (c.expect.ok ? [] : [c.expect.stage])));
     assert.deepEqual([...stages].sort(), ['decode', 'frame', 'incomplete', 'path', 'schema']);
+  });
+
+  test('the corpus has every kind of message the sidecar sends after hello', () => {
+    const sent = manifest.cases.filter((c) => c.expect.ok && c.direction === 'sidecar-to-client').map((c) => (c.expect as { value: Record<string, unknown> }).value);
+    const kinds = new Set(
+      sent.map((m) => (m.type !== undefined ? String(m.type) : m.ok === false ? 'error-response' : 'watchId' in m ? 'watch-response' : 'response')),
+    );
+    assert.deepEqual([...kinds].sort(), ['error', 'error-response', 'event', 'hello', 'progress', 'response', 'watch-response']);
+    // Both shapes of a change, and both answers to watch (plain and resync).
+    const changes = sent.flatMap((m) => (m.type === 'event' ? (m.changes as Record<string, unknown>[]) : []));
+    assert.ok(changes.some((change) => 'value' in change) && changes.some((change) => change.deleted === true));
+    assert.ok(sent.some((m) => 'watchId' in m && 'resync' in m) && sent.some((m) => 'watchId' in m && !('resync' in m)));
+  });
+
+  test('the watch requests cover the optional fields one by one', () => {
+    const watches = manifest.cases
+      .filter((c) => c.expect.ok && c.schema === 'request' && (c.expect as { value: { op: string } }).value.op === 'watch')
+      .map((c) => (c.expect as { value: Record<string, unknown> }).value);
+    for (const field of ['startRevision', 'epoch', 'initial']) {
+      assert.ok(watches.some((w) => field in w), `a watch with ${field}`);
+      assert.ok(watches.some((w) => !(field in w)), `a watch without ${field}`);
+    }
   });
 
   for (const c of manifest.cases) {
@@ -172,8 +196,8 @@ describe('golden frame corpus', () => {
       if (c.schema === 'request') for (const path of pathsOf(message as Record<string, unknown>)) parsePath(path as string | string[]);
       if (c.schema === 'response' && (message as { ok: boolean }).ok) {
         const { id: _id, ok: _ok, ...result } = message as Record<string, unknown>;
-        const resultSchema = 'results' in result ? WriteResultSchema : GetResultSchema;
-        assert.equal(resultSchema.safeParse(result).success, true);
+        const resultSchema = 'watchId' in result ? WatchResultSchema : 'results' in result ? WriteResultSchema : GetResultSchema;
+        assert.equal(resultSchema.safeParse(result).success, true, resultSchema.safeParse(result).error?.message);
       }
     });
   }
