@@ -278,9 +278,13 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
             });
           }
         },
-        (error) => queueMicrotask(() => {
-          throw error;
-        }),
+        (error) => {
+          if (options.onError !== undefined) options.onError(error);
+          else
+            queueMicrotask(() => {
+              throw error;
+            });
+        },
       );
       return { close };
     }

@@ -26,6 +26,8 @@ export interface WatchOptions {
   initial?: 'snapshot' | 'none';
   /** Events the iterator may hold for a slow reader before collapsing them into one resync event. */
   maxBufferedEvents?: number;
+  /** Callback form: called if the sidecar refuses the watch (bad path, too many watches); without it the error is thrown uncaught. */
+  onError?: (error: Error) => void;
 }
 
 /** What the watch manager needs from the client. */
@@ -35,7 +37,8 @@ export interface WatchTransport {
   onResynced(epoch: string, revision: number): void;
 }
 
-type Deliver = (event: ChangeEvent, viewAfter: View) => void;
+/** Hands one event on, with the watched value after it and before it. */
+type Deliver = (event: ChangeEvent, viewAfter: View, viewBefore: View) => void;
 
 class ClientWatch {
   serverId: number | undefined;
@@ -102,9 +105,10 @@ export class WatchManager {
       const event = WatchEventSchema.parse(message);
       const watch = this.byServerId.get(event.watchId);
       if (watch === undefined || event.revision <= watch.lastRevision) return true; // closed, or already seen
+      const before = watch.view;
       for (const change of event.changes) watch.view = applyChange(watch.view, watch.segments, change as ViewChange);
       watch.lastRevision = event.revision;
-      watch.deliver({ revision: event.revision, epoch: watch.epoch, source: event.source, changes: event.changes as ViewChange[] }, watch.view);
+      watch.deliver({ revision: event.revision, epoch: watch.epoch, source: event.source, changes: event.changes as ViewChange[] }, watch.view, before);
       return true;
     }
     if (message.type === 'progress') {
@@ -184,16 +188,17 @@ export class WatchManager {
       watch.view = snapshot ?? ABSENT;
       watch.lastRevision = created.revision;
       if (watch.options.initial !== 'none' && watch.view.exists) {
-        watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'snapshot', changes: [{ path: [...watch.segments], value: watch.view.value }] }, watch.view);
+        watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'snapshot', changes: [{ path: [...watch.segments], value: watch.view.value }] }, watch.view, ABSENT);
       }
       return;
     }
     if (created.resync !== undefined && snapshot !== undefined) {
-      const changes = diffViews(watch.view, snapshot, watch.segments);
+      const before = watch.view;
+      const changes = diffViews(before, snapshot, watch.segments);
       watch.view = snapshot;
       watch.lastRevision = created.revision;
       // Delivered even when nothing differs: the revision numbering may have restarted (new epoch).
-      watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'resync', changes, resync: true }, watch.view);
+      watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'resync', changes, resync: true }, watch.view, before);
       this.transport.onResynced(created.epoch, created.revision);
     }
   }
@@ -221,7 +226,9 @@ function stripEnvelope(response: Record<string, unknown>): Record<string, unknow
  */
 export class WatchStream implements AsyncIterableIterator<ChangeEvent> {
   private queue: { event: ChangeEvent; viewAfter: View }[] = [];
+  /** The value as the reader knows it: after the last event it took (or before the first one queued). */
   private delivered: View = ABSENT;
+  private fed = false;
   private current: View = ABSENT;
   private waiter: (() => void) | undefined;
   private error: Error | undefined;
@@ -233,7 +240,12 @@ export class WatchStream implements AsyncIterableIterator<ChangeEvent> {
     private readonly maxBuffered: number,
   ) {}
 
-  push = (event: ChangeEvent, viewAfter: View): void => {
+  push = (event: ChangeEvent, viewAfter: View, viewBefore: View = ABSENT): void => {
+    if (!this.fed) {
+      // With initial 'none' the reader starts from the value the watch started at, not from nothing.
+      this.fed = true;
+      this.delivered = viewBefore;
+    }
     this.current = viewAfter;
     this.queue.push({ event, viewAfter });
     if (this.queue.length > this.maxBuffered) {

@@ -8,7 +8,7 @@
 import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
 import { DEFAULT_LIMITS, parsePath } from '../protocol/index.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
-import { documentText } from './json-text.js';
+import { documentText, knownBytes } from './json-text.js';
 
 export interface CommitResult {
   revision: number;
@@ -172,7 +172,7 @@ export class CommitQueue {
       this.counters.writes += batch.length;
       this.events.onCommitted?.(
         target,
-        batch.map((w) => ({ revision: w.revision, source: w.source, changes: w.changes, bytes: w.bytes })),
+        batch.map((w) => ({ revision: w.revision, source: w.source, changes: w.changes, bytes: Math.max(w.bytes, changeBytes(w.changes)) })),
       );
       for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
       this.wakeFlushWaiters();
@@ -204,6 +204,16 @@ export class CommitQueue {
       }
     }
   }
+}
+
+/**
+ * What holding these changes costs, for history's memory budget: the size of
+ * each changed value (a one-element edit of an array carries the whole array).
+ */
+function changeBytes(changes: readonly Change[]): number {
+  let bytes = 0;
+  for (const change of changes) bytes += change.segments.length * 8 + (knownBytes(change.value) ?? 16);
+  return bytes;
 }
 
 function describe(error: unknown): string {
