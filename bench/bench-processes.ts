@@ -95,6 +95,8 @@ function spawnWorker(spec: WorkerSpec, deadlineMs: number): RunningWorker {
     spawn(process.execPath, ['--no-warnings=ExperimentalWarning', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }),
   );
   const stderr = tail(child.stderr);
+  // A worker that already exited closes its stdin: writing `go` or ending it must not crash the runner (EPIPE).
+  child.stdin!.on('error', () => undefined);
   const ready = deferred<void>();
   const result = deferred<unknown>();
   const onFailed = (error: Error) => {
@@ -179,8 +181,9 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A timer that does not keep the runner alive: it only ever races a child's exit. */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 // ---- server processes ---------------------------------------------------------

@@ -2,10 +2,13 @@
 // bench/results/latest.md (the machine, the command, the goals and one
 // table per workload). Each file is written to a temp name and renamed, so a
 // run that fails half-way never leaves a torn report.
+import { execFile } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { NOISY_ABOVE } from './machine-quiet.js';
 import { markdownTable, type Goal, type WorkloadReport } from './workload-report.js';
 
 /** bench/results in the source tree (the runner runs from dist/bench). */
@@ -34,10 +37,32 @@ export function describeMachine(): Machine {
   };
 }
 
+/** The code measured: commit and whether the working tree differed from it. */
+export interface CodeVersion {
+  commit: string;
+  /** Files changed but not committed (outside bench/results), which the run also measured. */
+  uncommittedFiles: number;
+}
+
+const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function describeCode(): Promise<CodeVersion> {
+  const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: PROJECT_DIR }).then((r) => r.stdout.trim());
+  try {
+    const commit = await git('rev-parse', '--short', 'HEAD');
+    const status = await git('status', '--porcelain');
+    const changed = status.split('\n').filter((line) => line.length > 0 && !line.slice(3).startsWith('bench/results/'));
+    return { commit, uncommittedFiles: changed.length };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', uncommittedFiles: 0 };
+  }
+}
+
 export interface RunReport {
   mode: 'full' | 'quick';
   command: string;
   machine: Machine;
+  code: CodeVersion;
   durationSeconds: number;
   workloads: WorkloadReport[];
 }
@@ -49,8 +74,10 @@ export async function writeReport(report: RunReport): Promise<{ json: string; ma
     mode: report.mode,
     command: report.command,
     machine: report.machine,
+    code: report.code,
     durationSeconds: report.durationSeconds,
     goals,
+    conditions: Object.fromEntries(report.workloads.map((w) => [w.key, w.conditions ?? null])),
     workloads: Object.fromEntries(report.workloads.map((w) => [w.key, w.data])),
   };
   const jsonPath = path.join(RESULTS_DIR, 'latest.json');
@@ -77,7 +104,9 @@ function markdown(report: RunReport, goals: Goal[]): string {
         ['Node.js', m.node],
         ['date', m.date],
         ['command', `\`${report.command}\``],
+        ['code', `${report.code.commit}${report.code.uncommittedFiles > 0 ? ` + ${report.code.uncommittedFiles} uncommitted file(s)` : ''}`],
         ['run time', `${Math.round(report.durationSeconds)} s`],
+        ['other processes\' CPU share before / during each workload', report.workloads.map((w) => `${w.key} ${describeConditions(w)}`).join('; ')],
       ],
     ),
     '',
@@ -87,6 +116,16 @@ function markdown(report: RunReport, goals: Goal[]): string {
     '',
     ...report.workloads.flatMap((w) => [`## ${w.title}`, '', w.markdown, '']),
   ].join('\n');
+}
+
+function describeConditions(w: WorkloadReport): string {
+  const c = w.conditions;
+  if (c === undefined) return 'not checked';
+  const pct = (n: number) => `${Math.round(n * 100)}%`;
+  const waited = c.waitedSeconds > 0 ? ` (after waiting ${c.waitedSeconds} s)` : '';
+  const during = c.during?.othersShare;
+  const suspect = !c.quiet || (during !== undefined && during > NOISY_ABOVE) ? ' — figures suspect' : '';
+  return `${pct(c.busyAtStart)}${waited} / ${during === undefined ? 'n/a' : pct(during)}${suspect}`;
 }
 
 async function replace(file: string, text: string): Promise<void> {

@@ -1,7 +1,9 @@
 // Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
-//   --quick        ~30 s smoke run with short durations
+//   --quick        ~30 s smoke run: short durations, 1 MB document only
 //   --only a,b     run only some workloads (get, durable, freeze); the report
 //                  is printed, not written over bench/results/latest.*
+//   --max-wait-s N before each workload, wait up to N s (default 60) for
+//                  other processes to leave the CPU idle; 0 to not wait
 // Every server and load generator runs as its own process; all of them are
 // killed and every temp directory removed when the run ends, fails or is
 // interrupted.
@@ -10,7 +12,8 @@ import { cleanup } from './bench-processes.js';
 import { runDurableSets, type DurableSetsOptions } from './durable-sets.js';
 import { runGetLatency, type GetLatencyOptions } from './get-latency.js';
 import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large-document-freeze.js';
-import { describeMachine, writeReport, type RunReport } from './results-report.js';
+import { NOISY_ABOVE, measureForeignLoad, waitForQuiet } from './machine-quiet.js';
+import { describeCode, describeMachine, writeReport, type RunReport } from './results-report.js';
 import type { WorkloadReport } from './workload-report.js';
 
 interface Profile {
@@ -20,35 +23,37 @@ interface Profile {
 }
 
 const MB = 1024 * 1024;
+/** CPU share other processes may use before a workload starts. */
+const QUIET_BELOW = 0.1;
 
 const FULL: Profile = {
   get: {
     rounds: 3,
-    serialCount: 8_000,
+    serialCount: 7_000,
     serialWarmup: 1_000,
     throughputProcesses: 4,
     throughputInFlight: 32,
     throughputWarmupMs: 500,
-    throughputDurationMs: 4_000,
+    throughputDurationMs: 3_000,
     serverWarmupMs: 1_500,
   },
-  durable: { processes: 8, sidecarInFlight: 16, durationMs: 10_000 },
-  freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 4_000, rewriteMs: 12_000 },
+  durable: { processes: 8, sidecarInFlight: 16, durationMs: 8_000, bucketSize: 100, diskProbeSamples: 20 },
+  freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
 };
 
 const QUICK: Profile = {
   get: {
     rounds: 1,
-    serialCount: 3_000,
-    serialWarmup: 500,
+    serialCount: 2_000,
+    serialWarmup: 300,
     throughputProcesses: 4,
     throughputInFlight: 32,
-    throughputWarmupMs: 300,
-    throughputDurationMs: 1_200,
-    serverWarmupMs: 500,
+    throughputWarmupMs: 200,
+    throughputDurationMs: 800,
+    serverWarmupMs: 300,
   },
-  durable: { processes: 8, sidecarInFlight: 16, durationMs: 2_000 },
-  freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 1_000, rewriteMs: 2_500 },
+  durable: { processes: 8, sidecarInFlight: 16, durationMs: 1_000, bucketSize: 100, diskProbeSamples: 5 },
+  freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
 };
 
 const WORKLOADS = {
@@ -76,7 +81,12 @@ function silenceSqliteWarning(): void {
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const { values } = parseArgs({ args, options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'max-wait-s': { type: 'string', default: '60' } } });
+  const maxWaitMs = Number(values['max-wait-s']) * 1000;
+  if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) {
+    process.stderr.write('bench: --max-wait-s must be a number of seconds >= 0\n');
+    return 2;
+  }
   const names = (values.only?.split(',').map((s) => s.trim()) ?? Object.keys(WORKLOADS)) as WorkloadName[];
   for (const name of names) {
     if (!(name in WORKLOADS)) {
@@ -89,11 +99,21 @@ async function main(): Promise<number> {
   const started = Date.now();
   const workloads: WorkloadReport[] = [];
   for (const name of names) {
+    const quiet = await waitForQuiet(QUIET_BELOW, maxWaitMs, (busy) =>
+      process.stderr.write(`bench: waiting for other processes to leave the CPU (${Math.round(busy * 100)}% busy)\n`),
+    );
+    if (!quiet.quiet) process.stderr.write(`bench: the machine is still ${Math.round(quiet.busyAtStart * 100)}% busy; running ${name} anyway, figures will be noisy\n`);
     const t0 = Date.now();
     process.stderr.write(`bench: ${name} ...\n`);
+    const foreignLoad = await measureForeignLoad();
     const report = await WORKLOADS[name](profile);
+    report.conditions = { ...quiet, during: await foreignLoad() };
     workloads.push(report);
-    process.stderr.write(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const others = report.conditions.during?.othersShare;
+    process.stderr.write(
+      `bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+        (others === undefined ? '\n' : `; other processes used ${Math.round(others * 100)}% of the CPU meanwhile${others > NOISY_ABOVE ? ' (figures suspect)' : ''}\n`),
+    );
     for (const goal of report.goals) {
       process.stderr.write(`  ${goal.pass === null ? 'REPORTED' : goal.pass ? 'PASS' : 'FAIL'}  ${goal.goal}: ${goal.measured}\n`);
     }
@@ -102,6 +122,7 @@ async function main(): Promise<number> {
     mode: values.quick ? 'quick' : 'full',
     command: commandLine(args),
     machine: describeMachine(),
+    code: await describeCode(),
     durationSeconds: (Date.now() - started) / 1000,
     workloads,
   };

@@ -5,7 +5,7 @@
 // per process — which is how a process uses SQLite for config.
 import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
-import { type DurableWorkerResult, sqlKey, writeValue } from './durable-write-result.js';
+import { AckSeries, type DurableWorkerResult, sqlKey, writeValue } from './durable-write-result.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
@@ -23,6 +23,8 @@ db.exec('PRAGMA busy_timeout = 5000');
 db.exec('PRAGMA journal_mode = WAL');
 db.exec('PRAGMA synchronous = FULL');
 const insert = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+// Open the WAL index before the clock starts, as a long-running process would have.
+db.prepare('SELECT count(*) AS n FROM kv').get();
 await worker.ready();
 
 const latency = new LatencyHistogram();
@@ -32,15 +34,19 @@ let acked = 0;
 let lastAck = 0;
 const start = performance.now();
 const stopAt = start + durationMs;
+const series = new AckSeries(start);
 while (performance.now() < stopAt) {
   const t0 = performance.now();
   try {
     insert.run(sqlKey(index, seq), writeValue(index, seq));
     lastAck = performance.now();
     latency.record(lastAck - t0);
+    series.add(lastAck);
     acked++;
   } catch (error) {
-    failed.push({ seq, error: (error as { code?: string; errcode?: number }).errcode?.toString() ?? String(error) });
+    // e.g. SQLITE_BUSY_SNAPSHOT: another process committed between this statement's read and its write lock.
+    const e = error as { errcode?: number; errstr?: string; message?: string };
+    failed.push({ seq, error: e.errcode === undefined ? String(error) : `sqlite ${e.errcode}: ${e.errstr ?? e.message}` });
   }
   seq++;
 }
@@ -52,6 +58,7 @@ const result: DurableWorkerResult = {
   failed,
   acked,
   elapsedMs: (lastAck || performance.now()) - start,
+  ackedPerSecond: series.toArray(),
   latency: latency.toData(),
 };
 worker.finish(result);

@@ -1,5 +1,6 @@
 // What a workload hands back to the runner: its figures as JSON, its section
 // of the markdown report, and its acceptance goals judged.
+import type { QuietCheck } from './machine-quiet.js';
 
 export interface Goal {
   goal: string;
@@ -16,6 +17,8 @@ export interface WorkloadReport {
   /** Markdown body (tables, notes) under the workload's heading. */
   markdown: string;
   goals: Goal[];
+  /** Set by the runner: how busy the machine was when the workload started. */
+  conditions?: QuietCheck;
 }
 
 /** A markdown table from a header row and data rows. */

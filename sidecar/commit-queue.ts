@@ -9,6 +9,7 @@ import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
 import { DEFAULT_LIMITS, parsePath } from '../protocol/index.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
+import { sizeDelta } from './document-size.js';
 
 export interface CommitResult {
   revision: number;
@@ -51,6 +52,9 @@ interface PendingWrite {
 export class CommitQueue {
   private committedState: StoreState;
   private working: StoreState;
+  /** Size of the file for each state, kept up to date per write without re-rendering the document. */
+  private committedBytes: number;
+  private workingBytes: number;
   private pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
@@ -69,6 +73,8 @@ export class CommitQueue {
   ) {
     this.committedState = initial;
     this.working = initial;
+    this.committedBytes = documentText(initial.doc).bytes;
+    this.workingBytes = this.committedBytes;
   }
 
   /** The durable state: what every read and watch sees. */
@@ -130,7 +136,7 @@ export class CommitQueue {
       }
     }
     const { state, results, changes } = applyOps(this.working, write.ops);
-    const size = documentText(state.doc).bytes;
+    const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
     if (size > this.maxDocumentBytes) {
       throw new ProtocolError(
         ErrorCode.LIMIT_EXCEEDED,
@@ -139,6 +145,7 @@ export class CommitQueue {
       );
     }
     this.working = state;
+    this.workingBytes = size;
     write.revision = state.revision;
     write.results = results;
     write.changes = changes;
@@ -160,6 +167,7 @@ export class CommitQueue {
       const batch = this.pending;
       this.pending = [];
       const target = this.working;
+      const targetBytes = this.workingBytes;
       try {
         await this.persist(target, this.committedState);
       } catch (error) {
@@ -168,6 +176,7 @@ export class CommitQueue {
         continue;
       }
       this.committedState = target;
+      this.committedBytes = targetBytes;
       this.counters.flushes++;
       this.counters.writes += batch.length;
       this.events.onCommitted?.(
@@ -193,6 +202,7 @@ export class CommitQueue {
     this.events.onFlushFailed?.(error, batch.length);
     // Back to what is on disk, then replay the writes that queued behind the failed flush.
     this.working = this.committedState;
+    this.workingBytes = this.committedBytes;
     const queued = this.pending;
     this.pending = [];
     for (const write of queued) {

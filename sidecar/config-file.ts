@@ -35,12 +35,12 @@ export type Reread =
 export class ConfigFile {
   private mode = 0o600;
   readonly state: SidecarState;
-  /** The text the file holds as far as the sidecar knows (written or read by it). */
-  private diskText: string | undefined;
-  /** The text of a write in progress: once renamed it is on disk before the write returns. */
-  private writingText: string | undefined;
-  /** While a re-read runs: every text the sidecar had on disk or wrote since it began (all its own). */
-  private ownTextsDuringReread: Set<string> | undefined;
+  /** The bytes the file holds as far as the sidecar knows (written or read by it). */
+  private diskBytes: Buffer | undefined;
+  /** The bytes of a write in progress: once renamed they are on disk before the write returns. */
+  private writingBytes: Buffer | undefined;
+  /** While a re-read runs: everything the sidecar had on disk or wrote since it began (all its own). */
+  private ownDuringReread: Buffer[] | undefined;
   /** False after a failed write that could not be undone: the file holds content memory does not. */
   memoryEqualsDisk = true;
 
@@ -95,28 +95,28 @@ export class ConfigFile {
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
-    this.diskText = raw.toString('utf8');
+    this.diskBytes = raw;
     return { doc: checked.doc, existed: true, ...(resume === undefined ? {} : { resume }) };
   }
 
   /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
   async write(next: StoreState, previous: StoreState): Promise<void> {
-    const text = documentText(next.doc).text;
+    const data = Buffer.from(documentText(next.doc).text);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    if (text === this.diskText && this.memoryEqualsDisk) return;
+    if (this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk) return;
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
-    this.writingText = text;
-    this.ownTextsDuringReread?.add(text);
+    this.writingBytes = data;
+    this.ownDuringReread?.push(data);
     try {
-      await durableReplace(this.configPath, Buffer.from(text), { fs: this.fs, mode: this.mode });
-      this.diskText = text;
+      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
+      this.diskBytes = data;
       this.memoryEqualsDisk = true;
     } catch (error) {
       if (error instanceof WriteFailure && error.renamed) await this.restore(previous);
       throw error;
     } finally {
-      this.writingText = undefined;
+      this.writingBytes = undefined;
     }
   }
 
@@ -126,10 +126,10 @@ export class ConfigFile {
    * must not reload itself).
    */
   async reread(): Promise<Reread> {
-    // Writes may complete while the file is being read: the text read can be any of them.
-    const own = new Set<string>();
-    for (const text of [this.diskText, this.writingText]) if (text !== undefined) own.add(text);
-    this.ownTextsDuringReread = own;
+    // Writes may complete while the file is being read: the bytes read can be any of them.
+    const own: Buffer[] = [];
+    for (const bytes of [this.diskBytes, this.writingBytes]) if (bytes !== undefined) own.push(bytes);
+    this.ownDuringReread = own;
     let raw: Buffer;
     try {
       raw = await this.fs.readFile(this.configPath);
@@ -137,28 +137,28 @@ export class ConfigFile {
       if ((error as { code?: string }).code === 'ENOENT') return { kind: 'missing' };
       throw error;
     } finally {
-      this.ownTextsDuringReread = undefined;
+      this.ownDuringReread = undefined;
     }
-    const text = raw.toString('utf8');
-    if (own.has(text)) return { kind: 'unchanged' };
+    // Lengths first: comparing contents is only needed when they match.
+    if (own.some((bytes) => bytes.length === raw.length && bytes.equals(raw))) return { kind: 'unchanged' };
     const checked = checkText(raw);
     if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw };
-    this.diskText = text;
+    this.diskBytes = raw;
     return { kind: 'valid', doc: checked.doc };
   }
 
   /** At a clean stop: record epoch and revision with the hash of the file they describe. */
   async recordCleanStop(epoch: string, revision: number): Promise<void> {
-    if (this.diskText === undefined || !this.memoryEqualsDisk) return;
-    await this.state.write({ configExisted: true, epoch, revision, contentSha256: sha256(this.diskText) });
+    if (this.diskBytes === undefined || !this.memoryEqualsDisk) return;
+    await this.state.write({ configExisted: true, epoch, revision, contentSha256: sha256(this.diskBytes) });
   }
 
   /** The new file was renamed in but not made durable: put the committed text back. */
   private async restore(previous: StoreState): Promise<void> {
     try {
-      const text = documentText(previous.doc).text;
-      await durableReplace(this.configPath, Buffer.from(text), { fs: this.fs, mode: this.mode });
-      this.diskText = text;
+      const data = Buffer.from(documentText(previous.doc).text);
+      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
+      this.diskBytes = data;
       this.memoryEqualsDisk = true;
     } catch (restoreError) {
       // Memory keeps the committed state; the next successful flush rewrites the file.

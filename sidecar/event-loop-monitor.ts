@@ -8,8 +8,10 @@ export interface DelaySummary {
   maxMs: number;
 }
 
+const RESOLUTION_MS = 10;
+
 export class EventLoopMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 
   start(): void {
     this.histogram.enable();
@@ -20,7 +22,8 @@ export class EventLoopMonitor {
   }
 
   summary(): DelaySummary {
-    const ms = (ns: number) => Math.round((ns / 1e6) * 1000) / 1000;
+    // Every sample includes the sampling interval itself; what is reported is the delay beyond it.
+    const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 1000) / 1000);
     return {
       p50Ms: ms(this.histogram.percentile(50)),
       p99Ms: ms(this.histogram.percentile(99)),

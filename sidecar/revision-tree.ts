@@ -4,11 +4,12 @@
 // node with no record of them were last changed when that node was replaced,
 // so they report its `base`: the tree only grows along paths actually written.
 import { childOf } from '../protocol/index.js';
+import { PersistentMap } from './persistent-map.js';
 
 export interface RevisionNode {
   readonly mod: number;
   readonly base: number;
-  readonly children: ReadonlyMap<string, RevisionNode> | undefined;
+  readonly children: PersistentMap<RevisionNode> | undefined;
 }
 
 /** A tree in which the whole document was written at `revision`. */
@@ -52,13 +53,14 @@ function update(
 ): RevisionNode {
   if (depth === segments.length) return freshTree(revision);
   const segment = segments[depth]!;
-  const children = new Map(node.children ?? []);
+  const current = node.children ?? PersistentMap.empty<RevisionNode>();
+  let children: PersistentMap<RevisionNode>;
   if (kind === 'delete' && depth === segments.length - 1) {
-    children.delete(segment);
+    children = current.without(segment);
   } else {
     // An untracked child inherits this node's base: its other contents date from then.
-    const child = node.children?.get(segment) ?? { mod: node.base, base: node.base, children: undefined };
-    children.set(segment, update(child, segments, depth + 1, revision, kind));
+    const child = current.get(segment) ?? { mod: node.base, base: node.base, children: undefined };
+    children = current.with(segment, update(child, segments, depth + 1, revision, kind));
   }
   return { mod: revision, base: node.base, children };
 }
