@@ -1,6 +1,6 @@
 // Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
 //   --quick        ~30 s smoke run: short durations, 1 MB document only
-//   --only a,b     run only some workloads (get, durable, freeze); the report
+//   --only a,b     run only some workloads (get, durable, freeze, watch); the report
 //                  is printed, not written over bench/results/latest.*
 //   --max-wait-s N before each workload, wait up to N s (default 60) for
 //                  other processes to leave the CPU idle; 0 to not wait
@@ -12,6 +12,7 @@ import { cleanup } from './bench-processes.js';
 import { runDurableSets, type DurableSetsOptions } from './durable-sets.js';
 import { runGetLatency, type GetLatencyOptions } from './get-latency.js';
 import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large-document-freeze.js';
+import { runWatchDelivery, type WatchDeliveryOptions } from './watch-delivery.js';
 import { NOISY_ABOVE, measureForeignLoad, waitForQuiet } from './machine-quiet.js';
 import { describeCode, describeMachine, writeReport, type RunReport } from './results-report.js';
 import type { WorkloadReport } from './workload-report.js';
@@ -20,6 +21,7 @@ interface Profile {
   get: GetLatencyOptions;
   durable: DurableSetsOptions;
   freeze: LargeDocumentFreezeOptions;
+  watch: WatchDeliveryOptions;
 }
 
 const MB = 1024 * 1024;
@@ -39,6 +41,7 @@ const FULL: Profile = {
   },
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 8_000, bucketSize: 100, diskProbeSamples: 20 },
   freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
+  watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 8_000 },
 };
 
 const QUICK: Profile = {
@@ -54,12 +57,14 @@ const QUICK: Profile = {
   },
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 1_000, bucketSize: 100, diskProbeSamples: 5 },
   freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
+  watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 1_500 },
 };
 
 const WORKLOADS = {
   get: (p: Profile) => runGetLatency(p.get),
   durable: (p: Profile) => runDurableSets(p.durable),
   freeze: (p: Profile) => runLargeDocumentFreeze(p.freeze),
+  watch: (p: Profile) => runWatchDelivery(p.watch),
 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
 

@@ -187,8 +187,10 @@ export class WatchManager {
       watch.started = true;
       watch.view = snapshot ?? ABSENT;
       watch.lastRevision = created.revision;
-      if (watch.options.initial !== 'none' && watch.view.exists) {
-        watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'snapshot', changes: [{ path: [...watch.segments], value: watch.view.value }] }, watch.view, ABSENT);
+      if (watch.options.initial !== 'none') {
+        // Also when the path does not exist (no changes then): the watcher learns the watch is in place, and from when.
+        const changes: ViewChange[] = watch.view.exists ? [{ path: [...watch.segments], value: watch.view.value }] : [];
+        watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'snapshot', changes }, watch.view, ABSENT);
       }
       return;
     }

@@ -177,9 +177,18 @@ export class Session implements ConnectionHandlers, WatchSink {
     this.send(message);
   }
 
+  /** An already encoded frame the sidecar sends unasked. */
+  pushFrame(frame: Buffer): void {
+    this.sendFrame(frame);
+  }
+
   private send(message: unknown): void {
     if (this.closed) return;
-    const frame = encodeMessage(message);
+    this.sendFrame(encodeMessage(message));
+  }
+
+  private sendFrame(frame: Buffer): void {
+    if (this.closed) return;
     // One response may be large (a get of a big document); what is bounded is the backlog behind it.
     const queued = this.connection.writableLength;
     if (queued > 0 && queued + frame.length > this.host.limits.maxOutboundBytes) {

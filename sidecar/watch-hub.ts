@@ -5,7 +5,7 @@
 // with a `resync` reason when it does not (or the epoch changed). A watch's
 // first events wait until its creation has been answered, so they can never
 // overtake the answer.
-import { ErrorCode, ProtocolError, isPrefix, parsePath, type Limits, type WireChange } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, encodeFrame, encodeValue, isPrefix, parsePath, type Limits, type WireChange } from '../protocol/index.js';
 import type { CommittedRevision } from './commit-queue.js';
 import type { History } from './history.js';
 import { readPath, type Change, type StoreState } from './store-state.js';
@@ -14,6 +14,8 @@ import { getAt } from '../protocol/index.js';
 /** Where a watch's messages go: its connection. */
 export interface WatchSink {
   push(message: Record<string, unknown>): void;
+  /** Sends an already encoded frame (the same event goes to many watchers: encoded once). */
+  pushFrame?(frame: Buffer): void;
 }
 
 interface Watcher {
@@ -107,8 +109,26 @@ export class WatchHub {
   /** Feeds newly committed revisions to every watch they touch. */
   publish(revisions: readonly CommittedRevision[]): void {
     for (const revision of revisions) {
+      // Watchers of the same path get the same event but for the watch id: encode the rest once.
+      const shared = new Map<string, { changes: WireChange[]; tail: Buffer | undefined }>();
       for (const watchers of this.bySink.values()) {
-        for (const watcher of watchers.values()) this.deliver(watcher, revision);
+        for (const watcher of watchers.values()) {
+          const key = watcher.segments.join('\u0000');
+          let entry = shared.get(key);
+          if (entry === undefined) {
+            entry = { changes: changesUnder(watcher.segments, revision.changes), tail: undefined };
+            shared.set(key, entry);
+          }
+          if (entry.changes.length === 0) continue;
+          if (!watcher.active || watcher.sink.pushFrame === undefined) {
+            this.deliver(watcher, revision, entry.changes);
+            continue;
+          }
+          // Copied: encodeValue's result is a view of msgpackr's reusable buffer.
+          entry.tail ??= Buffer.from(encodeValue({ revision: revision.revision, source: revision.source, changes: entry.changes }).subarray(1));
+          watcher.lastSent = Date.now();
+          watcher.sink.pushFrame(eventFrame(watcher.id, entry.tail));
+        }
       }
     }
   }
@@ -117,8 +137,7 @@ export class WatchHub {
     clearInterval(this.progressTimer);
   }
 
-  private deliver(watcher: Watcher, revision: CommittedRevision): void {
-    const changes = changesUnder(watcher.segments, revision.changes);
+  private deliver(watcher: Watcher, revision: CommittedRevision, changes = changesUnder(watcher.segments, revision.changes)): void {
     if (changes.length === 0) return;
     const event = { type: 'event', watchId: watcher.id, revision: revision.revision, source: revision.source, changes };
     if (!watcher.active) {
@@ -140,6 +159,16 @@ export class WatchHub {
       }
     }
   }
+}
+
+const EVENT_HEAD = Buffer.concat([Buffer.from([0x85]), encodeValue('type'), encodeValue('event'), encodeValue('watchId')]);
+
+/**
+ * `{type: 'event', watchId, revision, source, changes}` as one frame, from the
+ * encoded `{revision, source, changes}` map without its 1-byte fixmap header.
+ */
+function eventFrame(watchId: number, tail: Buffer): Buffer {
+  return encodeFrame(Buffer.concat([EVENT_HEAD, encodeValue(watchId), tail]));
 }
 
 /**

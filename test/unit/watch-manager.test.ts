@@ -81,13 +81,13 @@ describe('WatchManager', () => {
     assert.deepEqual(delivered[0]!.view, { exists: true, value: { port: 1, tls: true } }, 'applied on top of the snapshot');
   });
 
-  test('a path that does not exist yet: no first event; the first change is', async () => {
+  test('a path that does not exist yet: a first event with no changes says the watch is in place; then the first change', async () => {
     const { transport, manager, delivered } = watching(['server']);
     answer(transport.take(), { revision: 7, watchId: 3, snapshot: { value: null, exists: false } });
     await settle();
-    assert.equal(delivered.length, 0);
+    assert.deepEqual(delivered.map((d) => d.event), [{ revision: 7, epoch: EPOCH, source: 'snapshot', changes: [] }]);
     manager.onPush(event(3, 9, [{ path: ['server', 'port'], value: 1 }]));
-    assert.deepEqual(delivered.map((d) => d.view), [{ exists: true, value: { port: 1 } }]);
+    assert.deepEqual(delivered.map((d) => d.view), [{ exists: false }, { exists: true, value: { port: 1 } }]);
   });
 
   test('events are applied in order; a revision already seen is not delivered again; other watch ids are ignored', async () => {
