@@ -88,7 +88,13 @@ export function listen(
         socket,
         accept({
           write: (data) => {
-            if (!socket.destroyed) socket.write(data);
+            if (socket.destroyed) return;
+            // Everything written in one turn of the event loop (the answers of one flush) goes out in one syscall.
+            if (socket.writableCorked === 0) {
+              socket.cork();
+              process.nextTick(() => socket.uncork());
+            }
+            socket.write(data);
           },
           get writableLength() {
             return socket.writableLength;
