@@ -16,7 +16,8 @@ import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
-import { WatchManager, WatchStream, type ChangeEvent, type WatchOptions } from './watches.js';
+import { WatchStream } from './watch-stream.js';
+import { WatchManager, type ChangeEvent, type WatchOptions } from './watches.js';
 
 /** A callback watch: close() ends it. */
 export interface WatchHandle {

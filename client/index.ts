@@ -1,5 +1,6 @@
 // config-sidecar client: connect() and what its calls return and throw.
-export type { ChangeEvent, WatchOptions, WatchStream } from './watches.js';
+export type { ChangeEvent, WatchOptions } from './watches.js';
+export type { WatchStream } from './watch-stream.js';
 export type { ViewChange } from './watch-view.js';
 export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type Entry, type WriteResult, type WriteOptions, type BatchOp } from './client.js';
 export { ConfigSidecarError, ClientErrorCode, type AnyErrorCode } from './client-errors.js';
