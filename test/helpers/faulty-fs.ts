@@ -1,0 +1,91 @@
+// The persistence layer's file-system calls with a failpoint: one step
+// (open of the temp file, a write, fsync of the file, close, rename, fsync of
+// the directory) fails with a chosen OS error once or from then on, or is held
+// until released. The only mock in the suite: a disk fault cannot be made real
+// on demand.
+import type { FileHandle } from 'node:fs/promises';
+import { realFs, type FsOps } from '../../sidecar/fs-ops.js';
+
+export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir';
+
+export interface Failpoint {
+  step: FailStep;
+  mode: 'once' | 'always';
+  code?: string;
+}
+
+export class FaultyFs {
+  private failpoint: Failpoint | undefined;
+  private readonly dirHandles = new WeakSet<FileHandle>();
+  /** Steps entered, in order, for assertions about ordering. */
+  readonly log: string[] = [];
+  private hold: { step: FailStep; entered: () => void; release: Promise<void> } | undefined;
+
+  arm(failpoint: Failpoint): void {
+    this.failpoint = failpoint;
+  }
+
+  disarm(): void {
+    this.failpoint = undefined;
+  }
+
+  /** Makes `step` wait until the returned release() is called; `entered` resolves when it is reached. */
+  holdAt(step: FailStep): { entered: Promise<void>; release: () => void } {
+    let entered!: () => void;
+    let release!: () => void;
+    const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
+    this.hold = { step, entered, release: new Promise<void>((resolve) => (release = resolve)) };
+    return { entered: enteredPromise, release };
+  }
+
+  private async at(step: FailStep): Promise<void> {
+    this.log.push(step);
+    if (this.hold?.step === step) {
+      const hold = this.hold;
+      this.hold = undefined;
+      hold.entered();
+      await hold.release;
+    }
+    const failpoint = this.failpoint;
+    if (failpoint === undefined || failpoint.step !== step) return;
+    if (failpoint.mode === 'once') this.failpoint = undefined;
+    const code = failpoint.code ?? 'EIO';
+    throw Object.assign(new Error(`${code}: injected failure at ${step}`), { code });
+  }
+
+  readonly fs: FsOps = {
+    ...realFs,
+    open: async (path, flags, mode) => {
+      const isDir = flags === 'r';
+      if (!isDir && flags === 'wx') await this.at('open');
+      const handle = await realFs.open(path, flags, mode);
+      if (isDir) this.dirHandles.add(handle);
+      return handle;
+    },
+    write: async (handle, data, offset, length) => {
+      await this.at('write');
+      const failpoint = this.failpoint;
+      if (failpoint?.step === 'zero-write') {
+        if (failpoint.mode === 'once') this.failpoint = undefined;
+        return { bytesWritten: 0 };
+      }
+      if (failpoint?.step === 'short-write' && length > 1) {
+        if (failpoint.mode === 'once') this.failpoint = undefined;
+        return realFs.write(handle, data, offset, Math.floor(length / 2));
+      }
+      return realFs.write(handle, data, offset, length);
+    },
+    fsync: async (handle) => {
+      await this.at(this.dirHandles.has(handle) ? 'fsync-dir' : 'fsync');
+      return realFs.fsync(handle);
+    },
+    close: async (handle) => {
+      if (!this.dirHandles.has(handle)) await this.at('close');
+      return realFs.close(handle);
+    },
+    rename: async (from, to) => {
+      await this.at('rename');
+      return realFs.rename(from, to);
+    },
+  };
+}
