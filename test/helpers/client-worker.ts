@@ -172,6 +172,30 @@ scenarios['logged-writer'] = async ([socketPath, prefix, count]) => {
   }
 };
 
+/**
+ * torture-writer SOCKET INDEX DURATION_MS: sets w<INDEX> to 1, 2, 3... through sidecar kills and restarts,
+ * printing "S <n>" before each send and "A <n>" after each acknowledgement, as they happen.
+ */
+scenarios['torture-writer'] = async ([socketPath, index, durationMs]) => {
+  const client = connect({ socketPath: socketPath!, defaultTimeoutMs: 2000, reconnect: { maxMs: 100 } });
+  const end = Date.now() + Number(durationMs);
+  let sent = 0;
+  let acked = 0;
+  for (let seq = 1; Date.now() < end; seq++) {
+    process.stdout.write(`S ${seq}\n`);
+    sent = seq;
+    try {
+      await client.set(`w${index}`, seq);
+      process.stdout.write(`A ${seq}\n`);
+      acked++;
+    } catch (error) {
+      if (!(error instanceof ConfigSidecarError)) throw error;
+    }
+  }
+  client.close();
+  return { sent, acked };
+};
+
 const [name, ...args] = process.argv.slice(2);
 const scenario = name === undefined ? undefined : scenarios[name];
 if (scenario === undefined) {
