@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
         socket: { type: 'string' },
         app: { type: 'string' },
         'log-level': { type: 'string' },
+        'lock-stale-ms': { type: 'string' },
         json: { type: 'boolean', default: false },
         string: { type: 'boolean', default: false },
         'if-mod-revision': { type: 'string' },
@@ -62,7 +63,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') {
     const level = values['log-level'];
     if (level !== undefined && !LOG_LEVELS.has(level)) return usageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined });
+    let lockStaleMs: number | undefined;
+    if (values['lock-stale-ms'] !== undefined) {
+      lockStaleMs = Number(values['lock-stale-ms']);
+      if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
+    }
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');

@@ -8,6 +8,7 @@ export interface ServeArgs {
   socket?: string;
   app?: string;
   logLevel?: LogLevel;
+  lockStaleMs?: number;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -19,6 +20,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       socketPath: args.socket,
       app: args.app,
       logLevel: args.logLevel,
+      lockStaleMs: args.lockStaleMs,
       onFatal: (error) => {
         fatal = error;
         void sidecar.stop().finally(() => process.exit(ExitCode.REJECTED));

@@ -1,7 +1,8 @@
 // The help text: every command and option, as DESIGN §7 lists them.
 export const USAGE = `usage: config-sidecar <command> [options]
 
-  serve  [--config F] [--socket S] [--app NAME] [--log-level L]   run the sidecar
+  serve  [--config F] [--socket S] [--app NAME] [--log-level L] [--lock-stale-ms N]
+                                  run the sidecar (the lock counts as abandoned N ms after its last refresh; default 10000)
   get    [PATH] [--json]          print a value (strings raw unless --json)
   set    PATH VALUE [--string] [--if-mod-revision N]
                                   VALUE is parsed as JSON if it parses, else taken as a string

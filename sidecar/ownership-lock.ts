@@ -72,7 +72,9 @@ export async function acquireOwnership(options: OwnershipOptions): Promise<Owner
     await fs.rename(temp, ownerPath);
     return {
       release: async () => {
-        await fs.rm(ownerPath, { force: true });
+        // After a compromise the record may be the new owner's: only ever remove our own.
+        const current = await readOwner(ownerPath);
+        if (current?.pid === record.pid && current.lockIno === record.lockIno) await fs.rm(ownerPath, { force: true });
         await release();
       },
     };
@@ -111,6 +113,19 @@ async function currentOwner(lockPath: string, ownerPath: string): Promise<OwnerR
   }
   const parsed = OwnerSchema.safeParse(safeJson(text));
   return parsed.success && parsed.data.lockIno === ino ? parsed.data : undefined;
+}
+
+/** The owner record as written, whatever lock it describes; undefined if missing or unreadable. */
+async function readOwner(ownerPath: string): Promise<OwnerRecord | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(ownerPath, 'utf8');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const parsed = OwnerSchema.safeParse(safeJson(text));
+  return parsed.success ? parsed.data : undefined;
 }
 
 async function isAlive(owner: OwnerRecord, probe: (socket: string) => Promise<boolean>): Promise<boolean> {
