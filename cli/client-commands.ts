@@ -1,4 +1,6 @@
 // get / set / unset / dump / health / stats: one call each through the client library.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { connect, ConfigSidecarError, type ConfigClient } from '../client/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 
@@ -56,11 +58,45 @@ async function execute(
     }
     case 'info':
       return { stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK };
+    case 'backups':
+      return { stdout: JSON.stringify(await listBackups(client), null, 2), exit: ExitCode.OK };
+    case 'restore': {
+      const n = Number(positionals[0]);
+      const backups = await listBackups(client);
+      const chosen = Number.isInteger(n) && n >= 1 ? backups[n - 1] : undefined;
+      if (chosen === undefined) {
+        process.stderr.write(`config-sidecar: no backup ${positionals[0]} (there are ${backups.length}; 1 is the newest)\n`);
+        return { stdout: '', exit: ExitCode.REJECTED };
+      }
+      const doc = JSON.parse(await readFile(chosen.path, 'utf8')) as Record<string, unknown>;
+      const result = await client.set('', doc);
+      return { stdout: args.json ? JSON.stringify({ restored: chosen.path, epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
+    }
     case 'stats':
       return { stdout: JSON.stringify(await client.stats(), null, 2), exit: ExitCode.OK };
     default:
       throw new Error(`unknown command ${command}`);
   }
+}
+
+/** The sidecar's backups, newest first (numbered from 1), from its state directory. */
+async function listBackups(client: ConfigClient): Promise<{ n: number; path: string; bytes: number; modified: string }[]> {
+  const info = (await client.info()) as { sidecar: { stateDir: string } };
+  const dir = path.join(info.sidecar.stateDir, 'backups');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return [];
+    throw error;
+  }
+  names.sort().reverse();
+  return Promise.all(
+    names.map(async (name, i) => {
+      const info = await stat(path.join(dir, name));
+      return { n: i + 1, path: path.join(dir, name), bytes: info.size, modified: info.mtime.toISOString() };
+    }),
+  );
 }
 
 /** VALUE is JSON when it parses as JSON, else the literal string (so `set name alice` works). */

@@ -16,6 +16,8 @@ const ARITY: Record<string, [min: number, max: number]> = {
   dump: [0, 0],
   health: [0, 0],
   info: [0, 0],
+  backups: [0, 0],
+  restore: [1, 1],
   watch: [0, 1],
   stats: [0, 0],
 };

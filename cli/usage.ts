@@ -12,6 +12,8 @@ export const USAGE = `usage: config-sidecar <command> [options]
   health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
   info                            sidecar and machine facts (OS, kernel, virtualization, container, shell), JSON
   stats                           counters and event-loop delay, JSON
+  backups                         the kept good versions of the file, newest first, JSON
+  restore N                       bring backup N (1 = newest) back as a new revision
 
 common options: --socket S, --app NAME, --timeout MS (default 5000), --json (structured errors)
 exit codes: 0 ok, 1 rejected (validation, conflict, not found), 2 usage, 3 sidecar unreachable or timed out

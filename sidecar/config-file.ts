@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { FORBIDDEN_SEGMENTS, isPlainObject } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
+import { Backups } from './backups.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
 import { documentText } from './json-text.js';
@@ -23,6 +24,8 @@ export interface LoadedConfig {
   existed: boolean;
   /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
   resume?: { epoch: string; revision: number };
+  /** The file was unusable (or gone) and this backup was put in its place. */
+  recovered?: { backup: string; quarantined: string | undefined; reason: string };
 }
 
 /** What a re-read found. */
@@ -35,6 +38,7 @@ export type Reread =
 export class ConfigFile {
   private mode = 0o600;
   readonly state: SidecarState;
+  readonly backups: Backups;
   /** The bytes the file holds as far as the sidecar knows (written or read by it). */
   private diskBytes: Buffer | undefined;
   /** The bytes of a write in progress: once renamed they are on disk before the write returns. */
@@ -51,6 +55,7 @@ export class ConfigFile {
     private readonly log: Logger,
   ) {
     this.state = new SidecarState(stateDir, fs);
+    this.backups = new Backups(path.join(stateDir, 'backups'), fs);
   }
 
   get quarantineDir(): string {
@@ -73,6 +78,8 @@ export class ConfigFile {
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') {
         if (record?.configExisted) {
+          const recovered = await this.recoverFromBackup(undefined, 'the file was missing');
+          if (recovered !== undefined) return recovered;
           throw new StartupError(
             `${this.configPath} is missing but existed before; refusing to start empty. ` +
               `Put the file back (see ${this.quarantineDir}), or remove ${this.state.path} to start empty on purpose.`,
@@ -90,13 +97,42 @@ export class ConfigFile {
     const checked = checkText(raw);
     if (typeof checked === 'string') {
       const kept = await this.quarantine();
+      const recovered = await this.recoverFromBackup(kept, checked);
+      if (recovered !== undefined) return recovered;
       throw new StartupError(
         `${this.configPath} is not a valid config (${checked}); it was moved to ${kept} and left untouched there. ` +
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
     this.diskBytes = raw;
+    await this.keepBackup(raw, true);
     return { doc: checked.doc, existed: true, ...(resume === undefined ? {} : { resume }) };
+  }
+
+  /** Puts the newest valid backup in place of an unusable or missing file; undefined if there is none. */
+  private async recoverFromBackup(quarantined: string | undefined, reason: string): Promise<LoadedConfig | undefined> {
+    for (const backup of await this.backups.list()) {
+      const bytes = await this.fs.readFile(backup.path);
+      const checked = checkText(bytes);
+      if (typeof checked === 'string') {
+        this.log.warn({ backup: backup.path, problem: checked }, 'skipping an unusable backup');
+        continue;
+      }
+      await durableReplace(this.configPath, bytes, { fs: this.fs, mode: this.mode });
+      this.diskBytes = bytes;
+      this.log.warn({ backup: backup.path, quarantined, reason }, 'the config file was unusable; serving the newest good backup');
+      return { doc: checked.doc, existed: true, recovered: { backup: backup.path, quarantined, reason } };
+    }
+    return undefined;
+  }
+
+  /** A backup failing never fails the write it follows (that write is durable): it is logged. */
+  private async keepBackup(bytes: Buffer, force = false): Promise<void> {
+    try {
+      await this.backups.maybeKeep(bytes, force);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not keep a backup of the config');
+    }
   }
 
   /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
@@ -118,6 +154,7 @@ export class ConfigFile {
     } finally {
       this.writingBytes = undefined;
     }
+    await this.keepBackup(data);
   }
 
   /**

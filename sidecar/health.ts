@@ -12,6 +12,8 @@ export class Health {
   readOnly = false;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
+  /** Set when start-up replaced an unusable file with a backup: an operator should look. */
+  recoveredFromBackup: string | null = null;
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -31,6 +33,7 @@ export class Health {
     if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
+    if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
     if (this.readOnly) degraded.push('read-only');
     const status = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
     return {

@@ -114,6 +114,10 @@ export class Sidecar {
       }
       const file = new ConfigFile(configPath, stateDir, options.fs ?? realFs, log);
       const loaded = await file.load();
+      if (loaded.recovered !== undefined) {
+        const { backup, quarantined, reason } = loaded.recovered;
+        health.recoveredFromBackup = `recovered at start from backup ${backup} (${reason}${quarantined === undefined ? '' : `; the unusable file is kept in ${quarantined}`})`;
+      }
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
       const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
       const firstRevision = loaded.resume?.revision ?? 1;

@@ -1,8 +1,8 @@
 // kodegen #8 (seeds/000): a corrupt config stopped the service with no way
 // back, or was replaced by defaults. Here a corrupt file is kept aside
 // byte-for-byte in quarantine/, start-up stops with a message naming it, and
-// nothing is overwritten. (Serving the newest good backup instead is the
-// recovery issue's work; until then, with no backup, this is the contract.)
+// nothing is overwritten. These files were never served, so there is no
+// backup to fall back on (backups.test.ts covers the case with one).
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile, access } from 'node:fs/promises';
 import path from 'node:path';
