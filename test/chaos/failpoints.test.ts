@@ -99,3 +99,15 @@ test('no write is acknowledged before the directory fsync has completed', async 
   assert.equal(acknowledged, true);
   assert.deepEqual(faulty.log.slice(-4), ['fsync', 'close', 'rename', 'fsync-dir']);
 });
+
+test('permission denied (EACCES) on creating the temp file: WRITE_FAILED naming it, file intact, recovery', async (t) => {
+  const { faulty, client, configPath } = await start(t);
+  const before = await readFile(configPath);
+  faulty.arm({ step: 'open', mode: 'always', code: 'EACCES' });
+  await writeFails(client, 2, 'EACCES', 'open');
+  assert.deepEqual(await readFile(configPath), before);
+  assert.equal((await client.health()).status, 'degraded');
+  faulty.disarm();
+  await client.set('a', 5);
+  assert.equal((await client.health()).status, 'ok');
+});
