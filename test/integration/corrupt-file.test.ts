@@ -35,3 +35,12 @@ for (const [name, content] of [
     assert.match(again.stderr(), /missing but existed before/);
   });
 }
+
+test('a directory in the config file\'s place is a clear start-up error, and nothing is moved', async (t) => {
+  const paths = await testPaths(t);
+  await mkdir(paths.configPath, { recursive: true });
+  const sidecar = await startSidecar(t, paths, { noWait: true });
+  assert.equal(await sidecar.exitWithin(), 1);
+  assert.match(sidecar.stderr(), /is not a regular file/);
+  await access(paths.configPath);
+});
