@@ -1,7 +1,8 @@
 // What every durable-set contender's worker reports, and the key/value scheme
 // they share, so the runner can check each acknowledged write is in the final
 // file or table (zero lost writes) the same way for all three.
-import type { HistogramData } from './latency-histogram.js';
+import { performance } from 'node:perf_hooks';
+import { LatencyHistogram, type HistogramData } from './latency-histogram.js';
 
 export interface DurableWorkerResult {
   workerIndex: number;
@@ -59,4 +60,57 @@ export class AckSeries {
   toArray(): number[] {
     return Array.from(this.perSecond, (n) => n ?? 0);
   }
+}
+
+export interface TimedWrites {
+  workerIndex: number;
+  durationMs: number;
+  /** Writes kept in flight at once (1 for the synchronous contenders). */
+  lanes: number;
+  /** Makes write `seq` durable; resolves when it is acknowledged. */
+  write(seq: number): unknown;
+  /** How a failed write is reported (default: its error code, else its text). */
+  describeError?(error: unknown): string;
+}
+
+/**
+ * The measuring loop every contender shares: `lanes` loops issue writes with
+ * increasing sequence numbers for `durationMs`, timing each one and counting
+ * acknowledgements per second.
+ */
+export async function runTimedWrites(options: TimedWrites): Promise<DurableWorkerResult> {
+  const describe = options.describeError ?? ((error: unknown) => (error as { code?: string }).code ?? String(error));
+  const latency = new LatencyHistogram();
+  const failed: DurableWorkerResult['failed'] = [];
+  let next = 0;
+  let acked = 0;
+  let lastAck = 0;
+  const start = performance.now();
+  const stopAt = start + options.durationMs;
+  const series = new AckSeries(start);
+  const lane = async () => {
+    while (performance.now() < stopAt) {
+      const seq = next++;
+      const t0 = performance.now();
+      try {
+        await options.write(seq);
+        lastAck = performance.now();
+        latency.record(lastAck - t0);
+        series.add(lastAck);
+        acked++;
+      } catch (error) {
+        failed.push({ seq, error: describe(error) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.lanes }, lane));
+  return {
+    workerIndex: options.workerIndex,
+    issued: next,
+    failed,
+    acked,
+    elapsedMs: (lastAck || performance.now()) - start,
+    ackedPerSecond: series.toArray(),
+    latency: latency.toData(),
+  };
 }

@@ -3,10 +3,8 @@
 // set the key -> write a temp file + fsync -> rename over the file -> unlock.
 // One write in flight per process (the lock serialises everyone anyway).
 import { open, readFile, rename } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import lockfile from 'proper-lockfile';
-import { AckSeries, type DurableWorkerResult, workerSection, writeKey, writeValue } from './durable-write-result.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { runTimedWrites, workerSection, writeKey, writeValue } from './durable-write-result.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
 const worker = startWorker('lockfile-worker', {
@@ -43,35 +41,4 @@ async function writeOne(seq: number): Promise<void> {
 }
 
 await worker.ready();
-const latency = new LatencyHistogram();
-const failed: DurableWorkerResult['failed'] = [];
-let seq = 0;
-let acked = 0;
-let lastAck = 0;
-const start = performance.now();
-const stopAt = start + durationMs;
-const series = new AckSeries(start);
-while (performance.now() < stopAt) {
-  const t0 = performance.now();
-  try {
-    await writeOne(seq);
-    lastAck = performance.now();
-    latency.record(lastAck - t0);
-    series.add(lastAck);
-    acked++;
-  } catch (error) {
-    failed.push({ seq, error: (error as { code?: string }).code ?? String(error) });
-  }
-  seq++;
-}
-
-const result: DurableWorkerResult = {
-  workerIndex: index,
-  issued: seq,
-  failed,
-  acked,
-  elapsedMs: (lastAck || performance.now()) - start,
-  ackedPerSecond: series.toArray(),
-  latency: latency.toData(),
-};
-worker.finish(result);
+worker.finish(await runTimedWrites({ workerIndex: index, durationMs, lanes: 1, write: writeOne }));

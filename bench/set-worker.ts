@@ -3,10 +3,8 @@
 // w<index>.b<bucket>.k<seq> with --bucket-size), for --duration-ms. Every set
 // resolves only once the sidecar has made it durable (group commit: temp
 // file, fsync, rename, fsync dir).
-import { performance } from 'node:perf_hooks';
 import { connect } from '../client/index.js';
-import { AckSeries, type DurableWorkerResult, documentPath, writeValue } from './durable-write-result.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { documentPath, runTimedWrites, writeValue } from './durable-write-result.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
 const worker = startWorker('set-worker', {
@@ -25,41 +23,11 @@ const bucketSize = numberArg(worker.values, 'bucket-size');
 const client = connect({ socketPath, name: `bench-set-${index}`, defaultTimeoutMs: 30_000 });
 await client.ready();
 await worker.ready();
-
-const latency = new LatencyHistogram();
-const failed: DurableWorkerResult['failed'] = [];
-let next = 0;
-let acked = 0;
-let lastAck = 0;
-const start = performance.now();
-const stopAt = start + durationMs;
-const series = new AckSeries(start);
-
-const lane = async () => {
-  while (performance.now() < stopAt) {
-    const seq = next++;
-    const t0 = performance.now();
-    try {
-      await client.set(documentPath(index, seq, bucketSize).join('.'), writeValue(index, seq));
-      lastAck = performance.now();
-      latency.record(lastAck - t0);
-      series.add(lastAck);
-      acked++;
-    } catch (error) {
-      failed.push({ seq, error: (error as { code?: string }).code ?? String(error) });
-    }
-  }
-};
-await Promise.all(Array.from({ length: inFlight }, lane));
-client.close();
-
-const result: DurableWorkerResult = {
+const result = await runTimedWrites({
   workerIndex: index,
-  issued: next,
-  failed,
-  acked,
-  elapsedMs: (lastAck || performance.now()) - start,
-  ackedPerSecond: series.toArray(),
-  latency: latency.toData(),
-};
+  durationMs,
+  lanes: inFlight,
+  write: (seq) => client.set(documentPath(index, seq, bucketSize).join('.'), writeValue(index, seq)),
+});
+client.close();
 worker.finish(result);

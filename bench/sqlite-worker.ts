@@ -3,10 +3,8 @@
 // process inserts unique keys, one autocommit INSERT OR REPLACE per write,
 // for --duration-ms. node:sqlite is synchronous, so one write is in flight
 // per process — which is how a process uses SQLite for config.
-import { performance } from 'node:perf_hooks';
 import { DatabaseSync } from 'node:sqlite';
-import { AckSeries, type DurableWorkerResult, sqlKey, writeValue } from './durable-write-result.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { runTimedWrites, sqlKey, writeValue } from './durable-write-result.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
 const worker = startWorker('sqlite-worker', {
@@ -26,39 +24,16 @@ const insert = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)'
 // Open the WAL index before the clock starts, as a long-running process would have.
 db.prepare('SELECT count(*) AS n FROM kv').get();
 await worker.ready();
-
-const latency = new LatencyHistogram();
-const failed: DurableWorkerResult['failed'] = [];
-let seq = 0;
-let acked = 0;
-let lastAck = 0;
-const start = performance.now();
-const stopAt = start + durationMs;
-const series = new AckSeries(start);
-while (performance.now() < stopAt) {
-  const t0 = performance.now();
-  try {
-    insert.run(sqlKey(index, seq), writeValue(index, seq));
-    lastAck = performance.now();
-    latency.record(lastAck - t0);
-    series.add(lastAck);
-    acked++;
-  } catch (error) {
-    // e.g. SQLITE_BUSY_SNAPSHOT: another process committed between this statement's read and its write lock.
-    const e = error as { errcode?: number; errstr?: string; message?: string };
-    failed.push({ seq, error: e.errcode === undefined ? String(error) : `sqlite ${e.errcode}: ${e.errstr ?? e.message}` });
-  }
-  seq++;
-}
-db.close();
-
-const result: DurableWorkerResult = {
+const result = await runTimedWrites({
   workerIndex: index,
-  issued: seq,
-  failed,
-  acked,
-  elapsedMs: (lastAck || performance.now()) - start,
-  ackedPerSecond: series.toArray(),
-  latency: latency.toData(),
-};
+  durationMs,
+  lanes: 1,
+  write: (seq) => insert.run(sqlKey(index, seq), writeValue(index, seq)),
+  // e.g. SQLITE_BUSY_SNAPSHOT: another process committed between this statement's read and its write lock.
+  describeError: (error) => {
+    const e = error as { errcode?: number; errstr?: string; message?: string };
+    return e.errcode === undefined ? String(error) : `sqlite ${e.errcode}: ${e.errstr ?? e.message}`;
+  },
+});
+db.close();
 worker.finish(result);
