@@ -9,11 +9,13 @@ export interface ClientArgs {
   app?: string;
   timeoutMs: number;
   json: boolean;
+  /** Start a sidecar on these paths when none answers. */
+  autoStart: boolean;
 }
 
 type Output = { stdout: string; exit: number };
 
-export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number }): Promise<number> {
+export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean }): Promise<number> {
   const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs });
   try {
     const output = await execute(client, command, positionals, args, flags);
@@ -34,7 +36,7 @@ async function execute(
   command: string,
   positionals: string[],
   args: ClientArgs,
-  flags: { string: boolean; ifModRevision?: number },
+  flags: { string: boolean; ifModRevision?: number; prometheus: boolean },
 ): Promise<Output> {
   switch (command) {
     case 'get': {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../sidecar/index.js';
 import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
+import { parseLimitFlags } from './limit-flags.js';
 import { serve } from './serve.js';
 import { watchCommand } from './watch.js';
 import { USAGE } from './usage.js';
@@ -40,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
         app: { type: 'string' },
         'log-level': { type: 'string' },
         'lock-stale-ms': { type: 'string' },
+        schema: { type: 'string' },
+        limit: { type: 'string', multiple: true, default: [] },
+        prometheus: { type: 'boolean', default: false },
+        'auto-start': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         string: { type: 'boolean', default: false },
         'if-mod-revision': { type: 'string' },
@@ -70,7 +75,13 @@ async function main(argv: string[]): Promise<number> {
       lockStaleMs = Number(values['lock-stale-ms']);
       if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
     }
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs });
+    let limits;
+    try {
+      limits = parseLimitFlags(values.limit);
+    } catch (error) {
+      return usageError((error as Error).message);
+    }
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
@@ -79,10 +90,9 @@ async function main(argv: string[]): Promise<number> {
     ifModRevision = Number(values['if-mod-revision']);
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
   }
-  if (command === 'watch') {
-    return watchCommand(rest[0] ?? '', { socket: values.socket, app: values.app, timeoutMs, json: values.json }, values['no-initial'] ? 'none' : 'snapshot');
-  }
-  return runClientCommand(command, rest, { socket: values.socket, app: values.app, timeoutMs, json: values.json }, { string: values.string, ifModRevision });
+  const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'] };
+  if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
+  return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
 }
 
 main(process.argv.slice(2)).then(

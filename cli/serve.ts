@@ -1,5 +1,6 @@
 // `config-sidecar serve`: run a sidecar in the foreground until SIGTERM/SIGINT.
 import { Sidecar } from '../sidecar/index.js';
+import type { Limits } from '../protocol/index.js';
 import type { LogLevel } from '../sidecar/index.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -9,6 +10,9 @@ export interface ServeArgs {
   app?: string;
   logLevel?: LogLevel;
   lockStaleMs?: number;
+  /** A zod schema module or JSON Schema file. */
+  schema?: string;
+  limits?: Partial<Limits>;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -21,6 +25,8 @@ export async function serve(args: ServeArgs): Promise<number> {
       app: args.app,
       logLevel: args.logLevel,
       lockStaleMs: args.lockStaleMs,
+      schemaPath: args.schema,
+      limits: args.limits,
       onFatal: (error) => {
         fatal = error;
         void sidecar.stop().finally(() => process.exit(ExitCode.REJECTED));

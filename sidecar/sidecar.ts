@@ -42,6 +42,8 @@ export interface SidecarOptions {
   socketPath?: string;
   app?: string;
   limits?: Partial<Limits>;
+  /** A module exporting a zod schema (`schema`, optional `schemaVersion`, `migrations`), or a JSON Schema file. */
+  schemaPath?: string;
   logger?: Logger;
   logLevel?: LogLevel;
   /** File-system layer for persistence; tests inject faults through it. */
