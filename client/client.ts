@@ -9,6 +9,7 @@ import {
   encodeValue,
   parsePath,
   type HealthResult,
+  type PathInput,
   type WriteOp,
 } from '../protocol/index.js';
 import { CallTable, type CallOptions } from './calls.js';
@@ -16,6 +17,7 @@ import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
+import { checkValue } from './local-validation.js';
 import { WatchStream } from './watch-stream.js';
 import { WatchManager, type ChangeEvent, type WatchOptions } from './watches.js';
 
@@ -78,9 +80,13 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   private readonly streams = new Set<WatchStream>();
   private readonly defaultTimeoutMs: number;
 
+  /** Checks writes before they are sent (the sidecar checks the whole document again). */
+  private readonly schema: z.ZodType | undefined;
+
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
     super();
+    this.schema = options.schema;
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
     this.connection = new Connection(
@@ -164,6 +170,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
 
   /** Several sets/deletes applied atomically as one revision. */
   async batch(ops: BatchOp<T>[], options?: CallOptions): Promise<WriteResult> {
+    for (const op of ops) if (op.op === 'set') await this.checkLocally(op.path, op.value);
     const response = await this.request({ op: 'batch', ops: ops as WriteOp[] }, options);
     return toWriteResult(response);
   }
@@ -309,8 +316,13 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   }
 
   private async write(op: WriteOp, options: CallOptions): Promise<WriteResult> {
+    if (op.op === 'set') await this.checkLocally(op.path, op.value);
     const request = op.ifModRevision === undefined ? { op: op.op, path: op.path, ...(op.op === 'set' ? { value: op.value } : {}) } : op;
     return toWriteResult(await this.request(request, options));
+  }
+
+  private async checkLocally(path: PathInput, value: unknown): Promise<void> {
+    if (this.schema !== undefined) await checkValue(this.schema, parsePath(path), value);
   }
 
   private async request(request: Record<string, unknown> & { op: string }, options?: CallOptions): Promise<Record<string, unknown>> {

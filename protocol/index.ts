@@ -7,3 +7,4 @@ export * from './paths.js';
 export * from './messages.js';
 export * from './default-paths.js';
 export * from './json-diff.js';
+export * from './validation-issues.js';

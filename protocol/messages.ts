@@ -174,7 +174,7 @@ export const WatchEventSchema = z
     type: z.literal('event'),
     watchId: z.number().int(),
     revision,
-    source: z.enum(['client', 'file', 'reload']),
+    source: z.enum(['client', 'file', 'reload', 'migration']),
     changes: z.array(ChangeSchema),
   })
   .strict();

@@ -19,8 +19,8 @@ export interface CommitResult {
 /** Writes `next`'s document durably over `previous`'s; rejects if it could not. */
 export type Persist = (next: StoreState, previous: StoreState) => Promise<void>;
 
-/** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP). */
-export type RevisionSource = 'client' | 'file' | 'reload';
+/** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
+export type RevisionSource = 'client' | 'file' | 'reload' | 'migration';
 
 /** One durable revision, as watchers and history need it. */
 export interface CommittedRevision {
@@ -30,6 +30,13 @@ export interface CommittedRevision {
   /** Approximate size of the changed values (request bytes), for bounding history memory. */
   bytes: number;
 }
+
+/**
+ * A check every candidate state passes before it is accepted (the schema).
+ * It resolves with the state readers should see (with its `view` filled in)
+ * and the changes watchers get, or rejects (VALIDATION_FAILED) to refuse it.
+ */
+export type Admission = (next: StoreState, previous: StoreState, changes: Change[]) => Promise<{ state: StoreState; changes: Change[] }>;
 
 export interface CommitQueueEvents {
   /** A flush made these revisions durable (in order); `state` is the new committed state. */
@@ -58,6 +65,13 @@ export class CommitQueue {
   private pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
+  /**
+   * Every change to the working copy runs here, one at a time, in arrival
+   * order: admissions may be asynchronous (schema checks that touch the
+   * disk), so a write is judged against the working copy its predecessors
+   * left, and a failed flush's rollback cannot interleave with one.
+   */
+  private lane: Promise<void> = Promise.resolve();
   /** Writes waiting for the current flush to settle before their precondition is checked again. */
   private flushWaiters: (() => void)[] = [];
   /** Flush count and writes acknowledged, for stats. */
@@ -70,6 +84,7 @@ export class CommitQueue {
     private readonly events: CommitQueueEvents = {},
     /** The deepest document allowed: one level less than maxDepth, so a get of the root fits in a response. */
     private readonly maxDepth: number = DEFAULT_LIMITS.maxDepth,
+    private readonly admission?: Admission,
   ) {
     this.committedState = initial;
     this.working = initial;
@@ -107,10 +122,23 @@ export class CommitQueue {
   private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number): Promise<CommitResult> {
     return new Promise<CommitResult>((resolve, reject) => {
       const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], resolve, reject };
-      this.applyToWorking(write); // throws CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED: nothing queued
-      this.pending.push(write);
-      this.scheduleFlush();
+      // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
+      this.inLane(async () => {
+        await this.applyToWorking(write);
+        this.pending.push(write);
+        this.scheduleFlush();
+      }).catch(reject);
     });
+  }
+
+  /** Runs `task` after every earlier lane task; its failure goes to the caller, not to later tasks. */
+  private inLane(task: () => Promise<void>): Promise<void> {
+    const run = this.lane.then(task);
+    this.lane = run.then(
+      () => undefined,
+      () => undefined, // reported to the caller through `run`
+    );
+    return run;
   }
 
   /** Refuses new writes from now on with `error`; queued ones still complete. */
@@ -120,10 +148,14 @@ export class CommitQueue {
 
   /** Resolves when every queued write has been flushed or failed. */
   async drain(): Promise<void> {
-    while (this.flushing !== undefined) await this.flushing;
+    for (;;) {
+      await this.lane;
+      if (this.flushing === undefined) return;
+      await this.flushing;
+    }
   }
 
-  private applyToWorking(write: PendingWrite): void {
+  private async applyToWorking(write: PendingWrite): Promise<void> {
     for (const op of write.ops) {
       if (op.op !== 'set') continue;
       const depth = parsePath(op.path).length + depthOf(op.value);
@@ -135,7 +167,9 @@ export class CommitQueue {
         );
       }
     }
-    const { state, results, changes } = applyOps(this.working, write.ops);
+    const applied = applyOps(this.working, write.ops);
+    const { results } = applied;
+    let { state, changes } = applied;
     const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
     if (size > this.maxDocumentBytes) {
       throw new ProtocolError(
@@ -144,6 +178,7 @@ export class CommitQueue {
         { limit: 'maxDocumentBytes', max: this.maxDocumentBytes, actual: size },
       );
     }
+    if (this.admission !== undefined) ({ state, changes } = await this.admission(state, this.working, changes));
     this.working = state;
     this.workingBytes = size;
     write.revision = state.revision;
@@ -171,7 +206,7 @@ export class CommitQueue {
       try {
         await this.persist(target, this.committedState);
       } catch (error) {
-        this.failBatch(batch, error);
+        await this.failBatch(batch, error);
         this.wakeFlushWaiters();
         continue;
       }
@@ -192,7 +227,7 @@ export class CommitQueue {
     for (const wake of this.flushWaiters.splice(0)) wake();
   }
 
-  private failBatch(batch: PendingWrite[], error: unknown): void {
+  private async failBatch(batch: PendingWrite[], error: unknown): Promise<void> {
     this.counters.failedFlushes++;
     const failure = new ProtocolError(ErrorCode.WRITE_FAILED, `the config file could not be written: ${describe(error)}; nothing was applied`, {
       reason: describe(error),
@@ -201,18 +236,20 @@ export class CommitQueue {
     for (const write of batch) write.reject(failure);
     this.events.onFlushFailed?.(error, batch.length);
     // Back to what is on disk, then replay the writes that queued behind the failed flush.
-    this.working = this.committedState;
-    this.workingBytes = this.committedBytes;
-    const queued = this.pending;
-    this.pending = [];
-    for (const write of queued) {
-      try {
-        this.applyToWorking(write);
-        this.pending.push(write);
-      } catch (replayError) {
-        write.reject(replayError);
+    await this.inLane(async () => {
+      this.working = this.committedState;
+      this.workingBytes = this.committedBytes;
+      const queued = this.pending;
+      this.pending = [];
+      for (const write of queued) {
+        try {
+          await this.applyToWorking(write);
+          this.pending.push(write);
+        } catch (replayError) {
+          write.reject(replayError);
+        }
       }
-    }
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { Backups } from './backups.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
 import { documentText } from './json-text.js';
+import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
 import { SidecarState, sha256 } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
@@ -22,6 +23,8 @@ export interface LoadedConfig {
   doc: JsonObject;
   /** false when there was no file: nothing is written until the first set. */
   existed: boolean;
+  /** The schema version the file declares (with a schema in force); undefined for an unversioned or new file. */
+  fileVersion?: number;
   /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
   resume?: { epoch: string; revision: number };
   /** The file was unusable (or gone) and this backup was put in its place. */
@@ -33,7 +36,7 @@ export type Reread =
   | { kind: 'unchanged' } // the file holds what the sidecar wrote or last read
   | { kind: 'missing' }
   | { kind: 'invalid'; problem: string; raw: Buffer }
-  | { kind: 'valid'; doc: JsonObject };
+  | { kind: 'valid'; doc: JsonObject; raw: Buffer };
 
 export class ConfigFile {
   private mode = 0o600;
@@ -47,6 +50,8 @@ export class ConfigFile {
   private ownDuringReread: Buffer[] | undefined;
   /** False after a failed write that could not be undone: the file holds content memory does not. */
   memoryEqualsDisk = true;
+  /** The sidecar's own keys in the file, with a schema in force (file-envelope.ts). */
+  meta: FileMeta | undefined;
 
   constructor(
     readonly configPath: string,
@@ -94,7 +99,7 @@ export class ConfigFile {
     const resume = unchanged ? { epoch: record.epoch!, revision: record.revision! } : undefined;
     // The previous run's epoch is spent once anything may change: recorded again at the next clean stop.
     await this.state.markConfigExists();
-    const checked = checkText(raw);
+    const checked = this.parse(raw);
     if (typeof checked === 'string') {
       const kept = await this.quarantine();
       const recovered = await this.recoverFromBackup(kept, checked);
@@ -106,14 +111,14 @@ export class ConfigFile {
     }
     this.diskBytes = raw;
     await this.keepBackup(raw, true);
-    return { doc: checked.doc, existed: true, ...(resume === undefined ? {} : { resume }) };
+    return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 
   /** Puts the newest valid backup in place of an unusable or missing file; undefined if there is none. */
   private async recoverFromBackup(quarantined: string | undefined, reason: string): Promise<LoadedConfig | undefined> {
     for (const backup of await this.backups.list()) {
       const bytes = await this.fs.readFile(backup.path);
-      const checked = checkText(bytes);
+      const checked = this.parse(bytes);
       if (typeof checked === 'string') {
         this.log.warn({ backup: backup.path, problem: checked }, 'skipping an unusable backup');
         continue;
@@ -121,7 +126,7 @@ export class ConfigFile {
       await durableReplace(this.configPath, bytes, { fs: this.fs, mode: this.mode });
       this.diskBytes = bytes;
       this.log.warn({ backup: backup.path, quarantined, reason }, 'the config file was unusable; serving the newest good backup');
-      return { doc: checked.doc, existed: true, recovered: { backup: backup.path, quarantined, reason } };
+      return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { backup: backup.path, quarantined, reason } };
     }
     return undefined;
   }
@@ -137,7 +142,7 @@ export class ConfigFile {
 
   /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
   async write(next: StoreState, previous: StoreState): Promise<void> {
-    const data = Buffer.from(documentText(next.doc).text);
+    const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
     if (this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk) return;
     // Marked first: if the marker can't be written, the config isn't either.
@@ -178,10 +183,10 @@ export class ConfigFile {
     }
     // Lengths first: comparing contents is only needed when they match.
     if (own.some((bytes) => bytes.length === raw.length && bytes.equals(raw))) return { kind: 'unchanged' };
-    const checked = checkText(raw);
+    const checked = this.parse(raw);
     if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw };
     this.diskBytes = raw;
-    return { kind: 'valid', doc: checked.doc };
+    return { kind: 'valid', doc: checked.doc, raw };
   }
 
   /** At a clean stop: record epoch and revision with the hash of the file they describe. */
@@ -193,7 +198,7 @@ export class ConfigFile {
   /** The new file was renamed in but not made durable: put the committed text back. */
   private async restore(previous: StoreState): Promise<void> {
     try {
-      const data = Buffer.from(documentText(previous.doc).text);
+      const data = this.render(previous.doc);
       await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
       this.diskBytes = data;
       this.memoryEqualsDisk = true;
@@ -202,6 +207,20 @@ export class ConfigFile {
       this.memoryEqualsDisk = false;
       this.log.error({ err: restoreError, path: this.configPath }, 'could not put the committed config back after a failed write');
     }
+  }
+
+  /** The bytes the file should hold for `doc`. */
+  render(doc: JsonObject): Buffer {
+    const text = documentText(doc).text;
+    return Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
+  }
+
+  /** The document in `raw` (without the sidecar's own keys) and the version it declares, or why it is unusable. */
+  private parse(raw: Buffer): { doc: JsonObject; version: number | undefined } | string {
+    const checked = checkText(raw);
+    if (typeof checked === 'string' || this.meta === undefined) return typeof checked === 'string' ? checked : { doc: checked.doc, version: undefined };
+    const split = splitMeta(checked.doc);
+    return split.problem ?? { doc: split.doc, version: split.version };
   }
 
   private quarantineName(suffix: string): string {

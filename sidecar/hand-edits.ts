@@ -5,7 +5,8 @@
 // keeps being served, health says what is wrong and where, and the rejected
 // text is kept in quarantine/. Re-reads never overlap (kodegen #18): requests
 // arriving during one are coalesced into one more.
-import { ProtocolError, diffValues, type WriteOp } from '../protocol/index.js';
+import { ErrorCode, ProtocolError } from '../protocol/index.js';
+import { diffOps } from './diff-ops.js';
 import type { CommitQueue, RevisionSource } from './commit-queue.js';
 import type { ConfigFile } from './config-file.js';
 import type { Health } from './health.js';
@@ -74,19 +75,18 @@ export class HandEdits {
         return;
       }
     }
-    const changes = diffValues({ exists: true, value: this.queue.committed.doc }, { exists: true, value: found.doc });
+    const ops = diffOps(this.queue.committed.doc, found.doc);
     this.health.fileProblem = null;
-    if (changes.length === 0) return;
-    const ops: WriteOp[] = changes.map((change) =>
-      change.deleted ? { op: 'delete', path: change.path } : { op: 'set', path: change.path, value: change.value },
-    );
+    if (ops.length === 0) return;
     try {
       const { revision } = await this.queue.submit(ops, source);
       this.log.info({ revision, source, paths: ops.length }, 'hand edit applied');
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}`;
-      this.log.warn({ code: error.code, reason: error.message }, 'hand edit not applied');
+      // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
+      const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
+      this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
+      this.log.warn({ code: error.code, reason: error.message, keptAt }, 'hand edit not applied');
     }
   }
 }

@@ -9,7 +9,8 @@ export class Health {
   /** The last flush failed and no flush has succeeded since. */
   writing = true;
   lockLost = false;
-  readOnly = false;
+  /** Why writes are refused (a file from a newer schema version), or null. */
+  readOnly: string | null = null;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
   /** Set when start-up replaced an unusable file with a backup: an operator should look. */
@@ -34,7 +35,7 @@ export class Health {
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
-    if (this.readOnly) degraded.push('read-only');
+    if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     const status = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
     return {
       status,
@@ -45,7 +46,7 @@ export class Health {
       lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
       writeErrors: this.writeErrors,
       lastWriteError: this.lastWriteError,
-      readOnly: this.readOnly,
+      readOnly: this.readOnly !== null,
     };
   }
 }

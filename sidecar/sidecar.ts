@@ -30,6 +30,10 @@ import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
 import { History } from './history.js';
 import { WatchHub } from './watch-hub.js';
+import { ConfigSchema } from './config-schema.js';
+import { fileMetaFor } from './file-envelope.js';
+import { schemaAdmission } from './schema-admission.js';
+import { applySchemaStart, prepareSchema } from './schema-start.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
 import { listen, probe, type Listener } from './transport.js';
@@ -96,6 +100,8 @@ export class Sidecar {
     const stateDir = stateDirFor(configPath);
     const health = new Health();
     let sidecar: Sidecar | undefined;
+    // A broken schema module fails the start before anything is locked or touched.
+    const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
 
     const ownership = await acquireOwnership({
       configPath,
@@ -114,8 +120,11 @@ export class Sidecar {
       if (await probe(socketPath)) {
         throw new AlreadyOwnedError(configPath, undefined);
       }
-      const file = new ConfigFile(configPath, stateDir, options.fs ?? realFs, log);
+      const fs = options.fs ?? realFs;
+      const file = new ConfigFile(configPath, stateDir, fs, log);
+      if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       const loaded = await file.load();
+      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
       if (loaded.recovered !== undefined) {
         const { backup, quarantined, reason } = loaded.recovered;
         health.recoveredFromBackup = `recovered at start from backup ${backup} (${reason}${quarantined === undefined ? '' : `; the unusable file is kept in ${quarantined}`})`;
@@ -125,7 +134,8 @@ export class Sidecar {
       const firstRevision = loaded.resume?.revision ?? 1;
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
-      const queue = new CommitQueue(initialState(loaded.doc, firstRevision), (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
+      const first = { ...initialState(loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -136,7 +146,8 @@ export class Sidecar {
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
-      }, limits.maxDepth);
+      }, limits.maxDepth, schema === undefined ? undefined : schemaAdmission(schema));
+      if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { configPath, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
       await sidecar.bind();

@@ -7,7 +7,10 @@ import { deleteIn, setIn, type JsonObject } from './document.js';
 import { freshTree, modRevisionOf, recordDelete, recordSet, type RevisionNode } from './revision-tree.js';
 
 export interface StoreState {
+  /** The explicitly set values: what the file holds. */
   readonly doc: JsonObject;
+  /** What readers see when a schema is in force: `doc` with its defaults applied (and its transforms). */
+  readonly view?: JsonObject;
   readonly revision: number;
   readonly tree: RevisionNode;
 }
@@ -56,9 +59,12 @@ export function initialState(doc: JsonObject, revision: number): StoreState {
   return { doc, revision, tree: freshTree(revision) };
 }
 
-/** Value and modRevision at a path; undefined value when absent. */
+/**
+ * Value (from the view: defaults included) and modRevision (of the explicit
+ * value: 0 for a default nobody set) at a path; undefined value when absent.
+ */
 export function readPath(state: StoreState, segments: readonly string[]): { value: unknown; modRevision: number } {
-  return { value: getAt(state.doc, segments), modRevision: modRevisionOf(state.tree, state.doc, segments) };
+  return { value: getAt(state.view ?? state.doc, segments), modRevision: modRevisionOf(state.tree, state.doc, segments) };
 }
 
 /**
