@@ -12,6 +12,7 @@ import {
   type PathInput,
   type WriteOp,
 } from '../protocol/index.js';
+import { startOnDemand, type AutoStartOptions } from './auto-start.js';
 import { CallTable, type CallOptions } from './calls.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
@@ -42,6 +43,12 @@ export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
   /** Ping after this long without traffic (default 5000 ms). */
   heartbeatMs?: number;
   reconnect?: Partial<ReconnectPolicy>;
+  /**
+   * When nothing answers on the socket, start a sidecar for it (detached, outliving this
+   * process), then connect. `true`: the default config for `app`; an object names the
+   * config, schema, log file. Of many clients doing this at once, one sidecar wins.
+   */
+  autoStart?: boolean | AutoStartOptions;
 }
 
 /** A value with the revisions that locate it. */
@@ -334,7 +341,12 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
 
 /** Creates a client and starts connecting; calls made before it connects wait in a bounded queue. */
 export function connect<S extends z.ZodType | undefined = undefined>(options: ConnectOptions<S> = {}): ConfigClient<Doc<S>> {
-  return new ConfigClient<Doc<S>>(options);
+  const client = new ConfigClient<Doc<S>>(options);
+  if (options.autoStart) {
+    const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
+    startOnDemand(client, socketPath, options.app, options.autoStart === true ? {} : options.autoStart);
+  }
+  return client;
 }
 
 function toWriteResult(response: Record<string, unknown>): WriteResult {

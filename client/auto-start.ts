@@ -1,0 +1,132 @@
+// connect({autoStart}): when nothing answers on the socket, start a sidecar
+// for it as a detached process and let the client's reconnect loop find it.
+// Many clients may do this at the same instant: the sidecar's ownership lock
+// lets one start win, the other sidecars exit at once, and every client
+// connects to the winner. A client starts at most one sidecar per
+// `retryAfterMs`, so a sidecar that cannot start is not spawned in a loop.
+import { spawn } from 'node:child_process';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultConfigPath, stateDirFor } from '../protocol/index.js';
+import type { StatusEvent } from './reconnect.js';
+
+export interface AutoStartOptions {
+  /** The config file the started sidecar serves; default: what `serve` would pick for `app` ($CONFIG_SIDECAR_CONFIG, else the platform default). */
+  configPath?: string;
+  /** A schema module or JSON Schema file, passed as `serve --schema`. */
+  schemaPath?: string;
+  /** The started sidecar's stderr log, appended to; default `<state dir>/autostart.log`; null discards it. */
+  logFile?: string | null;
+  /** More `serve` arguments (`--log-level`, `--limit NAME=VALUE`, ...). */
+  serveArgs?: string[];
+  /** Start another sidecar only if the socket is still silent this long after the last start (ms, default 10 000). */
+  retryAfterMs?: number;
+}
+
+const DEFAULT_RETRY_AFTER_MS = 10_000;
+const PROBE_TIMEOUT_MS = 1000;
+/** The CLI beside this library in the package (dist/client → dist/cli); client/ never imports it, it only runs it. */
+const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/**
+ * Variables that tie a process to its systemd service: a sidecar started by a
+ * client inside a Type=notify service must not report itself as that service's
+ * main process, nor take its socket activation or watchdog.
+ */
+const SERVICE_MANAGER_ENV = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'];
+
+/** What the auto-starter needs from a client: its connection status events. */
+export interface StatusSource {
+  on(event: 'status', listener: (event: StatusEvent) => void): unknown;
+  off(event: 'status', listener: (event: StatusEvent) => void): unknown;
+}
+
+/**
+ * Watches `client`: each time a dial fails (a `reconnecting` event) and
+ * nothing accepts connections on `socketPath`, starts a detached sidecar for
+ * it, at most once per `retryAfterMs`. Stops when the client closes.
+ */
+export function startOnDemand(client: StatusSource, socketPath: string, app: string | undefined, options: AutoStartOptions = {}): void {
+  const retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+  let lastStartAt = -Infinity;
+  let busy = false;
+  let closed = false;
+  const onStatus = (event: StatusEvent) => {
+    if (event.type === 'closed') {
+      closed = true;
+      client.off('status', onStatus);
+      return;
+    }
+    if (event.type !== 'reconnecting' || busy || Date.now() - lastStartAt < retryAfterMs) return;
+    busy = true;
+    nothingAnswers(socketPath)
+      .then(async (silent) => {
+        if (!silent || closed) return;
+        lastStartAt = Date.now();
+        await startSidecar(socketPath, app, options);
+      })
+      .catch((error: unknown) => warn(`could not start a sidecar for ${socketPath}: ${(error as Error).message}`))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  client.on('status', onStatus);
+}
+
+/** True when connecting to `socketPath` is refused or finds no socket: nobody serves it. Anything else counts as served. */
+export function nothingAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ path: socketPath });
+    const finish = (silent: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(silent);
+    };
+    // A peer that neither accepts nor refuses in time may be a sidecar under load: never start a rival then.
+    const timer = setTimeout(() => finish(false), PROBE_TIMEOUT_MS);
+    socket.once('connect', () => finish(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => finish(error.code === 'ENOENT' || error.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Spawns `config-sidecar serve` for the socket, detached from this process, with its output appended to the log file. */
+async function startSidecar(socketPath: string, app: string | undefined, options: AutoStartOptions): Promise<void> {
+  const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+  const args = [CLI_PATH, 'serve', '--config', configPath, '--socket', socketPath];
+  if (options.schemaPath !== undefined) args.push('--schema', path.resolve(options.schemaPath));
+  args.push(...(options.serveArgs ?? []));
+  const logFile = options.logFile === undefined ? path.join(stateDirFor(configPath), 'autostart.log') : options.logFile;
+  let log: FileHandle | undefined;
+  if (logFile !== null) {
+    await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    log = await open(logFile, 'a', 0o600);
+  }
+  const env = { ...process.env };
+  for (const name of SERVICE_MANAGER_ENV) delete env[name];
+  try {
+    const child = spawn(process.execPath, args, {
+      detached: true,
+      stdio: ['ignore', log?.fd ?? 'ignore', log?.fd ?? 'ignore'],
+      // Not the caller's directory: the sidecar outlives it and must not keep it busy.
+      cwd: path.parse(configPath).root,
+      env,
+      windowsHide: true,
+    });
+    child.once('error', (error) => warn(`could not start a sidecar for ${socketPath}: ${error.message}`));
+    child.once('exit', (code, signal) => {
+      if (code === 0) return;
+      // Losing a start race exits non-zero too; that is only worth a word if nobody serves the socket either.
+      void nothingAnswers(socketPath).then((silent) => {
+        if (silent) warn(`the sidecar started for ${socketPath} exited (${code ?? signal})${logFile === null ? '' : `; see ${logFile}`}`);
+      });
+    });
+    child.unref();
+  } finally {
+    await log?.close();
+  }
+}
+
+function warn(message: string): void {
+  process.emitWarning(message, { code: 'CONFIG_SIDECAR_AUTOSTART' });
+}
