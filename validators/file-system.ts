@@ -1,0 +1,71 @@
+// Values that name things on disk. A config that points at a directory or a
+// program is checked against the machine it runs on, when it is written
+// (seeds 000 #3, #19: "/dev/null" as a shell, "../../etc" as an allowed
+// directory were accepted). Checks are asynchronous: schemas using these
+// are parsed with parseAsync, as the sidecar and the client do.
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * An absolute path to an existing, readable directory. The value readers see
+ * is its canonical form (symlinks resolved, `..` removed), so a check like
+ * "is this file inside an allowed directory" compares like with like.
+ */
+export function existingDirectory() {
+  return z.string().transform(async (value, ctx) => {
+    if (!path.isAbsolute(value)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute path`, input: value });
+      return z.NEVER;
+    }
+    try {
+      const canonical = await realpath(value);
+      if (!(await stat(canonical)).isDirectory()) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a directory`, input: value });
+        return z.NEVER;
+      }
+      await access(canonical, constants.R_OK);
+      return canonical;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a usable directory: ${reason(error)}`, input: value });
+      return z.NEVER;
+    }
+  });
+}
+
+/**
+ * An absolute path to a regular file this process may execute (a shell, a
+ * tool). On Windows, where there is no execute bit, the file must exist and
+ * have an extension listed in PATHEXT.
+ */
+export function executableFile() {
+  return z.string().superRefine(async (value, ctx) => {
+    if (!path.isAbsolute(value)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute path`, input: value });
+      return;
+    }
+    try {
+      if (!(await stat(value)).isFile()) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a regular file`, input: value });
+        return;
+      }
+      if (process.platform === 'win32') {
+        const extensions = (process.env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').toUpperCase().split(';');
+        if (!extensions.includes(path.extname(value).toUpperCase())) ctx.addIssue({ code: 'custom', message: `"${value}" is not a program (PATHEXT)`, input: value });
+        return;
+      }
+      await access(value, constants.X_OK);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an executable file: ${reason(error)}`, input: value });
+    }
+  });
+}
+
+function reason(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'it does not exist';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'ENOTDIR') return 'a part of it is not a directory';
+  return error instanceof Error ? error.message : String(error);
+}
