@@ -1,8 +1,9 @@
-// get / set / unset / dump / health / stats: one call each through the client library.
+// get / set / unset / dump / health / info / stats / backups / restore: one call each through the client library.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { connect, ConfigSidecarError, type ConfigClient } from '../client/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { formatPrometheus, StatsShapeError } from './prometheus.js';
 
 export interface ClientArgs {
   socket?: string;
@@ -16,7 +17,7 @@ export interface ClientArgs {
 type Output = { stdout: string; exit: number };
 
 export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean }): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs });
+  const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs, autoStart: args.autoStart });
   try {
     const output = await execute(client, command, positionals, args, flags);
     if (output.stdout !== '') process.stdout.write(output.stdout + '\n');
@@ -74,8 +75,18 @@ async function execute(
       const result = await client.set('', doc);
       return { stdout: args.json ? JSON.stringify({ restored: chosen.path, epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
     }
-    case 'stats':
-      return { stdout: JSON.stringify(await client.stats(), null, 2), exit: ExitCode.OK };
+    case 'stats': {
+      const stats = await client.stats();
+      if (!flags.prometheus) return { stdout: JSON.stringify(stats, null, 2), exit: ExitCode.OK };
+      try {
+        // The exposition ends with a line feed already; one is added to every output.
+        return { stdout: formatPrometheus(stats).trimEnd(), exit: ExitCode.OK };
+      } catch (error) {
+        if (!(error instanceof StatsShapeError)) throw error;
+        process.stderr.write(`config-sidecar: ${error.message}\n`);
+        return { stdout: '', exit: ExitCode.REJECTED };
+      }
+    }
     default:
       throw new Error(`unknown command ${command}`);
   }

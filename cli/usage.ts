@@ -13,10 +13,12 @@ export const USAGE = `usage: config-sidecar <command> [options]
   watch  [PATH] [--no-initial]    one JSON line per change (first the current value unless --no-initial)
   health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
   info                            sidecar and machine facts (OS, kernel, virtualization, container, shell), JSON
-  stats                           counters and event-loop delay, JSON
+  stats  [--prometheus]           counters, latency histograms per op, event-loop delay, health: JSON,
+                                  or the Prometheus text format with --prometheus
   backups                         the kept good versions of the file, newest first, JSON
   restore N                       bring backup N (1 = newest) back as a new revision
 
-common options: --socket S, --app NAME, --timeout MS (default 5000), --json (structured errors)
+common options: --socket S, --app NAME, --timeout MS (default 5000), --json (structured errors),
+                --auto-start (start a sidecar in the background when none answers on the socket)
 exit codes: 0 ok, 1 rejected (validation, conflict, not found), 2 usage, 3 sidecar unreachable or timed out
-environment: CONFIG_SIDECAR_CONFIG, CONFIG_SIDECAR_SOCKET`;
+environment: CONFIG_SIDECAR_CONFIG, CONFIG_SIDECAR_SOCKET; serve: NOTIFY_SOCKET, WATCHDOG_USEC (systemd Type=notify)`;

@@ -7,7 +7,7 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { ClientArgs } from './client-commands.js';
 
 export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: 'config-sidecar watch', defaultTimeoutMs: args.timeoutMs });
+  const client = connect({ socketPath: args.socket, app: args.app, name: 'config-sidecar watch', defaultTimeoutMs: args.timeoutMs, autoStart: args.autoStart });
   try {
     await client.ready();
   } catch (error) {

@@ -3,6 +3,7 @@
 import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type WriteOp } from '../protocol/index.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
+import { RequestMetrics } from './request-metrics.js';
 import { readPath } from './store-state.js';
 import type { Health } from './health.js';
 import type { SystemInfo } from './system-info.js';
@@ -37,15 +38,27 @@ export interface HandlerContext {
 type Result = HandlerResult;
 
 export function createHandler(ctx: HandlerContext): (request: Request, origin: RequestOrigin) => Promise<Result> {
-  const counts = new Map<string, number>();
+  const metrics = new RequestMetrics();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
   const write = async (ops: readonly WriteOp[], origin: RequestOrigin): Promise<Result> => {
     const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes);
     return { epoch: ctx.epoch, revision, results };
   };
 
-  return async (request, origin) => {
-    counts.set(request.op, (counts.get(request.op) ?? 0) + 1);
+  // Every request is timed from dispatch to answer: a write's answer waits for durability, so its latency includes the flush.
+  const timed = async (request: Request, origin: RequestOrigin): Promise<Result> => {
+    const started = performance.now();
+    try {
+      const result = await dispatch(request, origin);
+      metrics.observe(request.op, performance.now() - started);
+      return result;
+    } catch (error) {
+      metrics.observe(request.op, performance.now() - started, error instanceof ProtocolError ? error.code : ErrorCode.INTERNAL);
+      throw error;
+    }
+  };
+
+  const dispatch = async (request: Request, origin: RequestOrigin): Promise<Result> => {
     switch (request.op) {
       case 'get': {
         const segments = parsePath(request.path);
@@ -81,19 +94,33 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
           sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
           system: await ctx.systemInfo.get(),
         };
-      case 'stats':
+      case 'stats': {
+        const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk());
         return {
           ...position(),
+          version: ctx.identity.version,
           uptimeMs: Date.now() - ctx.startedAt,
           connections: ctx.connections(),
           watches: ctx.watches.size,
-          requests: Object.fromEntries(counts),
+          requests: metrics.requestCounts(),
+          requestErrors: metrics.errorCounts(),
+          latency: metrics.latencySnapshot(),
           flushes: ctx.queue.counters.flushes,
           writesCommitted: ctx.queue.counters.writes,
           failedFlushes: ctx.queue.counters.failedFlushes,
           eventLoopDelay: ctx.eventLoop.summary(),
           memory: { rssBytes: process.memoryUsage.rss() },
+          health: {
+            status: health.status,
+            reasons: health.reasons,
+            fileValid: health.fileValid,
+            memoryEqualsDisk: health.memoryEqualsDisk,
+            readOnly: health.readOnly,
+            lastWriteAt: health.lastWriteAt,
+          },
         };
+      }
     }
   };
+  return timed;
 }
