@@ -8,35 +8,10 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { connect, type ChangeEvent } from '../../client/index.js';
+import { connect } from '../../client/index.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
-
-/** Collects a watch's events and lets the test wait for the next one, with a bound. */
-function recorder(stream: AsyncIterable<ChangeEvent>) {
-  const events: ChangeEvent[] = [];
-  let wake: (() => void) | undefined;
-  void (async () => {
-    for await (const event of stream) {
-      events.push(event);
-      wake?.();
-    }
-  })();
-  return {
-    events,
-    async next(count: number, timeoutMs = 5000): Promise<ChangeEvent[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events within ${timeoutMs} ms: ${JSON.stringify(events)}`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
-      return events.slice(0, count);
-    },
-  };
-}
+import { recorder } from '../helpers/watch-recorder.js';
 
 test('hand edits by rename and by rewrite each become one "file" revision; own writes never echo', async (t) => {
   const paths = await testPaths(t);
