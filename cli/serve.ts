@@ -1,7 +1,10 @@
 // `config-sidecar serve`: run a sidecar in the foreground until SIGTERM/SIGINT.
-import { Sidecar } from '../sidecar/index.js';
+// Under systemd (NOTIFY_SOCKET set) it reports readiness, reloads, shutdown
+// and watchdog pings, so a `Type=notify` unit knows when it really serves.
+import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel } from '../sidecar/index.js';
+import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import { ExitCode } from './exit-codes.js';
 
 export interface ServeArgs {
@@ -16,6 +19,8 @@ export interface ServeArgs {
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
+  const log = createLogger(args.logLevel);
+  const notifier = SystemdNotifier.fromEnv(log);
   let sidecar: Sidecar;
   let fatal: Error | undefined;
   try {
@@ -23,23 +28,33 @@ export async function serve(args: ServeArgs): Promise<number> {
       configPath: args.config,
       socketPath: args.socket,
       app: args.app,
-      logLevel: args.logLevel,
+      logger: log,
       lockStaleMs: args.lockStaleMs,
       schemaPath: args.schema,
       limits: args.limits,
       onFatal: (error) => {
         fatal = error;
-        void sidecar.stop().finally(() => process.exit(ExitCode.REJECTED));
+        const stopped = notifier?.stopping(`stopping: ${error.message}`);
+        void sidecar
+          .stop()
+          .then(() => stopped)
+          .finally(() => process.exit(ExitCode.REJECTED));
       },
     });
   } catch (error) {
-    process.stderr.write(`config-sidecar: cannot start: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    process.stderr.write(`config-sidecar: cannot start: ${message}\n`);
+    await notifier?.status(`cannot start: ${message}`);
     return ExitCode.REJECTED;
   }
-  process.stderr.write(`config-sidecar: serving ${sidecar.configPath} on ${sidecar.socketPath}\n`);
+  const serving = `serving ${sidecar.configPath} on ${sidecar.socketPath}`;
+  process.stderr.write(`config-sidecar: ${serving}\n`);
+  void notifier?.ready(serving);
+  notifier?.startWatchdog();
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       sidecar.log.info({ signal }, 'signal received');
+      void notifier?.stopping();
       sidecar.stop().then(
         () => resolve(fatal === undefined ? ExitCode.OK : ExitCode.REJECTED),
         (error: unknown) => {
@@ -52,7 +67,15 @@ export async function serve(args: ServeArgs): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       sidecar.log.info('SIGHUP: re-reading the config file');
-      void sidecar.reload();
+      void notifier?.reloading();
+      void sidecar.reload().then(
+        () => notifier?.ready(serving),
+        (error: unknown) => {
+          // The last good config is still served, so the service is ready again; health tells what went wrong.
+          sidecar.log.error({ err: error }, 'reload failed');
+          return notifier?.ready(serving);
+        },
+      );
     });
   });
 }
