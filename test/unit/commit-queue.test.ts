@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_LIMITS, ErrorCode, ProtocolError, decodeValue, encodeMessage, type WriteOp } from '../../protocol/index.js';
-import { CommitQueue, type Persist } from '../../sidecar/commit-queue.js';
+import { CommitQueue, type Admission, type Persist } from '../../sidecar/commit-queue.js';
 import { initialState, type StoreState } from '../../sidecar/store-state.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
@@ -16,7 +16,8 @@ function controlledPersist() {
   return { persist, flushes };
 }
 
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+// Writes are admitted in microtasks and join a flush scheduled with setImmediate: two turns see it start.
+const flush = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 const set = (path: string, value: unknown, ifModRevision?: number): WriteOp[] => [{ op: 'set', path, value, ifModRevision }];
 
 function settled<T>(promise: Promise<T>): { done: boolean; value?: T; error?: unknown } {
@@ -228,4 +229,51 @@ describe('CommitQueue', () => {
       assert.ok(write.error instanceof ProtocolError && write.error.code === ErrorCode.LIMIT_EXCEEDED, 'expected LIMIT_EXCEEDED');
     },
   );
+
+  describe('with an asynchronous admission (a schema)', () => {
+    /** Refuses any document holding `bad`; each check takes a different time, so completion order differs from arrival. */
+    function slowSchema() {
+      let delay = 3;
+      const checked: unknown[] = [];
+      const admission: Admission = async (next, _previous, changes) => {
+        await new Promise((resolve) => setTimeout(resolve, (delay = (delay + 2) % 5)));
+        checked.push(next.doc);
+        if (Object.hasOwn(next.doc, 'bad')) throw new ProtocolError(ErrorCode.VALIDATION_FAILED, 'bad');
+        return { state: { ...next, view: { ...next.doc, seen: true } }, changes };
+      };
+      return { admission, checked };
+    }
+
+    test('writes are judged one after another in arrival order, each against what its predecessors left', async () => {
+      const { persist, flushes } = controlledPersist();
+      const { admission, checked } = slowSchema();
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes, {}, DEFAULT_LIMITS.maxDepth, admission);
+      const a = settled(queue.submit(set('a', 1)));
+      const bad = queue.submit(set('bad', 1));
+      const b = settled(queue.submit(set('b', 2)));
+      await assert.rejects(bad, (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.VALIDATION_FAILED);
+      for (let finished = 0; !(a.done && b.done); await flush()) while (finished < flushes.length) flushes[finished++]!.finish();
+      assert.deepEqual(checked, [{ a: 1 }, { a: 1, bad: 1 }, { a: 1, b: 2 }], 'the refused write left nothing behind');
+      assert.deepEqual([a.value?.revision, b.value?.revision], [2, 3]);
+      assert.deepEqual(queue.committed.view, { a: 1, b: 2, seen: true }, 'readers see the admitted view');
+    });
+
+    test('after a failed flush the writes queued behind it are judged again against the committed state', async () => {
+      const { persist, flushes } = controlledPersist();
+      const { admission, checked } = slowSchema();
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes, {}, DEFAULT_LIMITS.maxDepth, admission);
+      const failing = settled(queue.submit(set('a', 1)));
+      while (flushes.length === 0) await flush();
+      const behind = queue.submit(set('b', 1));
+      while (checked.length < 2) await flush();
+      flushes[0]!.finish(new Error('EIO'));
+      while (flushes.length < 2) await flush();
+      assert.ok(failing.error instanceof ProtocolError && failing.error.code === ErrorCode.WRITE_FAILED);
+      assert.deepEqual(checked.slice(-1), [{ b: 1 }], 'judged again without the failed write');
+      assert.deepEqual(flushes[1]!.next.doc, { b: 1 });
+      flushes[1]!.finish();
+      assert.equal((await behind).revision, 2);
+      await queue.drain();
+    });
+  });
 });
