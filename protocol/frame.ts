@@ -18,7 +18,15 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
+
+  /**
+   * Changes the frame limit from the next length prefix on (buffered partial
+   * frames are checked again): a client learns the sidecar's limits from its hello.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** True while part of a frame is waiting for more bytes. */
   get hasPartialFrame(): boolean {

@@ -46,9 +46,13 @@ export class Session implements ConnectionHandlers, WatchSink {
     private readonly onEnd: (session: Session) => void,
   ) {
     this.decoder = new FrameDecoder(host.limits.maxFrameBytes);
+    const helloMs = host.limits.helloTimeoutMs;
     this.helloTimer = setTimeout(
-      () => this.fail(new ProtocolError(ErrorCode.PROTOCOL, `no hello within ${host.limits.helloTimeoutMs} ms`)),
-      host.limits.helloTimeoutMs,
+      () =>
+        this.fail(
+          new ProtocolError(ErrorCode.PROTOCOL, `no hello within ${helloMs} ms (helloTimeoutMs)`, { limit: 'helloTimeoutMs', max: helloMs }),
+        ),
+      helloMs,
     );
   }
 

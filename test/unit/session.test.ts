@@ -104,7 +104,11 @@ describe('Session', () => {
     mock.timers.tick(DEFAULT_LIMITS.helloTimeoutMs - 1);
     assert.equal(s.connection.ended, false);
     mock.timers.tick(1);
-    assert.deepEqual(s.connectionError()?.error, { code: 'PROTOCOL', message: 'no hello within 5000 ms' });
+    assert.deepEqual(s.connectionError()?.error, {
+      code: 'PROTOCOL',
+      message: 'no hello within 5000 ms (helloTimeoutMs)',
+      details: { limit: 'helloTimeoutMs', max: 5000 },
+    });
     assert.equal(s.connection.ended, true);
     assert.equal(s.endedCount(), 1);
   });
