@@ -16,6 +16,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SYSTEM_UNIT = path.join(REPO, 'systemd/system/config-sidecar.service');
 const USER_UNIT = path.join(REPO, 'systemd/user/config-sidecar.service');
 const USER_SANDBOX = path.join(REPO, 'systemd/user/config-sidecar.service.d/sandbox.conf');
+const SYSUSERS = path.join(REPO, 'systemd/sysusers.d/config-sidecar.conf');
 
 interface Run {
   code: number;
@@ -109,6 +110,22 @@ describe('systemd-analyze', () => {
     // The drop-in is read too: a fault in it is reported.
     await writeFile(path.join(`${unit}.d`, 'sandbox.conf'), '[Service]\nPrivateTmpp=yes\n');
     assert.match((await run('systemd-analyze', ['--user', 'verify', '--man=no', unit], env)).output, /Unknown key 'PrivateTmpp'/);
+  });
+});
+
+describe('systemd-sysusers', () => {
+  test('creates the user and group the system unit runs as', async (t) => {
+    if (await skipWithoutSystemdAnalyze(t)) return;
+    const { dir } = await testPaths(t);
+    // An empty root directory: the real /etc is not touched.
+    await mkdir(path.join(dir, 'etc'));
+    const created = await run('systemd-sysusers', [`--root=${dir}`, SYSUSERS]);
+    assert.equal(created.code, 0, created.output);
+    const unit = parseUnit(await readFile(SYSTEM_UNIT, 'utf8'));
+    const user = service(unit, 'User');
+    const group = service(unit, 'Group');
+    assert.match(await readFile(path.join(dir, 'etc', 'passwd'), 'utf8'), new RegExp(`^${user}:x:\\d+:\\d+:[^:]*:/var/lib/config-sidecar:`, 'm'));
+    assert.match(await readFile(path.join(dir, 'etc', 'group'), 'utf8'), new RegExp(`^${group}:x:\\d+:`, 'm'));
   });
 });
 
