@@ -1,11 +1,14 @@
 // connect({autoStart}): when nothing answers on the socket, start a sidecar
 // for it as a detached process and let the client's reconnect loop find it.
-// Many clients may do this at the same instant: the sidecar's ownership lock
-// lets one start win, the other sidecars exit at once, and every client
-// connects to the winner. A client starts at most one sidecar per
-// `retryAfterMs`, so a sidecar that cannot start is not spawned in a loop.
+// Many clients may find the socket silent at the same instant. A claim file
+// in the state directory lets one of them start the sidecar while the others
+// wait for it (twenty clients at login must not start twenty Node processes);
+// the claim is only advice: the sidecar's ownership lock is what guarantees
+// one sidecar, so a claim left by a client that died simply expires. A client
+// starts at most one sidecar per `retryAfterMs`, so a sidecar that cannot
+// start is not spawned in a loop.
 import { spawn } from 'node:child_process';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +24,7 @@ export interface AutoStartOptions {
   logFile?: string | null;
   /** More `serve` arguments (`--log-level`, `--limit NAME=VALUE`, ...). */
   serveArgs?: string[];
-  /** Start another sidecar only if the socket is still silent this long after the last start (ms, default 10 000). */
+  /** Start another sidecar only if the socket is still silent this long after the last start, by any client (ms, default 10 000). */
   retryAfterMs?: number;
 }
 
@@ -45,11 +48,13 @@ export interface StatusSource {
 /**
  * Watches `client`: each time a dial fails (a `reconnecting` event) and
  * nothing accepts connections on `socketPath`, starts a detached sidecar for
- * it, at most once per `retryAfterMs`. Stops when the client closes.
+ * it unless another client claimed that job less than `retryAfterMs` ago.
+ * Stops when the client closes.
  */
 export function startOnDemand(client: StatusSource, socketPath: string, app: string | undefined, options: AutoStartOptions = {}): void {
   const retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
-  let lastStartAt = -Infinity;
+  const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+  const claimPath = path.join(stateDirFor(configPath), 'autostart.claim');
   let busy = false;
   let closed = false;
   const onStatus = (event: StatusEvent) => {
@@ -58,13 +63,12 @@ export function startOnDemand(client: StatusSource, socketPath: string, app: str
       client.off('status', onStatus);
       return;
     }
-    if (event.type !== 'reconnecting' || busy || Date.now() - lastStartAt < retryAfterMs) return;
+    if (event.type !== 'reconnecting' || busy) return;
     busy = true;
     nothingAnswers(socketPath)
       .then(async (silent) => {
-        if (!silent || closed) return;
-        lastStartAt = Date.now();
-        await startSidecar(socketPath, app, options);
+        if (!silent || closed || !(await claimStart(claimPath, retryAfterMs))) return;
+        await startSidecar(socketPath, configPath, claimPath, options);
       })
       .catch((error: unknown) => warn(`could not start a sidecar for ${socketPath}: ${(error as Error).message}`))
       .finally(() => {
@@ -72,6 +76,44 @@ export function startOnDemand(client: StatusSource, socketPath: string, app: str
       });
   };
   client.on('status', onStatus);
+}
+
+/**
+ * Claims the start of the sidecar: creates the claim file exclusively, or
+ * replaces one older than `retryAfterMs`. False when another start is under
+ * way (a fresh claim exists), so this client just waits for that sidecar.
+ */
+async function claimStart(claimPath: string, retryAfterMs: number): Promise<boolean> {
+  await mkdir(path.dirname(claimPath), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(claimPath, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`).finally(() => handle.close());
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let ageMs: number;
+    try {
+      ageMs = Date.now() - (await stat(claimPath)).mtimeMs;
+    } catch (error) {
+      // Removed in between by a client that found it stale: that client starts the sidecar.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    if (ageMs < retryAfterMs) return false;
+    await removeClaim(claimPath);
+  }
+  // Another client replaced the stale claim first.
+  return false;
+}
+
+async function removeClaim(claimPath: string): Promise<void> {
+  try {
+    await unlink(claimPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /** True when connecting to `socketPath` is refused or finds no socket: nobody serves it. Anything else counts as served. */
@@ -91,8 +133,7 @@ export function nothingAnswers(socketPath: string): Promise<boolean> {
 }
 
 /** Spawns `config-sidecar serve` for the socket, detached from this process, with its output appended to the log file. */
-async function startSidecar(socketPath: string, app: string | undefined, options: AutoStartOptions): Promise<void> {
-  const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+async function startSidecar(socketPath: string, configPath: string, claimPath: string, options: AutoStartOptions): Promise<void> {
   const args = [CLI_PATH, 'serve', '--config', configPath, '--socket', socketPath];
   if (options.schemaPath !== undefined) args.push('--schema', path.resolve(options.schemaPath));
   args.push(...(options.serveArgs ?? []));
@@ -117,8 +158,11 @@ async function startSidecar(socketPath: string, app: string | undefined, options
     child.once('exit', (code, signal) => {
       if (code === 0) return;
       // Losing a start race exits non-zero too; that is only worth a word if nobody serves the socket either.
-      void nothingAnswers(socketPath).then((silent) => {
-        if (silent) warn(`the sidecar started for ${socketPath} exited (${code ?? signal})${logFile === null ? '' : `; see ${logFile}`}`);
+      void nothingAnswers(socketPath).then(async (silent) => {
+        if (!silent) return;
+        warn(`the sidecar started for ${socketPath} exited (${code ?? signal})${logFile === null ? '' : `; see ${logFile}`}`);
+        // Free the claim at once: a fixed config need not wait for it to expire.
+        await removeClaim(claimPath).catch((error: unknown) => warn(`could not remove ${claimPath}: ${(error as Error).message}`));
       });
     });
     child.unref();

@@ -47,12 +47,13 @@ test('a write is timed until it is durable: a directory fsync held 300 ms shows 
 test('stats --prometheus from a real sidecar parses back, and its numbers are the requests made', async (t) => {
   const paths = await testPaths(t);
   await startSidecar(t, paths);
-  const socket = ['--socket', paths.socketPath];
   const SETS = 3;
-  for (let i = 0; i < SETS; i++) assert.equal((await runNode(CLI, ['set', `k${i}`, String(i), ...socket])).code, 0);
-  assert.equal((await runNode(CLI, ['get', 'missing', ...socket])).code, 1);
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  for (let i = 0; i < SETS; i++) await client.set(`k${i}`, i);
+  await assert.rejects(client.get('missing'), { code: 'NOT_FOUND' });
 
-  const result = await runNode(CLI, ['stats', '--prometheus', ...socket]);
+  const result = await runNode(CLI, ['stats', '--prometheus', '--socket', paths.socketPath]);
   assert.equal(result.code, 0, result.stderr);
   const families = parsePrometheusText(result.stdout);
   checkHistograms(families);
@@ -70,7 +71,7 @@ test('stats --prometheus from a real sidecar parses back, and its numbers are th
   assert.ok(value('config_sidecar_flushes_total') >= 1);
   assert.equal(value('config_sidecar_flush_failures_total'), 0);
   assert.equal(value('config_sidecar_revision'), SETS + 1);
-  assert.equal(value('config_sidecar_connections'), 1, 'the stats command itself');
+  assert.equal(value('config_sidecar_connections'), 2, 'the writer and the stats command');
   assert.equal(value('config_sidecar_health_status', { status: 'ok' }), 1);
   assert.ok(value('config_sidecar_uptime_seconds') > 0);
   assert.ok(value('config_sidecar_resident_memory_bytes') > 1024 * 1024);
