@@ -38,6 +38,9 @@ export interface CommittedRevision {
  */
 export type Admission = (next: StoreState, previous: StoreState, changes: Change[]) => Promise<{ state: StoreState; changes: Change[] }>;
 
+/** What a write whose precondition waits on a pending flush resolves with: try again once it has settled. */
+const RETRY_AFTER_FLUSH = Symbol('retryAfterFlush');
+
 export interface CommitQueueEvents {
   /** A flush made these revisions durable (in order); `state` is the new committed state. */
   onCommitted?(state: StoreState, revisions: CommittedRevision[]): void;
@@ -107,24 +110,29 @@ export class CommitQueue {
   async submit(ops: readonly WriteOp[], source: RevisionSource = 'client', bytes = 0): Promise<CommitResult> {
     for (;;) {
       if (this.refusal !== undefined) throw this.refusal;
-      try {
-        return await this.enqueue(ops, source, bytes);
-      } catch (error) {
-        if (!(error instanceof PreconditionFailed)) throw error;
-        // Judge against what readers see: a mismatch there is final; a match means a pending write is in the way.
-        const committed = readPath(this.committedState, error.segments).modRevision;
-        if (committed !== error.expected) throw new PreconditionFailed(error.segments, error.expected, committed);
-        await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
-      }
+      const outcome = await this.enqueue(ops, source, bytes);
+      if (outcome !== RETRY_AFTER_FLUSH) return outcome;
     }
   }
 
-  private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number): Promise<CommitResult> {
-    return new Promise<CommitResult>((resolve, reject) => {
+  private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
+    return new Promise<CommitResult | typeof RETRY_AFTER_FLUSH>((resolve, reject) => {
       const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], resolve, reject };
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
-        await this.applyToWorking(write);
+        let admitted: Promise<void> | undefined;
+        try {
+          admitted = this.applyToWorking(write);
+        } catch (error) {
+          if (!(error instanceof PreconditionFailed)) throw error;
+          // Judged against what readers see, in the same turn (no flush can end in between):
+          // a mismatch there is final; a match means a pending write is in the way.
+          const committed = readPath(this.committedState, error.segments).modRevision;
+          if (committed !== error.expected) throw new PreconditionFailed(error.segments, error.expected, committed);
+          this.flushWaiters.push(() => resolve(RETRY_AFTER_FLUSH));
+          return;
+        }
+        await admitted;
         this.pending.push(write);
         this.scheduleFlush();
       }).catch(reject);
@@ -155,7 +163,12 @@ export class CommitQueue {
     }
   }
 
-  private async applyToWorking(write: PendingWrite): Promise<void> {
+  /**
+   * Checks `write` against the working copy and applies it. Everything up to
+   * the admission happens synchronously (a failed precondition throws at
+   * once); the returned promise, when there is one, settles with the admission.
+   */
+  private applyToWorking(write: PendingWrite): Promise<void> | undefined {
     for (const op of write.ops) {
       if (op.op !== 'set') continue;
       const depth = parsePath(op.path).length + depthOf(op.value);
@@ -167,9 +180,7 @@ export class CommitQueue {
         );
       }
     }
-    const applied = applyOps(this.working, write.ops);
-    const { results } = applied;
-    let { state, changes } = applied;
+    const { state, results, changes } = applyOps(this.working, write.ops);
     const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
     if (size > this.maxDocumentBytes) {
       throw new ProtocolError(
@@ -178,12 +189,15 @@ export class CommitQueue {
         { limit: 'maxDocumentBytes', max: this.maxDocumentBytes, actual: size },
       );
     }
-    if (this.admission !== undefined) ({ state, changes } = await this.admission(state, this.working, changes));
-    this.working = state;
-    this.workingBytes = size;
-    write.revision = state.revision;
-    write.results = results;
-    write.changes = changes;
+    const accept = (admitted: { state: StoreState; changes: Change[] }) => {
+      this.working = admitted.state;
+      this.workingBytes = size;
+      write.revision = admitted.state.revision;
+      write.results = results;
+      write.changes = admitted.changes;
+    };
+    if (this.admission === undefined) return void accept({ state, changes });
+    return this.admission(state, this.working, changes).then(accept);
   }
 
   private scheduleFlush(): void {
