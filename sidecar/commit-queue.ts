@@ -6,7 +6,8 @@
 // state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
 // no snapshot older than memory is ever written, no two flushes overlap).
 import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
-import { DEFAULT_LIMITS, parsePath } from '../protocol/index.js';
+import { formatPath, getAt, parsePath, type Limits } from '../protocol/index.js';
+import { countsOneMore, entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
 import { sizeDelta } from './document-size.js';
@@ -83,10 +84,9 @@ export class CommitQueue {
   constructor(
     initial: StoreState,
     private readonly persist: Persist,
-    private readonly maxDocumentBytes: number,
+    /** maxDepth: the deepest document allowed is one level less, so a get of the root fits in a response. */
+    private readonly limits: Pick<Limits, 'maxDocumentBytes' | 'maxDepth' | 'maxArrayLength'>,
     private readonly events: CommitQueueEvents = {},
-    /** The deepest document allowed: one level less than maxDepth, so a get of the root fits in a response. */
-    private readonly maxDepth: number = DEFAULT_LIMITS.maxDepth,
     private readonly admission?: Admission,
   ) {
     this.committedState = initial;
@@ -172,21 +172,22 @@ export class CommitQueue {
     for (const op of write.ops) {
       if (op.op !== 'set') continue;
       const depth = parsePath(op.path).length + depthOf(op.value);
-      if (depth > this.maxDepth - 1) {
+      if (depth > this.limits.maxDepth - 1) {
         throw new ProtocolError(
           ErrorCode.LIMIT_EXCEEDED,
-          `the document would nest ${depth} levels deep, above maxDepth ${this.maxDepth} less one for the response envelope; nothing was applied`,
-          { limit: 'maxDepth', max: this.maxDepth, actual: depth },
+          `the document would nest ${depth} levels deep, above maxDepth ${this.limits.maxDepth} less one for the response envelope; nothing was applied`,
+          { limit: 'maxDepth', max: this.limits.maxDepth, actual: depth },
         );
       }
     }
     const { state, results, changes } = applyOps(this.working, write.ops);
+    this.checkGrowth(write.ops, results, state);
     const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
-    if (size > this.maxDocumentBytes) {
+    if (size > this.limits.maxDocumentBytes) {
       throw new ProtocolError(
         ErrorCode.LIMIT_EXCEEDED,
-        `the document would be ${size} bytes, above maxDocumentBytes ${this.maxDocumentBytes}; nothing was applied`,
-        { limit: 'maxDocumentBytes', max: this.maxDocumentBytes, actual: size },
+        `the document would be ${size} bytes, above maxDocumentBytes ${this.limits.maxDocumentBytes}; nothing was applied`,
+        { limit: 'maxDocumentBytes', max: this.limits.maxDocumentBytes, actual: size },
       );
     }
     const accept = (admitted: { state: StoreState; changes: Change[] }) => {
@@ -198,6 +199,26 @@ export class CommitQueue {
     };
     if (this.admission === undefined) return void accept({ state, changes });
     return this.admission(state, this.working, changes).then(accept);
+  }
+
+  /** A set that added an element or key must leave its container within maxArrayLength. */
+  private checkGrowth(ops: readonly WriteOp[], results: readonly OpResult[], next: StoreState): void {
+    ops.forEach((op, index) => {
+      if (op.op !== 'set' || results[index]!.existed) return;
+      const parent = parsePath(op.path).slice(0, -1);
+      const after = getAt(next.doc, parent);
+      if (typeof after !== 'object' || after === null) return;
+      const before = ops.length === 1 ? getAt(this.working.doc, parent) : undefined;
+      if (typeof before === 'object' && before !== null) countsOneMore(before, after);
+      const count = entryCount(after);
+      if (count > this.limits.maxArrayLength) {
+        throw new ProtocolError(
+          ErrorCode.LIMIT_EXCEEDED,
+          `${formatPath(parent) || '(root)'} would hold ${count} entries, above maxArrayLength ${this.limits.maxArrayLength}; nothing was applied`,
+          { limit: 'maxArrayLength', max: this.limits.maxArrayLength, actual: count },
+        );
+      }
+    });
   }
 
   private scheduleFlush(): void {

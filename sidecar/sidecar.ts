@@ -135,7 +135,7 @@ export class Sidecar {
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
       const first = { ...initialState(loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
-      const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits.maxDocumentBytes, {
+      const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -146,7 +146,7 @@ export class Sidecar {
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
-      }, limits.maxDepth, schema === undefined ? undefined : schemaAdmission(schema));
+      }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { configPath, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);

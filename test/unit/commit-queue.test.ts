@@ -32,7 +32,7 @@ function settled<T>(promise: Promise<T>): { done: boolean; value?: T; error?: un
 describe('CommitQueue', () => {
   test('writes submitted together share one flush; each is answered with its own revision once it is durable', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     const writes = [settled(queue.submit(set('a', 1))), settled(queue.submit(set('b', 2))), settled(queue.submit(set('c', 3)))];
     await flush();
     assert.equal(flushes.length, 1);
@@ -51,7 +51,7 @@ describe('CommitQueue', () => {
 
   test('writes arriving while a flush runs are grouped into the next flush', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     const first = settled(queue.submit(set('a', 1)));
     await flush();
     const later = [settled(queue.submit(set('b', 1))), settled(queue.submit(set('c', 1)))];
@@ -71,7 +71,7 @@ describe('CommitQueue', () => {
 
   test('a failed flush answers its writes WRITE_FAILED, keeps the committed state, and replays the writes queued behind it', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({ keep: true }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({ keep: true }), 1), persist, DEFAULT_LIMITS);
     const failing = settled(queue.submit(set('a', 1)));
     await flush();
     const behind = settled(queue.submit(set('b', 1)));
@@ -91,7 +91,7 @@ describe('CommitQueue', () => {
 
   test('a write queued behind a failed flush whose precondition depended on it fails CONFLICT on replay', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     const first = settled(queue.submit(set('a', 1, 0)));
     await flush();
     const dependent = settled(queue.submit(set('a', 2, 2))); // a's modRevision in the working copy is 2
@@ -104,7 +104,7 @@ describe('CommitQueue', () => {
 
   test('a precondition that fails only because of a write not yet durable waits for that flush, then reports CONFLICT against committed state', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     const create = settled(queue.submit(set('a', 1)));
     await flush();
     const cas = settled(queue.submit(set('a', 2, 0)));
@@ -121,7 +121,7 @@ describe('CommitQueue', () => {
 
   test('if that flush fails, the waiting write is judged again against what is on disk, and may then succeed', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     const create = settled(queue.submit(set('a', 1)));
     await flush();
     const cas = settled(queue.submit(set('a', 2, 0)));
@@ -142,7 +142,7 @@ describe('CommitQueue', () => {
     'a precondition that fails only because of a delete not yet durable also waits for that flush',
     async () => {
       const { persist, flushes } = controlledPersist();
-      const queue = new CommitQueue(initialState(deepFreeze({ a: 1 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      const queue = new CommitQueue(initialState(deepFreeze({ a: 1 }), 1), persist, DEFAULT_LIMITS);
       const remove = settled(queue.submit([{ op: 'delete', path: 'a' }]));
       await flush();
       const cas = settled(queue.submit(set('a', 2, 1)));
@@ -161,7 +161,7 @@ describe('CommitQueue', () => {
     'a waiting precondition is answered after the flush it waited for, even while other writes to the same path keep coming',
     async () => {
       const { persist, flushes } = controlledPersist();
-      const queue = new CommitQueue(initialState(deepFreeze({ a: 0 }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      const queue = new CommitQueue(initialState(deepFreeze({ a: 0 }), 1), persist, DEFAULT_LIMITS);
       void queue.submit(set('a', 1));
       await flush();
       const cas = settled(queue.submit(set('a', 'cas', 1)));
@@ -180,7 +180,7 @@ describe('CommitQueue', () => {
 
   test('a refused write (CONFLICT, BAD_REQUEST) is answered at once and never flushed', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({ s: 'x' }), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({ s: 'x' }), 1), persist, DEFAULT_LIMITS);
     await assert.rejects(queue.submit(set('s', 1, 0)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.CONFLICT);
     await assert.rejects(queue.submit(set('s.t', 1)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.BAD_REQUEST);
     await flush();
@@ -189,7 +189,7 @@ describe('CommitQueue', () => {
 
   test('a write that would make the document larger than maxDocumentBytes is LIMIT_EXCEEDED and applies nothing', async () => {
     const { persist, flushes } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, 64);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, { ...DEFAULT_LIMITS, maxDocumentBytes: 64 });
     await assert.rejects(queue.submit(set('big', 'x'.repeat(100))), (e: unknown) => {
       assert.ok(e instanceof ProtocolError);
       assert.equal(e.code, ErrorCode.LIMIT_EXCEEDED);
@@ -208,7 +208,7 @@ describe('CommitQueue', () => {
 
   test('after refuseWrites, new writes are refused with that error', async () => {
     const { persist } = controlledPersist();
-    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+    const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
     queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'stopping'));
     await assert.rejects(queue.submit(set('a', 1)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.SHUTTING_DOWN);
   });
@@ -217,7 +217,7 @@ describe('CommitQueue', () => {
     'a set whose path nests deeper than maxDepth is refused, so every committed document can be read back',
     async () => {
       const { persist, flushes } = controlledPersist();
-      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes);
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
       const path = Array(DEFAULT_LIMITS.maxDepth + 1).fill('a');
       const write = settled(queue.submit([{ op: 'set', path, value: 1 }]));
       await flush();
@@ -247,7 +247,7 @@ describe('CommitQueue', () => {
     test('writes are judged one after another in arrival order, each against what its predecessors left', async () => {
       const { persist, flushes } = controlledPersist();
       const { admission, checked } = slowSchema();
-      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes, {}, DEFAULT_LIMITS.maxDepth, admission);
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS, {}, admission);
       const a = settled(queue.submit(set('a', 1)));
       const bad = queue.submit(set('bad', 1));
       const b = settled(queue.submit(set('b', 2)));
@@ -261,7 +261,7 @@ describe('CommitQueue', () => {
     test('after a failed flush the writes queued behind it are judged again against the committed state', async () => {
       const { persist, flushes } = controlledPersist();
       const { admission, checked } = slowSchema();
-      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS.maxDocumentBytes, {}, DEFAULT_LIMITS.maxDepth, admission);
+      const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS, {}, admission);
       const failing = settled(queue.submit(set('a', 1)));
       while (flushes.length === 0) await flush();
       const behind = queue.submit(set('b', 1));

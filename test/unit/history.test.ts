@@ -202,7 +202,7 @@ describe('History memory budget as the sidecar feeds it', () => {
     async () => {
       const big = Array.from({ length: 100_000 }, (_, i) => i);
       const committed: CommittedRevision[] = [];
-      const queue = new CommitQueue(initialState({ list: big }, 1), async () => undefined, DEFAULT_LIMITS.maxDocumentBytes, {
+      const queue = new CommitQueue(initialState({ list: big }, 1), async () => undefined, DEFAULT_LIMITS, {
         onCommitted: (_state, revs) => committed.push(...revs),
       });
       await queue.submit([{ op: 'set', path: 'list.0', value: -1 }], 'client', 40 /* the request frame's size */);
