@@ -29,6 +29,7 @@ export interface CallTableOptions {
   maxQueuedCalls: number;
   maxQueuedBytes: number;
   /** Puts one request on the wire with this id, or returns false if there is no connection now. */
+  /** Sends now: false if not connected; throws a ConfigSidecarError for a request that can never be sent. */
   send(request: Record<string, unknown>, id: number): boolean;
   /** Approximate size of a request, for the queue bound. */
   sizeOf(request: Record<string, unknown>): number;
@@ -104,6 +105,7 @@ export class CallTable {
     while (this.queued.length > 0) {
       const call = this.queued[0]!;
       if (!this.trySend(call)) return;
+      if (this.queued[0] !== call) continue; // refused before sending: settle() already took it out
       this.queued.shift();
       this.queuedBytes -= call.bytes;
     }
@@ -143,9 +145,19 @@ export class CallTable {
     for (const call of [...this.queued, ...this.inFlight.values()]) this.settle(call, undefined, error);
   }
 
+  /** False when not connected (the call waits); true when sent, or refused before sending (then settled). */
   private trySend(call: Call): boolean {
     const id = this.nextId++;
-    if (!this.options.send(call.request, id)) return false;
+    let sent: boolean;
+    try {
+      sent = this.options.send(call.request, id);
+    } catch (error) {
+      // A request the connection will not send (too large for the sidecar's limits) fails alone.
+      if (!(error instanceof ConfigSidecarError)) throw error;
+      this.settle(call, undefined, error);
+      return true;
+    }
+    if (!sent) return false;
     call.id = id;
     this.inFlight.set(id, call);
     return true;

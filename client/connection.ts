@@ -7,6 +7,7 @@ import {
   ClientHelloSchema,
   ConnectionErrorSchema,
   DEFAULT_LIMITS,
+  ErrorCode,
   FrameDecoder,
   PROTOCOL_VERSION,
   ServerHelloSchema,
@@ -16,6 +17,7 @@ import {
   type Limits,
   type ServerHello,
 } from '../protocol/index.js';
+import { ConfigSidecarError } from './client-errors.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import { dial, type Link } from './transport.js';
 
@@ -61,10 +63,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.open();
   }
 
-  /** Sends one frame if a ready link exists. */
+  /** Sends one frame if a ready link exists; a frame above the sidecar's maxFrameBytes is refused here, keeping the link. */
   send(message: unknown): boolean {
     if (this.state !== 'connected' || this.link === undefined) return false;
-    this.link.send(encodeMessage(message));
+    const frame = encodeMessage(message);
+    const max = this.limits.maxFrameBytes;
+    if (frame.length - 4 > max) {
+      throw new ConfigSidecarError(ErrorCode.FRAME_TOO_LARGE, `the request is ${frame.length - 4} bytes, above the sidecar's maxFrameBytes ${max}; nothing was sent`, {
+        limit: 'maxFrameBytes',
+        max,
+        actual: frame.length - 4,
+      });
+    }
+    this.link.send(frame);
     return true;
   }
 
@@ -119,6 +130,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             }
             greeted = true;
             clearTimeout(helloTimer);
+            // A sidecar allowing larger documents sends larger answers.
+            decoder.setMaxFrameBytes(maxResponseFrameBytes(hello.data.limits));
             this.onReady(link, hello.data);
           } else {
             this.emit('message', message as Record<string, unknown>);
@@ -148,6 +161,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private drop(link: Link, reason: string): void {
     if (this.link !== link) return;
+    // Forgotten first: the close below reports back through onClose, which must not start a second dial loop.
+    this.link = undefined;
     link.close();
     this.onLost(reason);
   }
