@@ -1,6 +1,6 @@
 // Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
 //   --quick        ~30 s smoke run: short durations, 1 MB document only
-//   --only a,b     run only some workloads (get, durable, freeze, watch); the report
+//   --only a,b     run only some workloads (get, durable, freeze, watch, restart); the report
 //                  is printed, not written over bench/results/latest.*
 //   --max-wait-s N before each workload, wait up to N s (default 60) for
 //                  other processes to leave the CPU idle; 0 to not wait
@@ -13,6 +13,7 @@ import { runDurableSets, type DurableSetsOptions } from './durable-sets.js';
 import { runGetLatency, type GetLatencyOptions } from './get-latency.js';
 import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large-document-freeze.js';
 import { runWatchDelivery, type WatchDeliveryOptions } from './watch-delivery.js';
+import { runRestartAfterKill, type RestartOptions } from './restart-after-kill.js';
 import { NOISY_ABOVE, measureForeignLoad, waitForQuiet } from './machine-quiet.js';
 import { describeCode, describeMachine, writeReport, type RunReport } from './results-report.js';
 import type { WorkloadReport } from './workload-report.js';
@@ -22,6 +23,7 @@ interface Profile {
   durable: DurableSetsOptions;
   freeze: LargeDocumentFreezeOptions;
   watch: WatchDeliveryOptions;
+  restart: RestartOptions;
 }
 
 const MB = 1024 * 1024;
@@ -42,6 +44,7 @@ const FULL: Profile = {
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 8_000, bucketSize: 100, diskProbeSamples: 20 },
   freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
   watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 8_000 },
+  restart: { rounds: 20, keys: 10_000 },
 };
 
 const QUICK: Profile = {
@@ -58,6 +61,7 @@ const QUICK: Profile = {
   durable: { processes: 8, sidecarInFlight: 16, durationMs: 1_000, bucketSize: 100, diskProbeSamples: 5 },
   freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
   watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 1_500 },
+  restart: { rounds: 3, keys: 10_000 },
 };
 
 const WORKLOADS = {
@@ -65,6 +69,7 @@ const WORKLOADS = {
   durable: (p: Profile) => runDurableSets(p.durable),
   freeze: (p: Profile) => runLargeDocumentFreeze(p.freeze),
   watch: (p: Profile) => runWatchDelivery(p.watch),
+  restart: (p: Profile) => runRestartAfterKill(p.restart),
 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
 
