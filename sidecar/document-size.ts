@@ -4,6 +4,7 @@
 // at submit time; the flush renders the document exactly and is the backstop.
 import { getAt, isPlainObject } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
+import { entryCount } from './container-size.js';
 import { renderedBytes } from './json-text.js';
 
 /** Size change of the file between `before` and `after`, which differ only under `paths`. */
@@ -29,8 +30,8 @@ export function sizeDelta(before: JsonObject, after: JsonObject, paths: readonly
     // A key added or removed: its line, a separating comma, or the parent's switch between "{}" and a block.
     const parentBefore = getAt(before, parentPath);
     const parentAfter = getAt(after, parentPath);
-    const countBefore = isPlainObject(parentBefore) ? Object.keys(parentBefore).length : 0;
-    const countAfter = isPlainObject(parentAfter) ? Object.keys(parentAfter).length : 0;
+    const countBefore = isPlainObject(parentBefore) ? entryCount(parentBefore) : 0;
+    const countAfter = isPlainObject(parentAfter) ? entryCount(parentAfter) : 0;
     const blockEnd = 1 + (indent - 2) + 1; // "\n" pad "}"
     if (now !== undefined) delta += countBefore === 0 ? entry(now) + blockEnd - 1 : 1 + entry(now);
     else if (old !== undefined) delta -= countAfter === 0 ? entry(old) + blockEnd - 1 : 1 + entry(old);
