@@ -25,6 +25,8 @@ export interface WatchWorkerResult {
   events: number;
   resyncs: number;
   latency: ReturnType<LatencyHistogram['toData']>;
+  /** Pairs [revision, latency ms]: for the writer, each set's send → acknowledgement; for a watcher, each delivery's send → receipt. */
+  byRevision: number[];
 }
 
 if (role === 'writer') {
@@ -35,10 +37,13 @@ if (role === 'writer') {
   const setLatency = new LatencyHistogram();
   const stopAt = performance.now() + durationMs;
   let sent = 0;
+  const byRevision: number[] = [];
   while (performance.now() < stopAt) {
     const t0 = performance.now();
-    await client.set('bench.t', now());
-    setLatency.record(performance.now() - t0);
+    const { revision } = await client.set('bench.t', now());
+    const elapsed = performance.now() - t0;
+    setLatency.record(elapsed);
+    byRevision.push(revision, elapsed);
     sent++;
     const wait = intervalMs - (performance.now() - t0);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -46,12 +51,13 @@ if (role === 'writer') {
   // Tell watchers the run is over.
   await client.set('bench.done', true);
   client.close();
-  worker.finish({ role, events: sent, resyncs: 0, latency: setLatency.toData() } satisfies WatchWorkerResult);
+  worker.finish({ role, events: sent, resyncs: 0, latency: setLatency.toData(), byRevision } satisfies WatchWorkerResult);
 } else {
   const count = numberArg(worker.values, 'watchers');
   const latency = new LatencyHistogram();
   let events = 0;
   let resyncs = 0;
+  const byRevision: number[] = [];
   const clients: ConfigClient[] = [];
   const started: Promise<void>[] = [];
   const finished: Promise<void>[] = [];
@@ -71,6 +77,7 @@ if (role === 'writer') {
             for (const change of event.changes) {
               if (change.path.join('.') === 'bench.t' && typeof change.value === 'number') {
                 latency.record(receivedAt - change.value);
+                byRevision.push(event.revision, receivedAt - change.value);
                 events++;
               }
               if (change.path.join('.') === 'bench.done') {
@@ -88,5 +95,5 @@ if (role === 'writer') {
   await worker.ready();
   await Promise.all(finished);
   for (const client of clients) client.close();
-  worker.finish({ role, events, resyncs, latency: latency.toData() } satisfies WatchWorkerResult);
+  worker.finish({ role, events, resyncs, latency: latency.toData(), byRevision } satisfies WatchWorkerResult);
 }
