@@ -7,13 +7,16 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { IPCModule } from 'node-ipc';
 
+/** How long a connection we ended may stay half-open before it is destroyed. */
+const END_GRACE_MS = 1000;
+
 /** One accepted connection, as the session layer sees it. */
 export interface Connection {
   /** Queues bytes for the peer. */
   write(data: Buffer): void;
   /** Bytes queued but not yet taken by the peer. */
   readonly writableLength: number;
-  /** Sends what is queued, then closes. */
+  /** Sends what is queued, then closes (at once if the peer closes too, else after a short grace). */
   end(): void;
   /** Closes at once, dropping queued bytes. */
   destroy(): void;
@@ -39,7 +42,8 @@ export interface Listener {
  */
 export function listen(
   socketPath: string,
-  maxConnections: number,
+  /** Unused: the limit is enforced by the session layer, which can say so (kept for the caller's signature). */
+  _maxConnections: number,
   accept: (connection: Connection) => ConnectionHandlers,
   onError: (error: Error) => void,
 ): Promise<Listener> {
@@ -48,8 +52,9 @@ export function listen(
   ipc.config.silent = true;
   ipc.config.unlink = true;
   ipc.config.socketRoot = path.dirname(socketPath) + path.sep;
-  // Connections past our own limit are accepted and refused with a clear error by the session layer.
-  ipc.config.maxConnections = maxConnections + 64;
+  // No cap in net itself: a connection it turned away would be closed without a word. Every connection past
+  // our own limit is accepted and refused with a clear error by the session layer, then closed (see end()).
+  ipc.config.maxConnections = Infinity;
 
   const handlers = new WeakMap<Socket, ConnectionHandlers>();
   // node-ipc prefixes \\.\pipe\ to every Windows server path itself (its client only when missing).
@@ -99,7 +104,13 @@ export function listen(
           get writableLength() {
             return socket.writableLength;
           },
-          end: () => socket.end(),
+          end: () => {
+            socket.end();
+            // A peer that never closes its side would keep the descriptor forever: our last frame gets a bounded time to leave.
+            const timer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+            timer.unref();
+            socket.once('close', () => clearTimeout(timer));
+          },
           destroy: () => socket.destroy(),
         }),
       );

@@ -14,6 +14,8 @@ export interface RawPeer {
   closed(timeoutMs?: number): Promise<void>;
   /** True once the connection has closed. */
   readonly isClosed: boolean;
+  /** Sends FIN: no more bytes from this side (the socket may still read). */
+  end(): void;
   /** Stops reading from the socket (a slow reader); `resume` reads again. */
   pause(): void;
   resume(): void;
@@ -23,13 +25,15 @@ export interface RawPeer {
 export interface RawConnectOptions {
   /** The sidecar's limits, to size the response decoder the way the client does from hello (default: DEFAULT_LIMITS). */
   limits?: Limits;
+  /** Keep this side open after the sidecar's FIN, as a peer that never closes would (default: close, as net does). */
+  allowHalfOpen?: boolean;
 }
 
 /** Responses carry whole documents: only the frame size bounds them, as in client/connection.ts. */
 const RESPONSE_DECODE_LIMITS = { maxDepth: 1024, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 };
 
 export async function rawConnect(socketPath: string, options: RawConnectOptions = {}): Promise<RawPeer> {
-  const socket = net.connect(socketPath);
+  const socket = net.connect({ path: socketPath, allowHalfOpen: options.allowHalfOpen ?? false });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -95,6 +99,7 @@ export async function rawConnect(socketPath: string, options: RawConnectOptions 
     get isClosed() {
       return ended;
     },
+    end: () => socket.end(),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
     destroy: () => socket.destroy(),

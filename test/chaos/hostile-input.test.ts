@@ -1,0 +1,143 @@
+// Hostile input on real sockets (issue 5, item 7; seeds/001: unbounded input).
+// Every attack gets a clear, specific answer or a clean close, costs the
+// sidecar nothing it cannot bound, and never reaches Object.prototype; the
+// sidecar stays up; and a well-behaved client in another process keeps its
+// latency while the attacks run. The attacks themselves are in
+// test/helpers/hostile-attacks.ts. test/integration/hostile-peers.test.ts holds
+// the first cases (request before hello, bad version, 2^32-1 after hello, a
+// __proto__ value key, an invalid request, garbage); these extend them.
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS } from '../../protocol/index.js';
+import { attacks, errorOf, flood, greeted, LIMITS } from '../helpers/hostile-attacks.js';
+import type { LatencySummary } from '../helpers/latency-probe.js';
+import { header } from '../helpers/msgpack-bytes.js';
+import { startLineProcess } from '../helpers/line-process.js';
+import { rawConnect, type RawPeer } from '../helpers/raw-socket.js';
+import { startSidecar } from '../helpers/sidecar-process.js';
+import { testPaths } from '../helpers/temp-dir.js';
+
+const helper = (name: string) => fileURLToPath(new URL(`../helpers/${name}`, import.meta.url));
+
+test('hostile input on a real socket: answered or cut off, bounded, never polluting; others keep their latency', async (t) => {
+  const paths = await testPaths(t);
+  const sidecar = await startSidecar(t, paths, {
+    extraArgs: ['--limit', `maxConnections=${LIMITS.maxConnections}`, '--limit', `partialFrameIdleMs=${LIMITS.partialFrameIdleMs}`],
+  });
+  const probe = await startLineProcess(t, helper('latency-probe.js'), [paths.socketPath]);
+  const measure = async (name: string, ms: number): Promise<LatencySummary> => {
+    probe.send(`measure ${name} ${ms}`);
+    const result = JSON.parse(await probe.next(ms + 15_000)) as LatencySummary;
+    assert.deepEqual(result.errors, [], 'the well-behaved client never saw an error');
+    return result;
+  };
+
+  for (const [name, attack] of Object.entries(attacks)) await t.test(name, () => attack(paths));
+
+  await t.test('1,000 connections at once: exactly maxConnections are served, every other one is refused with LIMIT_EXCEEDED, none dropped silently', async (st) => {
+    const watcher = await greeted(paths);
+    const already = (await watcher.request({ id: 1, op: 'stats' })).connections as number;
+    const outcome = await flood(paths, 1000);
+    st.after(() => outcome.served.forEach((peer) => peer.destroy()));
+    st.diagnostic(`served ${outcome.served.length}, refused ${outcome.refused}, connects retried after EAGAIN ${outcome.backlogRetries}`);
+    assert.equal(outcome.silent, 0, 'every connection got an answer');
+    assert.equal(outcome.served.length, LIMITS.maxConnections - already, `served ${outcome.served.length} with ${already} already connected`);
+    assert.equal(outcome.refused, 1000 - outcome.served.length);
+    assert.equal((await watcher.request({ id: 2, op: 'stats' })).connections, LIMITS.maxConnections, 'full, never over');
+    for (const peer of outcome.served) peer.destroy();
+    assert.equal((await watcher.request({ id: 3, op: 'ping' })).ok, true);
+    watcher.destroy();
+  });
+
+  await t.test('peers that never close their side after an error do not keep their descriptors', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const fds = async () => (await readdir(`/proc/${sidecar.pid}/fd`)).length;
+    const baseline = await fds();
+    const zombies: RawPeer[] = [];
+    for (let i = 0; i < 100; i++) {
+      const peer = await rawConnect(paths.socketPath, { allowHalfOpen: true });
+      peer.write(header(0));
+      assert.equal(errorOf(await peer.next()).code, 'PROTOCOL');
+      zombies.push(peer);
+    }
+    const deadline = Date.now() + 10_000;
+    while ((await fds()) > baseline + 5) {
+      assert.ok(Date.now() < deadline, `the sidecar still holds ${(await fds()) - baseline} descriptors of closed connections`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const peer of zombies) peer.destroy();
+  });
+
+  await t.test('a well-behaved client in another process keeps its p99 latency within 2x while every attack runs', async (st) => {
+    const attacker = await startLineProcess(st, helper('attacker.js'), [paths.socketPath]);
+    // The attacker's own CPU is not the sidecar's doing: at a lower priority it cannot starve the
+    // measuring client of a core on a small machine, so what remains is what the sidecar lets attacks cost.
+    os.setPriority(attacker.child.pid!, 15);
+    const quiet: number[] = [];
+    const attacked: number[] = [];
+    let attacksRun = 0;
+    let floods = 0;
+    // Quiet and attacked windows alternate, so load from anything else on the machine falls on both alike.
+    for (let round = 0; round < 8; round++) {
+      quiet.push(...(await measure('quiet', 250)).samples);
+      attacker.send('start');
+      attacked.push(...(await measure('attacked', 250)).samples);
+      attacker.send('stop');
+      const result = JSON.parse(await attacker.next(30_000)) as { attacks: number; floods: number; failures: string[] };
+      assert.deepEqual(result.failures, [], 'every attack got its expected answer');
+      attacksRun += result.attacks;
+      floods += result.floods;
+    }
+    const before = summary(quiet);
+    const during = summary(attacked);
+    st.diagnostic(`p99 quiet ${before.p99.toFixed(3)} ms (${quiet.length} gets), under attack ${during.p99.toFixed(3)} ms (${attacked.length} gets, ${attacksRun} attacks, ${floods} floods of 400)`);
+    st.diagnostic(`p50 quiet ${before.p50.toFixed(3)} ms, under attack ${during.p50.toFixed(3)} ms; max ${before.max.toFixed(1)} / ${during.max.toFixed(1)} ms`);
+    assert.ok(quiet.length >= 1000 && attacked.length >= 1000, 'enough samples for a p99');
+    assert.ok(attacksRun >= 16 && floods >= 1, `the attacks ran (${attacksRun}, ${floods} floods)`);
+    // Serial gets over a local socket take well under a millisecond, where scheduler noise alone doubles a
+    // p99; below 2 ms both sides count as 2 ms, so the ratio judges only slowdowns a client could notice.
+    const FLOOR_MS = 2;
+    const ratio = Math.max(during.p99, FLOOR_MS) / Math.max(before.p99, FLOOR_MS);
+    assert.ok(ratio <= 2, `p99 under attack is ${ratio.toFixed(2)}x the quiet p99 (${during.p99.toFixed(3)} vs ${before.p99.toFixed(3)} ms)`);
+  });
+
+  await t.test('after all of it: nothing polluted, nothing renamed, the sidecar healthy', async () => {
+    const peer = await greeted(paths);
+    // Pollution of Object.prototype would show as a property of a fresh object, or break the schemas every request goes through.
+    assert.equal((await peer.request({ id: 1, op: 'set', path: 'fresh', value: {} })).ok, true);
+    assert.deepEqual((await peer.request({ id: 2, op: 'get', path: 'fresh' })).value, {});
+    for (const [i, path] of ['fresh.polluted', 'polluted', 'victim', 'victim.__proto_', 'a', 'ok', 'slow'].entries()) {
+      assert.equal(errorOf(await peer.request({ id: 10 + i, op: 'get', path })).code, 'NOT_FOUND', path);
+    }
+    const doc = (await peer.request({ id: 20, op: 'get', path: '' })).value as Record<string, unknown>;
+    assert.deepEqual(Object.keys(doc).sort(), ['fresh', 'probe']);
+    assert.doesNotMatch(await readFile(paths.configPath, 'utf8'), /polluted|__proto_|constructor|prototype/);
+    const health = await peer.request({ id: 21, op: 'health' });
+    assert.equal(health.status, 'ok', JSON.stringify(health));
+    peer.destroy();
+    assert.equal(sidecar.child.exitCode, null, 'the sidecar is still running');
+  });
+});
+
+test('1,100 connections at once against the default maxConnections (1024): the excess is refused, none dropped', async (t) => {
+  const paths = await testPaths(t);
+  await startSidecar(t, paths);
+  const outcome = await flood(paths, DEFAULT_LIMITS.maxConnections + 76);
+  t.after(() => outcome.served.forEach((peer) => peer.destroy()));
+  t.diagnostic(`served ${outcome.served.length}, refused ${outcome.refused}, connects retried after EAGAIN ${outcome.backlogRetries}`);
+  assert.equal(outcome.silent, 0);
+  assert.equal(outcome.served.length, DEFAULT_LIMITS.maxConnections);
+  assert.equal(outcome.refused, 76);
+  for (const peer of outcome.served) peer.destroy();
+  const peer = await greeted(paths);
+  assert.equal((await peer.request({ id: 1, op: 'ping' })).ok, true);
+  peer.destroy();
+});
+
+function summary(samples: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+}
