@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, copyFile, link } from 'node:fs/promises';
 import path from 'node:path';
 import { CLI } from './paths.js';
+import { waitForServing as waitForStartedSidecar } from './sidecar-process.js';
 
 /** A sidecar process: what stopping it and waiting for it need. */
 export interface SidecarChild {
@@ -93,20 +94,5 @@ export function spawnSidecarAsUser(options: {
 
 /** Resolves once the sidecar has printed its "serving" line; rejects if it exits first or `timeoutMs` passes. */
 export function waitForServing(sidecar: SidecarChild, timeoutMs = 10_000): Promise<void> {
-  const { child, exited, stderr } = sidecar;
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sidecar ${child.pid} not serving within ${timeoutMs} ms; stderr:\n${stderr()}`)), timeoutMs);
-    const check = () => {
-      if (!stderr().includes('config-sidecar: serving')) return;
-      clearTimeout(timer);
-      child.stderr!.off('data', check);
-      resolve();
-    };
-    child.stderr!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`sidecar ${child.pid} exited (${code}) before serving; stderr:\n${stderr()}`));
-    });
-    check();
-  });
+  return waitForStartedSidecar(sidecar.child, sidecar.stderr, sidecar.exited, timeoutMs);
 }

@@ -65,22 +65,25 @@ export async function startSidecar(t: TestContext, paths: TestPaths, options: St
   };
   t.after(() => proc.kill9());
   if (options.noWait) return proc;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sidecar not serving within ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs);
+  await waitForServing(child, proc.stderr, exited, options.timeoutMs);
+  return proc;
+}
+
+/** Resolves once `child` has printed the sidecar's "serving" line; rejects if it exits first or `timeoutMs` passes. */
+export function waitForServing(child: ChildProcess, stderr: () => string, exited: Promise<number | string>, timeoutMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sidecar ${child.pid} not serving within ${timeoutMs} ms; stderr:\n${stderr()}`)), timeoutMs);
     const check = () => {
-      if (stderr.includes('config-sidecar: serving')) {
-        clearTimeout(timer);
-        child.stderr!.off('data', check);
-        resolve();
-      }
+      if (!stderr().includes('config-sidecar: serving')) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', check);
+      resolve();
     };
     child.stderr!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`sidecar exited (${code}) before serving; stderr:\n${stderr}`));
+      reject(new Error(`sidecar ${child.pid} exited (${code}) before serving; stderr:\n${stderr()}`));
     });
     check();
   });
-  return proc;
 }

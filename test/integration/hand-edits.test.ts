@@ -10,6 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
+import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { testPaths } from '../helpers/temp-dir.js';
 import { recorder } from '../helpers/watch-recorder.js';
 
@@ -66,9 +67,7 @@ test('an invalid hand edit is not applied, degrades health, is kept in quarantin
 
   const broken = '{\n  "server": {\n    "port": 81,,\n  }\n}\n';
   await writeFile(paths.configPath, broken);
-  const deadline = Date.now() + 5000;
-  let health = await client.health();
-  while (health.status === 'ok' && Date.now() < deadline) health = await client.health();
+  const health = await healthOnceNotOk(client);
   assert.equal(health.status, 'degraded');
   assert.equal(health.fileValid, false);
   assert.match(health.reasons.join('\n'), /line 3/);

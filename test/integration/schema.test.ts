@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
+import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 import { recorder } from '../helpers/watch-recorder.js';
 
@@ -216,9 +217,7 @@ test('a hand edit that breaks the schema is not applied, is kept in quarantine, 
   await c.ping();
   const edit = '{"server": {"port": 99999}}\n';
   await writeFile(paths.configPath, edit);
-  const deadline = Date.now() + 5000;
-  let health = await c.health();
-  while (health.status === 'ok' && Date.now() < deadline) health = await c.health();
+  const health = await healthOnceNotOk(c);
   assert.equal(health.status, 'degraded');
   assert.match(health.reasons.join('\n'), /VALIDATION_FAILED.*server\.port/);
   assert.equal(await c.get('server.port'), 80);
