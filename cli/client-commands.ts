@@ -1,7 +1,7 @@
 // get / set / unset / dump / health / info / stats / backups / restore: one call each through the client library.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { connect, ConfigSidecarError, type ConfigClient } from '../client/index.js';
+import { connect, ConfigSidecarError, type AutoStartOptions, type ConfigClient } from '../client/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPrometheus, StatsShapeError } from './prometheus.js';
 
@@ -12,12 +12,20 @@ export interface ClientArgs {
   json: boolean;
   /** Start a sidecar on these paths when none answers. */
   autoStart: boolean;
+  /** The config file an auto-started sidecar serves (--config). */
+  config?: string;
 }
 
 type Output = { stdout: string; exit: number };
 
+/** `--auto-start` (with `--config` when given) as connect() takes it. */
+export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
+  if (!args.autoStart) return false;
+  return args.config === undefined ? {} : { configPath: args.config };
+}
+
 export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean }): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs, autoStart: args.autoStart });
+  const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs, autoStart: autoStartOption(args) });
   try {
     const output = await execute(client, command, positionals, args, flags);
     if (output.stdout !== '') process.stdout.write(output.stdout + '\n');

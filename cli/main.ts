@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     ifModRevision = Number(values['if-mod-revision']);
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
   }
-  const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'] };
+  const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'], config: values.config };
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
   return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
 }

@@ -4,10 +4,10 @@
 import { connect, ConfigSidecarError } from '../client/index.js';
 import { formatPath } from '../protocol/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import type { ClientArgs } from './client-commands.js';
+import { autoStartOption, type ClientArgs } from './client-commands.js';
 
 export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: 'config-sidecar watch', defaultTimeoutMs: args.timeoutMs, autoStart: args.autoStart });
+  const client = connect({ socketPath: args.socket, app: args.app, name: 'config-sidecar watch', defaultTimeoutMs: args.timeoutMs, autoStart: autoStartOption(args) });
   try {
     await client.ready();
   } catch (error) {

@@ -6,6 +6,7 @@ export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type Entr
 export { ConfigSidecarError, ClientErrorCode, type AnyErrorCode } from './client-errors.js';
 export { ErrorCode } from '../protocol/errors.js';
 export type { CallOptions } from './calls.js';
+export type { AutoStartOptions } from './auto-start.js';
 export type { StatusEvent, ConnectionState, ReconnectPolicy } from './reconnect.js';
 export { reconnectDelay } from './reconnect.js';
 export type { Path, ValueAt, PathArg } from './typed-paths.js';
