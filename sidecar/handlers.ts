@@ -87,7 +87,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       case 'ping':
         return position();
       case 'health':
-        return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk()) };
+        return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
       case 'info':
         return {
           ...position(),
@@ -95,7 +95,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
           system: await ctx.systemInfo.get(),
         };
       case 'stats': {
-        const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk());
+        const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs());
         return {
           ...position(),
           version: ctx.identity.version,

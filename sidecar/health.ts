@@ -2,6 +2,9 @@
 // facts other parts record here (seeds 000 #29: failures must be visible).
 import type { HealthResult } from '../protocol/index.js';
 
+/** A stall longer than this is worth an operator's look: every client waited that long. */
+export const EVENT_LOOP_STALL_MS = 250;
+
 export class Health {
   lastWriteAt: Date | null = null;
   writeErrors = 0;
@@ -27,7 +30,7 @@ export class Health {
     this.writing = false;
   }
 
-  report(configPath: string, memoryEqualsDisk: boolean): Omit<HealthResult, 'epoch' | 'revision'> {
+  report(configPath: string, memoryEqualsDisk: boolean, eventLoopRecentMaxMs = 0): Omit<HealthResult, 'epoch' | 'revision'> {
     const failing: string[] = [];
     const degraded: string[] = [];
     if (this.lockLost) failing.push('ownership lock lost: writes are refused');
@@ -36,6 +39,9 @@ export class Health {
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
+    if (eventLoopRecentMaxMs > EVENT_LOOP_STALL_MS) {
+      degraded.push(`the event loop was held up for ${Math.round(eventLoopRecentMaxMs)} ms in the last minute (every request waited)`);
+    }
     const status = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'ok';
     return {
       status,
