@@ -413,82 +413,65 @@ test('every limit given at once takes effect and is reported in hello', async (t
   await peer.closed();
 });
 
-// The client library's side of the limits. Each of these fails fast (no waiting for a deadline) while
-// the client change it names is missing; `todo` keeps the suite green until then.
+// The client library's side of the limits: each fails fast (no waiting for a deadline) if it regresses.
 
-test(
-  'a client refused for maxConnections retries with one dial loop, and its call completes once a slot frees',
-  { todo: 'client/connection.ts drop(): clear this.link before link.close(), or the close starts a second dial loop' },
-  async (t) => {
-    const served = await serveWith(t, { maxConnections: 2 });
-    const peers = [await helloFrom(served), await helloFrom(served)];
-    t.after(() => peers.forEach((peer) => peer.destroy()));
-    const client = clientOf(t, served);
-    const outcome = client.set('late', true, { timeoutMs: 15_000 }).then(
-      () => 'applied',
-      (error: unknown) => `failed: ${(error as Error).message}`,
-    );
-    let reconnects = 0;
-    client.on('status', (event) => event.type === 'reconnecting' && reconnects++);
-    await new Promise<void>((resolve) => client.once('status', function onStatus(event) {
-      if (event.type === 'reconnecting') setImmediate(resolve);
-      else client.once('status', onStatus);
-    }));
-    // One refusal, one reconnect scheduled: a second one would be a second dial loop competing for the slot.
-    assert.equal(reconnects, 1);
-    peers.shift()!.destroy();
-    assert.equal(await outcome, 'applied');
-    assert.equal(await client.get('late'), true);
-    assert.equal((await peers[0]!.request({ id: 1, op: 'ping' })).ok, true, 'the admitted connection was never disturbed');
-  },
-);
+test('a client refused for maxConnections retries with one dial loop, and its call completes once a slot frees', async (t) => {
+  const served = await serveWith(t, { maxConnections: 2 });
+  const peers = [await helloFrom(served), await helloFrom(served)];
+  t.after(() => peers.forEach((peer) => peer.destroy()));
+  const client = clientOf(t, served);
+  const outcome = client.set('late', true, { timeoutMs: 15_000 }).then(
+    () => 'applied',
+    (error: unknown) => `failed: ${(error as Error).message}`,
+  );
+  let reconnects = 0;
+  client.on('status', (event) => event.type === 'reconnecting' && reconnects++);
+  await new Promise<void>((resolve) => client.once('status', function onStatus(event) {
+    if (event.type === 'reconnecting') setImmediate(resolve);
+    else client.once('status', onStatus);
+  }));
+  // One refusal, one reconnect scheduled: a second one would be a second dial loop competing for the slot.
+  assert.equal(reconnects, 1);
+  peers.shift()!.destroy();
+  assert.equal(await outcome, 'applied');
+  assert.equal(await client.get('late'), true);
+  assert.equal((await peers[0]!.request({ id: 1, op: 'ping' })).ok, true, 'the admitted connection was never disturbed');
+});
 
-test(
-  'the client sizes its response decoder from hello: a 17 MiB answer from a sidecar allowing 20 MiB documents arrives',
-  { todo: 'client/connection.ts: after hello, decoder.setMaxFrameBytes(maxResponseFrameBytes(hello.limits))' },
-  async (t) => {
-    const mib = 1024 * 1024;
-    const served = await serveWith(t, { maxFrameBytes: 20 * mib, maxDocumentBytes: 20 * mib, maxStringBytes: 20 * mib });
-    (await helloFrom(served)).destroy();
-    const value = 'z'.repeat(17 * mib); // more than a decoder sized for the default limits takes (16 MiB + 64 KiB)
-    const client = clientOf(t, served);
-    await client.ready(); // a 17 MiB call would not fit the queue for calls made before the client is connected
-    await client.set('big', value, { timeoutMs: 30_000 });
-    const dropped = new Promise<never>((_, reject) => client.on('status', (event) => event.type === 'disconnected' && reject(new Error(`dropped: ${event.error}`))));
-    const got = await Promise.race([client.get('big', { timeoutMs: 30_000 }), dropped]);
-    assert.equal((got as string).length, value.length);
-  },
-);
+test('the client sizes its response decoder from hello: a 17 MiB answer from a sidecar allowing 20 MiB documents arrives', async (t) => {
+  const mib = 1024 * 1024;
+  const served = await serveWith(t, { maxFrameBytes: 20 * mib, maxDocumentBytes: 20 * mib, maxStringBytes: 20 * mib });
+  (await helloFrom(served)).destroy();
+  const value = 'z'.repeat(17 * mib); // more than a decoder sized for the default limits takes (16 MiB + 64 KiB)
+  const client = clientOf(t, served);
+  await client.ready(); // a 17 MiB call would not fit the queue for calls made before the client is connected
+  await client.set('big', value, { timeoutMs: 30_000 });
+  const dropped = new Promise<never>((_, reject) => client.on('status', (event) => event.type === 'disconnected' && reject(new Error(`dropped: ${event.error}`))));
+  const got = await Promise.race([client.get('big', { timeoutMs: 30_000 }), dropped]);
+  assert.equal((got as string).length, value.length);
+});
 
-test(
-  'a client write whose frame exceeds maxFrameBytes is refused locally with FRAME_TOO_LARGE; the connection is kept',
-  { todo: 'client: check the encoded frame against hello.limits.maxFrameBytes before sending' },
-  async (t) => {
-    const served = await serveWith(t, { maxFrameBytes: 4096 });
-    const client = clientOf(t, served);
-    await client.ready();
-    let drops = 0;
-    client.on('status', (event) => event.type === 'disconnected' && drops++);
-    assertLimitError(await rejection(client.set('a', 'x'.repeat(5000))), 'FRAME_TOO_LARGE', 'maxFrameBytes', 4096);
-    await client.set('a', 'fits');
-    assert.equal(drops, 0, 'the connection was never dropped');
-  },
-);
+test('a client write whose frame exceeds maxFrameBytes is refused locally with FRAME_TOO_LARGE; the connection is kept', async (t) => {
+  const served = await serveWith(t, { maxFrameBytes: 4096 });
+  const client = clientOf(t, served);
+  await client.ready();
+  let drops = 0;
+  client.on('status', (event) => event.type === 'disconnected' && drops++);
+  assertLimitError(await rejection(client.set('a', 'x'.repeat(5000))), 'FRAME_TOO_LARGE', 'maxFrameBytes', 4096);
+  await client.set('a', 'fits');
+  assert.equal(drops, 0, 'the connection was never dropped');
+});
 
-test(
-  'an array or object cannot grow past maxArrayLength one element at a time (what is stored can always be written back)',
-  { todo: 'sidecar/commit-queue.ts: check the length of the array or object each set lands in against maxArrayLength' },
-  async (t) => {
-    const served = await serveWith(t, { maxArrayLength: 5 });
-    const client = clientOf(t, served);
-    await client.set('list', [0, 1, 2, 3]);
-    await client.set('list.4', 4); // appending the fifth element: at the limit
-    assertLimitError(await rejection(client.set('list.5', 5)), 'LIMIT_EXCEEDED', 'maxArrayLength', 5, 6);
-    await client.set('map', { a: 0, b: 1, c: 2, d: 3 });
-    await client.set('map.e', 4);
-    assertLimitError(await rejection(client.set('map.f', 5)), 'LIMIT_EXCEEDED', 'maxArrayLength', 5, 6);
-    // The stored values round-trip: a client can always write back what it read.
-    await client.set('list', await client.get('list'));
-    await client.set('map', await client.get('map'));
-  },
-);
+test('an array or object cannot grow past maxArrayLength one element at a time (what is stored can always be written back)', async (t) => {
+  const served = await serveWith(t, { maxArrayLength: 5 });
+  const client = clientOf(t, served);
+  await client.set('list', [0, 1, 2, 3]);
+  await client.set('list.4', 4); // appending the fifth element: at the limit
+  assertLimitError(await rejection(client.set('list.5', 5)), 'LIMIT_EXCEEDED', 'maxArrayLength', 5, 6);
+  await client.set('map', { a: 0, b: 1, c: 2, d: 3 });
+  await client.set('map.e', 4);
+  assertLimitError(await rejection(client.set('map.f', 5)), 'LIMIT_EXCEEDED', 'maxArrayLength', 5, 6);
+  // The stored values round-trip: a client can always write back what it read.
+  await client.set('list', await client.get('list'));
+  await client.set('map', await client.get('map'));
+});
