@@ -1,7 +1,8 @@
 // One client connection: frames in, hello first, then requests answered one
 // response each. Every limit that concerns a connection is enforced here, at
 // the earliest byte it can be: frame size (on the length prefix), hello
-// deadline, partial-frame idle time, requests in flight, outbound buffer.
+// deadline, partial-frame idle time, requests in flight, outbound buffer
+// (answers wait while it is full; unasked events past it cut the reader off).
 import {
   ClientHelloSchema,
   DecodeError,
@@ -39,6 +40,8 @@ export class Session implements ConnectionHandlers, WatchSink {
   private helloTimer: NodeJS.Timeout | undefined;
   private partialTimer: NodeJS.Timeout | undefined;
   private drainWaiters: (() => void)[] = [];
+  /** Answers waiting for the backlog to fall within maxOutboundBytes, oldest first. */
+  private held: Record<string, unknown>[] = [];
 
   constructor(
     private readonly connection: Connection,
@@ -89,8 +92,9 @@ export class Session implements ConnectionHandlers, WatchSink {
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Sends what is queued and closes. */
+  /** Sends what is queued (held answers included) and closes. */
   end(): void {
+    for (const message of this.held.splice(0)) this.connection.write(encodeMessage(message));
     this.connection.end();
     this.finish();
   }
@@ -167,42 +171,73 @@ export class Session implements ConnectionHandlers, WatchSink {
   /** Answers a dispatched request. */
   private complete(response: Record<string, unknown>): void {
     this.inFlight--;
-    this.send(response);
+    this.answer(response);
     if (this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   /** Answers a request that was refused before dispatch. */
   private respondError(id: number, error: ProtocolError): void {
-    this.send({ id, ok: false, error: error.toWire() });
+    this.answer({ id, ok: false, error: error.toWire() });
   }
+
+  /**
+   * Sends an answer, or holds it while the backlog is over maxOutboundBytes: a client that asked for
+   * several large values at once is not a slow reader. Held answers stay unencoded (they point into
+   * committed state, so holding them costs next to nothing); more of them than maxInFlightPerConnection
+   * means the peer is not reading, and it is cut off.
+   */
+  private answer(message: Record<string, unknown>): void {
+    if (this.closed) return;
+    const { maxOutboundBytes, maxInFlightPerConnection } = this.host.limits;
+    if (this.held.length === 0 && this.connection.writableLength <= maxOutboundBytes) {
+      this.connection.write(encodeMessage(message), this.onFlushed);
+      return;
+    }
+    if (this.held.length >= maxInFlightPerConnection) {
+      this.cutOff(`more than maxInFlightPerConnection ${maxInFlightPerConnection} answers held for a reader over maxOutboundBytes`);
+      return;
+    }
+    this.held.push(message);
+  }
+
+  /** A write left for the peer (every write reports it): send held answers while the backlog is within the limit. */
+  private readonly onFlushed = (): void => {
+    while (!this.closed && this.held.length > 0 && this.connection.writableLength <= this.host.limits.maxOutboundBytes) {
+      this.connection.write(encodeMessage(this.held.shift()), this.onFlushed);
+    }
+  };
 
   /** A message the sidecar sends unasked (watch events). */
   push(message: Record<string, unknown>): void {
-    this.send(message);
+    if (this.closed) return;
+    this.pushFrame(encodeMessage(message));
   }
 
   /** An already encoded frame the sidecar sends unasked. */
   pushFrame(frame: Buffer): void {
-    this.sendFrame(frame);
-  }
-
-  private send(message: unknown): void {
     if (this.closed) return;
-    this.sendFrame(encodeMessage(message));
-  }
-
-  private sendFrame(frame: Buffer): void {
-    if (this.closed) return;
-    // One response may be large (a get of a big document); what is bounded is the backlog behind it.
+    // Events are not asked for: a reader that falls behind on them would grow our memory without bound.
+    // Behind held answers they would also arrive out of order, so a reader with any held is behind too.
     const queued = this.connection.writableLength;
-    if (queued > 0 && queued + frame.length > this.host.limits.maxOutboundBytes) {
-      // A reader this slow would grow our memory without bound; its client resumes after reconnecting.
-      this.host.log.warn({ queued: this.connection.writableLength }, 'closing a connection whose reader is too slow (maxOutboundBytes)');
-      this.connection.destroy();
-      this.finish();
+    if (this.held.length > 0 || (queued > 0 && queued + frame.length > this.host.limits.maxOutboundBytes)) {
+      this.cutOff('a watch event would pass maxOutboundBytes');
       return;
     }
-    this.connection.write(frame);
+    this.connection.write(frame, this.onFlushed);
+  }
+
+  /** Frames of the session itself (hello, a connection error): small, and never held. */
+  private send(message: unknown): void {
+    if (this.closed) return;
+    this.connection.write(encodeMessage(message), this.onFlushed);
+  }
+
+  /** Disconnects a reader too slow to keep; its client resumes by revision after reconnecting. */
+  private cutOff(reason: string): void {
+    this.host.log.warn({ queued: this.connection.writableLength, held: this.held.length }, `closing a connection whose reader is too slow: ${reason}`);
+    this.held = [];
+    this.connection.destroy();
+    this.finish();
   }
 
   /** Sends a connection-level error, then closes. */

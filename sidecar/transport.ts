@@ -12,8 +12,8 @@ const END_GRACE_MS = 1000;
 
 /** One accepted connection, as the session layer sees it. */
 export interface Connection {
-  /** Queues bytes for the peer. */
-  write(data: Buffer): void;
+  /** Queues bytes for the peer; `onFlushed` runs once they have left for the peer (not if the connection is gone). */
+  write(data: Buffer, onFlushed?: () => void): void;
   /** Bytes queued but not yet taken by the peer. */
   readonly writableLength: number;
   /** Sends what is queued, then closes (at once if the peer closes too, else after a short grace). */
@@ -92,14 +92,17 @@ export function listen(
       handlers.set(
         socket,
         accept({
-          write: (data) => {
+          write: (data, onFlushed) => {
             if (socket.destroyed) return;
             // Everything written in one turn of the event loop (the answers of one flush) goes out in one syscall.
             if (socket.writableCorked === 0) {
               socket.cork();
               process.nextTick(() => socket.uncork());
             }
-            socket.write(data);
+            // A failed write means the connection is going; its close event tells the session.
+            socket.write(data, (error) => {
+              if (error == null) onFlushed?.();
+            });
           },
           get writableLength() {
             return socket.writableLength;

@@ -87,6 +87,12 @@ async function waitFor(ready: () => boolean, what: string, served: Served, timeo
   }
 }
 
+/** Polls `count` (a request to the sidecar each time) until it reaches `target`, within the bound. */
+async function waitForCount(count: () => Promise<number>, target: number, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await count()) < target) assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+}
+
 const wireError = (frame: Record<string, unknown>): WireErrorLike => frame.error as WireErrorLike;
 
 /** `{id, op: "set", path, value: "xx…"}` whose msgpack payload is exactly `bytes` long (a str16 value). */
@@ -285,41 +291,54 @@ test('maxWatchesPerConnection: the limit-th watch is created; the next is LIMIT_
   assert.ok(seen.includes('1:snapshot') && seen.includes('2:snapshot') && seen.includes('3:snapshot'), seen.join());
 });
 
-test('maxOutboundBytes: answers queued up to exactly the limit go out; one byte more and the connection is cut (a slow watcher too)', async (t) => {
-  const served = await serveWith(t, { maxOutboundBytes: 65_536 });
+test('maxOutboundBytes: answers past it wait for a reader that reads, none lost; a reader that stops is cut off once it holds too many; so is a watcher that stops', async (t) => {
+  const served = await serveWith(t, { maxOutboundBytes: 65_536, maxInFlightPerConnection: 64 });
   const client = clientOf(t, served);
-  const peer = await helloFrom(served);
+  const big = 'x'.repeat(16_384); // each answer carrying it is a quarter of the limit
+  await client.set('big', big);
+  const gets = (count: number, first = 1) => Buffer.concat(Array.from({ length: count }, (_, i) => encodeMessage({ id: first + i, op: 'get', path: 'big' })));
+  const getsAnswered = async () => ((await client.stats()).requests as Record<string, number>).get ?? 0;
 
-  // Size the value of "big" so that the answer to a get of it is exactly 16 KiB on the wire, and "big1" one byte more.
-  const answerBytes = async (path: string, id: number) => encodeMessage(await peer.request({ id, op: 'get', path })).length;
-  await client.set('big', 'x'.repeat(16_000));
-  await client.set('big', 'x'.repeat(16_000 + 16_384 - (await answerBytes('big', 1))));
-  await client.set('big1', (await client.get('big')) + 'x');
-  assert.equal(await answerBytes('big', 2), 16_384);
-  assert.equal(await answerBytes('big1', 3), 16_385);
+  // Answers four times the limit, asked for at once by a reader that reads: all of them, in order.
+  const reader = await helloFrom(served);
+  reader.write(gets(16));
+  for (let id = 1; id <= 16; id++) assert.equal((await reader.next()).id, id);
+  assert.equal(reader.isClosed, false);
+  reader.destroy();
+  // The same through the client library: concurrent reads of large values are not a slow reader.
+  assert.ok((await Promise.all(Array.from({ length: 16 }, () => client.get('big')))).every((value) => value === big));
 
-  // Requests that arrive together are answered in one turn of the event loop; their answers queue together.
-  const burst = (...paths: string[]) => Buffer.concat(paths.map((path, i) => encodeMessage({ id: 10 + i, op: 'get', path })));
-  for (let round = 0; round < 3; round++) {
-    peer.write(burst('big', 'big', 'big', 'big')); // 65,536 bytes of answers: at the limit
-    for (let i = 0; i < 4; i++) assert.equal((await peer.next()).id, 10 + i);
-  }
-  assert.equal(peer.isClosed, false, 'answers totalling the limit, three times over, never cut the connection');
+  // A reader that stops reading with 48 answers due (fewer than it may have in flight): they wait for it.
+  const paused = await helloFrom(served);
+  paused.pause();
+  const before = await getsAnswered();
+  paused.write(gets(48));
+  await waitForCount(getsAnswered, before + 48, 'the sidecar to answer the paused reader');
+  paused.resume();
+  for (let id = 1; id <= 48; id++) assert.equal((await paused.next()).id, id);
+  assert.equal(paused.isClosed, false, 'a reader that resumes is never cut off');
+  paused.destroy();
 
-  peer.write(burst('big', 'big', 'big', 'big1')); // 65,537 bytes
-  await peer.closed();
-  // No error frame can be sent to a reader judged too slow: the warning names the limit instead.
-  await waitFor(() => served.proc.stderr().includes('maxOutboundBytes'), 'the warning naming maxOutboundBytes', served);
+  // One that stops reading but goes on asking: once more than 64 answers are held for it, it is cut off.
+  // (Asked for at once, the requests past 64 would be refused as too many in flight instead.)
+  const stalled = await helloFrom(served);
+  stalled.pause();
+  const first = await getsAnswered();
+  stalled.write(gets(48));
+  await waitForCount(getsAnswered, first + 48, 'the sidecar to answer the stalled reader');
+  stalled.write(gets(48, 49));
+  await waitFor(() => /maxInFlightPerConnection 64 answers held/.test(served.proc.stderr()), 'the cut-off warning naming both limits', served);
+  stalled.resume();
+  for (let frame = await stalled.next().catch(() => undefined); frame !== undefined; frame = await stalled.next().catch(() => undefined));
+  assert.equal(stalled.isClosed, true);
 
   // A watcher that stops reading while writes go on is cut off once its backlog passes the limit.
   const watcher = await helloFrom(served);
   assert.equal((await watcher.request({ id: 1, op: 'watch', path: 'big', initial: 'none' })).ok, true);
   watcher.pause();
-  const warnings = () => served.proc.stderr().split('maxOutboundBytes').length - 1;
-  const before = warnings();
-  for (let i = 0; warnings() === before; i++) {
+  for (let i = 0; !served.proc.stderr().includes('a watch event would pass maxOutboundBytes'); i++) {
     assert.ok(i < 2000, `the stalled watcher was never cut off; stderr:\n${served.proc.stderr()}`);
-    await client.set('big', `${i}`.padEnd(16_000, 'w'));
+    await client.set('big', `${i}`.padEnd(16_384, 'w'));
   }
   watcher.resume();
   await watcher.closed();

@@ -26,10 +26,17 @@ class FakeConnection implements Connection {
   writableLength = 0;
   ended = false;
   destroyed = false;
-  write(data: Buffer): void {
+  private flushed: (() => void)[] = [];
+  write(data: Buffer, onFlushed?: () => void): void {
     for (const frame of this.decoder.push(Buffer.from(data))) {
       this.messages.push(decodeValue(frame, { maxDepth: 1024, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 }) as Record<string, unknown>);
     }
+    if (onFlushed !== undefined) this.flushed.push(onFlushed);
+  }
+  /** The peer has read everything: the backlog is empty and every write reports it has left. */
+  drain(): void {
+    this.writableLength = 0;
+    for (const onFlushed of this.flushed.splice(0)) onFlushed();
   }
   end(): void {
     this.ended = true;
@@ -249,14 +256,61 @@ describe('Session', () => {
     },
   );
 
-  test('a reader whose outbound buffer is over maxOutboundBytes is disconnected', async () => {
+  test('a watch event that would take the backlog past maxOutboundBytes disconnects the reader', () => {
     const s = setup({ limits: { maxOutboundBytes: 1000 } });
     s.send(HELLO);
     s.connection.writableLength = 990;
+    s.session.push({ type: 'event', watchId: 1, revision: 2, source: 'client', changes: [{ path: ['a'], value: 1 }] });
+    assert.equal(s.connection.destroyed, true);
+    assert.equal(s.endedCount(), 1);
+  });
+
+  test('answers to a reader whose backlog is over maxOutboundBytes are held, then sent in order as it drains', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
+    for (let id = 1; id <= 3; id++) s.send({ id, op: 'ping' });
+    await flush();
+    assert.equal(s.connection.messages.length, 1, 'only the hello went out');
+    assert.equal(s.connection.destroyed, false, 'asking for answers is not reading slowly');
+    s.connection.drain();
+    assert.deepEqual(s.connection.messages.slice(1).map((m) => m.id), [1, 2, 3]);
+  });
+
+  test('more held answers than maxInFlightPerConnection: the reader is not reading, and is disconnected', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000, maxInFlightPerConnection: 2 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
     s.send({ id: 1, op: 'ping' });
+    s.send({ id: 2, op: 'ping' });
+    await flush();
+    assert.equal(s.connection.destroyed, false);
+    s.send({ id: 3, op: 'ping' });
     await flush();
     assert.equal(s.connection.destroyed, true);
     assert.equal(s.endedCount(), 1);
+  });
+
+  test('a watch event behind held answers disconnects the reader (it would arrive before them)', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
+    s.send({ id: 1, op: 'ping' });
+    await flush();
+    s.connection.writableLength = 0;
+    s.session.push({ type: 'event', watchId: 1, revision: 2, source: 'client', changes: [] });
+    assert.equal(s.connection.destroyed, true);
+  });
+
+  test('a graceful end sends the held answers before closing', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
+    s.send({ id: 1, op: 'ping' });
+    await flush();
+    s.session.end();
+    assert.equal(s.connection.messages.at(-1)?.id, 1);
+    assert.equal(s.connection.ended, true);
   });
 
   test(
