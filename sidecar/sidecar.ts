@@ -202,7 +202,6 @@ export class Sidecar {
     };
     this.listener = await listen(
       this.socketPath,
-      this.limits.maxConnections,
       (connection) => {
         const session = new Session(connection, host, (ended) => {
           this.sessions.delete(ended);

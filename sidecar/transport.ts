@@ -42,8 +42,6 @@ export interface Listener {
  */
 export function listen(
   socketPath: string,
-  /** Unused: the limit is enforced by the session layer, which can say so (kept for the caller's signature). */
-  _maxConnections: number,
   accept: (connection: Connection) => ConnectionHandlers,
   onError: (error: Error) => void,
 ): Promise<Listener> {
