@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connect, ConfigSidecarError, type ChangeEvent, type ConfigClient } from '../../client/index.js';
-import { nodeForUser, spawnSidecarAsUser, waitForServing } from '../helpers/sidecar-as-user.js';
+import { programForUser, spawnSidecarAsUser, waitForServing } from '../helpers/sidecar-as-user.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { fillUntilFull, freeBytes, mountedFsType, mountSmallTmpfs } from '../helpers/small-tmpfs.js';
 import { stopWithin, teardown, type Teardown } from '../helpers/teardown.js';
@@ -243,7 +243,7 @@ test('permission denied for real (sidecar as an unprivileged user): WRITE_FAILED
   if (env === undefined) return;
   // nobody must be able to pass through the temp dir to its socket dir and (maybe) a linked node binary.
   await chmod(env.base, 0o711);
-  const found = await nodeForUser(NOBODY, NOBODY, env.base);
+  const found = await programForUser(NOBODY, NOBODY, env.base);
   if ('skip' in found) {
     t.skip(found.skip);
     return;
@@ -254,7 +254,7 @@ test('permission denied for real (sidecar as an unprivileged user): WRITE_FAILED
     await mkdir(dir, { mode: 0o700 });
     await chown(dir, NOBODY, NOBODY);
   }
-  const sidecar = spawnSidecarAsUser({ node: found.node, uid: NOBODY, gid: NOBODY, configPath: env.configPath, socketPath: env.socketPath, home });
+  const sidecar = spawnSidecarAsUser({ node: found.node, cli: found.cli, uid: NOBODY, gid: NOBODY, configPath: env.configPath, socketPath: env.socketPath, home });
   env.cleanup.defer('stop the sidecar', () => stopWithin(sidecar.child, sidecar.exited));
   await waitForServing(sidecar);
   const c = client(env);

@@ -4,7 +4,7 @@
 // sidecar-process.ts starts sidecars as the test's own user; this adds the
 // uid/gid and finds a node binary that user may execute.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, copyFile, link } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CLI } from './paths.js';
 import { waitForServing as waitForStartedSidecar } from './sidecar-process.js';
@@ -16,38 +16,57 @@ export interface SidecarChild {
   stderr(): string;
 }
 
-export type NodeOutcome = { node: string } | { skip: string };
+export type ProgramOutcome = { node: string; cli: string } | { skip: string };
 
 /**
- * A node binary `uid` can run, able to read the built CLI. The test runner's
- * own node often lives under a home directory other users cannot enter (0700);
- * then it is hard-linked (or, across file systems, copied) into `scratchDir`
- * (which that user must be able to enter): the same program under a path
- * they can reach.
+ * A node binary and a built CLI `uid` can run. The test runner's node and the
+ * checkout often live under directories other users cannot enter (a 0700
+ * home or temp dir); then they are hard-linked (or, across file systems,
+ * copied) into `scratchDir`, which that user must be able to enter: the same
+ * program and package under paths they can reach.
  */
-export async function nodeForUser(uid: number, gid: number, scratchDir: string): Promise<NodeOutcome> {
-  const direct = await probe(process.execPath, uid, gid);
-  if (direct === undefined) return { node: process.execPath };
-  const linked = path.join(scratchDir, 'node');
-  try {
-    await link(process.execPath, linked);
-  } catch (error) {
-    // A hard link cannot cross file systems (/tmp is often a tmpfs): a copy is the same program.
-    if ((error as { code?: string }).code !== 'EXDEV') {
-      return { skip: `uid ${uid} cannot run ${process.execPath} (${direct}) and it cannot be linked elsewhere: ${(error as Error).message}` };
-    }
-    await copyFile(process.execPath, linked);
-    await chmod(linked, 0o755);
+export async function programForUser(uid: number, gid: number, scratchDir: string): Promise<ProgramOutcome> {
+  if ((await probe(process.execPath, CLI, uid, gid)) === undefined) return { node: process.execPath, cli: CLI };
+  const node = path.join(scratchDir, 'node');
+  const linked = await linkOrCopy(process.execPath, node);
+  if (linked !== undefined) return { skip: `uid ${uid} cannot run ${process.execPath} and it cannot be placed elsewhere: ${linked}` };
+  if ((await probe(node, CLI, uid, gid)) === undefined) return { node, cli: CLI };
+  // The package itself: dist/ (ESM, so with package.json) and its dependencies.
+  const root = path.resolve(path.dirname(CLI), '..', '..');
+  const mirror = path.join(scratchDir, 'package');
+  await mkdir(mirror, { mode: 0o755 });
+  for (const entry of ['package.json', 'dist', 'node_modules']) {
+    const failed = await linkOrCopy(path.join(root, entry), path.join(mirror, entry));
+    if (failed !== undefined) return { skip: `cannot place ${entry} where uid ${uid} can read it: ${failed}` };
   }
-  const viaLink = await probe(linked, uid, gid);
-  if (viaLink === undefined) return { node: linked };
-  return { skip: `uid ${uid} cannot run node or read ${CLI}: ${viaLink}` };
+  const cli = path.join(mirror, path.relative(root, CLI));
+  const last = await probe(node, cli, uid, gid);
+  return last === undefined ? { node, cli } : { skip: `uid ${uid} cannot run node or read ${cli}: ${last}` };
 }
 
-/** undefined when `node` runs as uid/gid and can read the CLI; else why not. */
-function probe(node: string, uid: number, gid: number): Promise<string | undefined> {
+/** Hard-links `from` (a file or a whole tree) at `to`, or copies it across file systems; undefined when done, else why not. */
+function linkOrCopy(from: string, to: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(node, ['-e', 'require("node:fs").accessSync(process.argv[1], 4)', CLI], { uid, gid, stdio: ['ignore', 'ignore', 'pipe'] });
+    // cp -al links every file of a tree at once; -a alone copies where links cannot cross file systems.
+    const attempt = (args: string[], fallback?: string[]) => {
+      const child = spawn('cp', [...args, from, to], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.once('error', (error) => resolve(error.message));
+      child.once('close', (code) => {
+        if (code === 0) resolve(undefined);
+        else if (fallback !== undefined) attempt(fallback);
+        else resolve(`cp exited ${code}: ${stderr.trim()}`);
+      });
+    };
+    attempt(['-al'], ['-a']);
+  });
+}
+
+/** undefined when `node` runs as uid/gid and can read `cli`; else why not. */
+function probe(node: string, cli: string, uid: number, gid: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(node, ['-e', 'require("node:fs").accessSync(process.argv[1], 4)', cli], { uid, gid, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
@@ -71,6 +90,7 @@ function probe(node: string, uid: number, gid: number): Promise<string | undefin
  */
 export function spawnSidecarAsUser(options: {
   node: string;
+  cli: string;
   uid: number;
   gid: number;
   configPath: string;
@@ -78,7 +98,7 @@ export function spawnSidecarAsUser(options: {
   /** A directory the user owns, as HOME: nothing may reach into the runner's home. */
   home: string;
 }): SidecarChild {
-  const child = spawn(options.node, [CLI, 'serve', '--config', options.configPath, '--socket', options.socketPath, '--log-level', 'warn'], {
+  const child = spawn(options.node, [options.cli, 'serve', '--config', options.configPath, '--socket', options.socketPath, '--log-level', 'warn'], {
     uid: options.uid,
     gid: options.gid,
     stdio: ['ignore', 'ignore', 'pipe'],

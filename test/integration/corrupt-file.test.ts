@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { access, chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { nodeForUser, spawnSidecarAsUser } from '../helpers/sidecar-as-user.js';
+import { programForUser, spawnSidecarAsUser } from '../helpers/sidecar-as-user.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -57,7 +57,7 @@ test('an unreadable file in the config file\'s place is a clear start-up error, 
   let sidecar: { exited: Promise<number | string>; stderr(): string };
   if (process.getuid?.() === 0) {
     // Root reads any file: the sidecar runs as nobody, owning its directories but not the file.
-    const found = await nodeForUser(NOBODY, NOBODY, paths.dir);
+    const found = await programForUser(NOBODY, NOBODY, paths.dir);
     if ('skip' in found) return t.skip(found.skip);
     await chmod(paths.dir, 0o711);
     const home = path.join(paths.dir, 'home');
@@ -65,7 +65,7 @@ test('an unreadable file in the config file\'s place is a clear start-up error, 
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await chown(dir, NOBODY, NOBODY);
     }
-    sidecar = spawnSidecarAsUser({ node: found.node, uid: NOBODY, gid: NOBODY, configPath: paths.configPath, socketPath: paths.socketPath, home });
+    sidecar = spawnSidecarAsUser({ node: found.node, cli: found.cli, uid: NOBODY, gid: NOBODY, configPath: paths.configPath, socketPath: paths.socketPath, home });
     t.after(() => sidecar.exited);
   } else {
     sidecar = await startSidecar(t, paths, { noWait: true });
