@@ -57,9 +57,9 @@ test('an unreadable file in the config file\'s place is a clear start-up error, 
   let sidecar: { exited: Promise<number | string>; stderr(): string };
   if (process.getuid?.() === 0) {
     // Root reads any file: the sidecar runs as nobody, owning its directories but not the file.
+    await chmod(paths.dir, 0o711); // nobody passes through to its own directories and the placed program
     const found = await programForUser(NOBODY, NOBODY, paths.dir);
     if ('skip' in found) return t.skip(found.skip);
-    await chmod(paths.dir, 0o711);
     const home = path.join(paths.dir, 'home');
     for (const dir of [home, path.dirname(paths.configPath), path.dirname(paths.socketPath)]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
