@@ -21,7 +21,8 @@ export interface Worker {
   /** Says ready and resolves when the runner says go. */
   ready(): Promise<void>;
   /** Prints the result and exits 0. */
-  finish(result: unknown): never;
+  /** Sends the result and exits once it has been handed to the pipe (a large result takes several writes). */
+  finish(result: unknown): Promise<never>;
 }
 
 /**
@@ -60,16 +61,16 @@ export function startWorker(name: string, options: OptionSpec): Worker {
         go = resolve;
         writeLine({ type: 'ready' });
       }),
-    finish: (result) => {
-      writeLine({ type: 'result', result });
-      process.exit(0);
-    },
+    finish: (result) =>
+      new Promise<never>(() => {
+        writeLine({ type: 'result', result }, () => process.exit(0));
+      }),
   };
 }
 
-function writeLine(line: WorkerLine): void {
-  // Pipes are synchronous on Linux and macOS, so the line is out before exit.
-  process.stdout.write(LINE_PREFIX + JSON.stringify(line) + '\n');
+function writeLine(line: WorkerLine, written?: () => void): void {
+  // A child's stdout is a socket pair here, written asynchronously: exit only once the line is out.
+  process.stdout.write(LINE_PREFIX + JSON.stringify(line) + '\n', written);
 }
 
 /** A required numeric option. */
