@@ -131,6 +131,11 @@ export class ConfigFile {
     return undefined;
   }
 
+  /** Makes sure the file as read at start is among the backups; rejects if it cannot be kept (a migration must not run then). */
+  async backupLoaded(): Promise<void> {
+    if (this.diskBytes !== undefined) await this.backups.maybeKeep(this.diskBytes, true);
+  }
+
   /** A backup failing never fails the write it follows (that write is durable): it is logged. */
   private async keepBackup(bytes: Buffer, force = false): Promise<void> {
     try {

@@ -3,7 +3,7 @@
 // read-only because it comes from a newer version, or refused because it
 // does not match. A refused or failed start leaves the file untouched.
 import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
-import { checkText, StartupError, type LoadedConfig } from './config-file.js';
+import { checkText, StartupError, type ConfigFile, type LoadedConfig } from './config-file.js';
 import type { ConfigSchema } from './config-schema.js';
 import { diffOps } from './diff-ops.js';
 import type { JsonObject } from './document.js';
@@ -96,9 +96,9 @@ function usableDocument(out: unknown): { doc: JsonObject } | string {
 export async function applySchemaStart(
   schema: ConfigSchema,
   start: SchemaStart,
-  ctx: { configPath: string; queue: CommitQueue; health: Health; fs: FsOps; log: Logger },
+  ctx: { file: ConfigFile; queue: CommitQueue; health: Health; fs: FsOps; log: Logger },
 ): Promise<void> {
-  await writeJsonSchemaFile(ctx.configPath, schema, ctx.fs, ctx.log);
+  await writeJsonSchemaFile(ctx.file.configPath, schema, ctx.fs, ctx.log);
   if (start.readOnly !== undefined) {
     ctx.health.readOnly = start.readOnly;
     ctx.queue.refuseWrites(new ProtocolError(ErrorCode.READ_ONLY, start.readOnly));
@@ -107,9 +107,14 @@ export async function applySchemaStart(
   if (start.migration === undefined) return;
   const { from, to, ops } = start.migration;
   try {
-    const { revision } = await ctx.queue.submit(ops, 'migration');
-    ctx.log.info({ config: ctx.configPath, from, to, revision, paths: ops.length }, 'migrated the config to the schema version');
+    await ctx.file.backupLoaded();
   } catch (error) {
-    throw new StartupError(`migrating ${ctx.configPath} from schema version ${from} to ${to} could not be saved: ${(error as Error).message}`);
+    throw new StartupError(`cannot keep a backup of ${ctx.file.configPath} before migrating it: ${(error as Error).message}; nothing was changed`);
+  }
+  try {
+    const { revision } = await ctx.queue.submit(ops, 'migration');
+    ctx.log.info({ config: ctx.file.configPath, from, to, revision, paths: ops.length }, 'migrated the config to the schema version');
+  } catch (error) {
+    throw new StartupError(`migrating ${ctx.file.configPath} from schema version ${from} to ${to} could not be saved: ${(error as Error).message}`);
   }
 }

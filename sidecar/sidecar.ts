@@ -147,7 +147,7 @@ export class Sidecar {
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
       }, schema === undefined ? undefined : schemaAdmission(schema));
-      if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { configPath, queue, health, fs, log });
+      if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
       await sidecar.bind();

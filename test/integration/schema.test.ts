@@ -232,3 +232,17 @@ test('a hand edit that breaks the schema is not applied, is kept in quarantine, 
   assert.equal(watch.events.length, 1, 'the rejected edit made no event');
   assert.equal((await c.health()).status, 'ok');
 });
+
+test('no migration runs without a backup: if none can be kept, the start stops and the file is untouched', async (t) => {
+  const paths = await testPaths(t);
+  await mkdir(stateDir(paths), { recursive: true });
+  // A file where the backups directory should be: no backup can be written.
+  await writeFile(path.join(stateDir(paths), 'backups'), 'not a directory');
+  const old = '{"port": 9000}\n';
+  await writeFile(paths.configPath, old);
+  const schema = await writeSchemaModule(paths.dir, 'migrating', MIGRATING_SCHEMA);
+  const sidecar = await startSidecar(t, paths, { extraArgs: ['--schema', schema], noWait: true });
+  assert.equal(await sidecar.exitWithin(), 1);
+  assert.match(sidecar.stderr(), /cannot keep a backup of .*config\.json before migrating it: .*nothing was changed/);
+  assert.equal(await readFile(paths.configPath, 'utf8'), old);
+});
