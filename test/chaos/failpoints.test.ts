@@ -7,18 +7,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
-import { Sidecar, createLogger } from '../../sidecar/index.js';
+import { ConfigSidecarError, type ConfigClient } from '../../client/index.js';
+import type { Sidecar } from '../../sidecar/index.js';
 import { FaultyFs, type FailStep } from '../helpers/faulty-fs.js';
-import { testPaths } from '../helpers/temp-dir.js';
+import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
 
 async function start(t: TestContext): Promise<{ faulty: FaultyFs; client: ConfigClient; configPath: string; sidecar: Sidecar }> {
-  const paths = await testPaths(t);
-  const faulty = new FaultyFs();
-  const sidecar = await Sidecar.start({ configPath: paths.configPath, socketPath: paths.socketPath, fs: faulty.fs, logger: createLogger('silent') });
-  t.after(() => sidecar.stop());
-  const client = connect({ socketPath: paths.socketPath });
-  t.after(() => client.close());
+  const { faulty, client, paths, sidecar } = await startFaultySidecar(t);
   await client.set('a', 1);
   return { faulty, client, configPath: paths.configPath, sidecar };
 }

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
-import { Sidecar, createLogger } from '../../sidecar/index.js';
 import { LATENCY_BUCKETS_MS, type LatencySnapshot } from '../../sidecar/request-metrics.js';
-import { FaultyFs } from '../helpers/faulty-fs.js';
+import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
 import { CLI } from '../helpers/paths.js';
 import { checkHistograms, parsePrometheusText } from '../helpers/prometheus-text.js';
 import { runNode } from '../helpers/run-process.js';
@@ -15,12 +14,7 @@ import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 test('a write is timed until it is durable: a directory fsync held 300 ms shows in its latency', async (t) => {
-  const paths = await testPaths(t);
-  const faulty = new FaultyFs();
-  const sidecar = await Sidecar.start({ configPath: paths.configPath, socketPath: paths.socketPath, fs: faulty.fs, logger: createLogger('silent') });
-  t.after(() => sidecar.stop());
-  const client = connect({ socketPath: paths.socketPath });
-  t.after(() => client.close());
+  const { faulty, client } = await startFaultySidecar(t);
   assert.deepEqual(await client.get(''), {});
 
   const HOLD_MS = 300;
