@@ -215,6 +215,8 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
         if (Date.now() >= deadline) {
           throw new ConfigSidecarError(ClientErrorCode.TIMEOUT, `update of ${String(path)} kept conflicting for ${attempt + 1} attempts`);
         }
+        // Many writers retrying in lockstep would mostly conflict again: spread them out (full jitter).
+        await conflictBackoff(attempt, deadline, options.signal);
       }
     }
   }
@@ -347,6 +349,23 @@ export function connect<S extends z.ZodType | undefined = undefined>(options: Co
     startOnDemand(client, socketPath, options.app, options.autoStart === true ? {} : options.autoStart);
   }
   return client;
+}
+
+/** Most a CAS retry waits after repeated conflicts (ms): enough to spread dozens of writers over a few flushes. */
+const MAX_CONFLICT_BACKOFF_MS = 50;
+
+/** Waits rand(0..min(2^attempt, 50)) ms, never past the deadline; an abort ends the wait (the next call reports it). */
+function conflictBackoff(attempt: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = Math.min(Math.random() * Math.min(2 ** attempt, MAX_CONFLICT_BACKOFF_MS), Math.max(0, deadline - Date.now()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 function toWriteResult(response: Record<string, unknown>): WriteResult {

@@ -40,6 +40,8 @@ export class Session implements ConnectionHandlers, WatchSink {
   private helloTimer: NodeJS.Timeout | undefined;
   private partialTimer: NodeJS.Timeout | undefined;
   private drainWaiters: (() => void)[] = [];
+  /** Set once the connection is to be refused: nothing it sends is served. */
+  private refusing = false;
   /** Answers waiting for the backlog to fall within maxOutboundBytes, oldest first. */
   private held: Record<string, unknown>[] = [];
 
@@ -59,13 +61,17 @@ export class Session implements ConnectionHandlers, WatchSink {
     );
   }
 
-  /** Refuses the connection with `error` before any hello (e.g. too many connections). */
-  refuse(error: ProtocolError): void {
-    this.fail(error);
+  /**
+   * Refuses the connection with `error` before any hello (e.g. too many connections), when
+   * `schedule` runs the refusal; until then whatever the peer sends is ignored.
+   */
+  refuse(error: ProtocolError, schedule: (refusal: () => void) => void = (refusal) => refusal()): void {
+    this.refusing = true;
+    schedule(() => this.fail(error));
   }
 
   onData(data: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.refusing) return;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(data);

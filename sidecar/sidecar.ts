@@ -25,6 +25,7 @@ import { createHandler, type RequestOrigin } from './handlers.js';
 import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
+import { RefusalQueue } from './refusal-queue.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
@@ -200,6 +201,12 @@ export class Sidecar {
         return handle(request, origin);
       },
     };
+    // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.
+    const tooManyConnections = new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
+      limit: 'maxConnections',
+      max: this.limits.maxConnections,
+    });
+    const refusals = new RefusalQueue();
     this.listener = await listen(
       this.socketPath,
       (connection) => {
@@ -208,12 +215,7 @@ export class Sidecar {
           this.watches.removeAll(ended);
         });
         if (this.sessions.size >= this.limits.maxConnections) {
-          session.refuse(
-            new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
-              limit: 'maxConnections',
-              max: this.limits.maxConnections,
-            }),
-          );
+          session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
         } else {
           this.sessions.add(session);
         }

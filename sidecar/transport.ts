@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { IPCModule } from 'node-ipc';
 
-/** How long a connection we ended may stay half-open before it is destroyed. */
-const END_GRACE_MS = 1000;
+/** How long a connection we ended may stay half-open before it is destroyed: long enough for a peer on a busy machine to read our last frame. */
+const END_GRACE_MS = 5000;
 
 /** One accepted connection, as the session layer sees it. */
 export interface Connection {
