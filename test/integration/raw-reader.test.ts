@@ -13,7 +13,8 @@ test('a raw reader never sees a partial file while the sidecar writes', async (t
   const paths = await testPaths(t);
   await startSidecar(t, paths);
   // Make the file big enough that a truncate-then-write save would be caught mid-way.
-  const seed = await runNode(CLIENT_WORKER, ['writer', paths.socketPath, 'seed', '300']);
+  // 300 durable writes one after another: with another test's fsyncs sharing the disk this can take a while.
+  const seed = await runNode(CLIENT_WORKER, ['writer', paths.socketPath, 'seed', '300'], { timeoutMs: 120_000 });
   assert.equal(seed.code, 0, seed.stderr);
 
   const readers = Array.from({ length: 2 }, () => runNode(CLIENT_WORKER, ['raw-reader', paths.configPath, '3000'], { timeoutMs: 120_000 }));
