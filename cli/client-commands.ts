@@ -18,6 +18,22 @@ export interface ClientArgs {
 
 type Output = { stdout: string; exit: number };
 
+/**
+ * A backup's document as a client may write it back, or why it cannot be. With a schema in
+ * force the file carries the sidecar's own keys ("$schema", "$schemaVersion"): they are left
+ * out, and a backup from another schema version is refused (migrations run only at start).
+ */
+async function restorableDocument(client: ConfigClient, file: string): Promise<Record<string, unknown> | string> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  const schema = ((await client.info()).sidecar as { schema?: { version: number | null } | null }).schema ?? null;
+  if (schema === null) return parsed;
+  const { $schema: _ref, $schemaVersion: version, ...doc } = parsed;
+  if (schema.version !== null && (version ?? 0) !== schema.version) {
+    return `${file} is at schema version ${String(version ?? 0)}, the sidecar serves version ${schema.version}: to bring it back, stop the sidecar and put it in place of the config file, so it is migrated at start`;
+  }
+  return doc;
+}
+
 /** `--auto-start` (with `--config` when given) as connect() takes it. */
 export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
   if (!args.autoStart) return false;
@@ -79,7 +95,11 @@ async function execute(
         process.stderr.write(`config-sidecar: no backup ${positionals[0]} (there are ${backups.length}; 1 is the newest)\n`);
         return { stdout: '', exit: ExitCode.REJECTED };
       }
-      const doc = JSON.parse(await readFile(chosen.path, 'utf8')) as Record<string, unknown>;
+      const doc = await restorableDocument(client, chosen.path);
+      if (typeof doc === 'string') {
+        process.stderr.write(`config-sidecar: ${doc}\n`);
+        return { stdout: '', exit: ExitCode.REJECTED };
+      }
       const result = await client.set('', doc);
       return { stdout: args.json ? JSON.stringify({ restored: chosen.path, epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
     }

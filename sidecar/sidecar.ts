@@ -81,6 +81,8 @@ export class Sidecar {
     private readonly ownership: Ownership,
     private readonly watches: WatchHub,
     private listener: Listener | undefined,
+    /** The schema in force, for `info` (clients restoring a backup need to know). */
+    private readonly schema: ConfigSchema | undefined,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log);
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
@@ -150,7 +152,7 @@ export class Sidecar {
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema);
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -181,7 +183,13 @@ export class Sidecar {
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
       watches: this.watches,
-      identity: { version: VERSION, configPath: this.configPath, socketPath: this.socketPath, stateDir: stateDirFor(this.configPath) },
+      identity: {
+        version: VERSION,
+        configPath: this.configPath,
+        socketPath: this.socketPath,
+        stateDir: stateDirFor(this.configPath),
+        schema: this.schema === undefined ? null : { source: this.schema.source, version: this.schema.version ?? null },
+      },
     });
     const host = {
       limits: this.limits,

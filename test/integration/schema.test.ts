@@ -8,6 +8,8 @@ import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
+import { CLI } from '../helpers/paths.js';
+import { runNode } from '../helpers/run-process.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { healthOnceNotOk } from '../helpers/health-wait.js';
@@ -245,4 +247,26 @@ test('no migration runs without a backup: if none can be kept, the start stops a
   assert.equal(await sidecar.exitWithin(), 1);
   assert.match(sidecar.stderr(), /cannot keep a backup of .*config\.json before migrating it: .*nothing was changed/);
   assert.equal(await readFile(paths.configPath, 'utf8'), old);
+});
+
+test('restore under a schema: the sidecar\'s own keys are left out; a backup from another schema version is refused', async (t) => {
+  const paths = await testPaths(t);
+  await mkdir(path.dirname(paths.configPath), { recursive: true });
+  await writeFile(paths.configPath, '{"port": 9000}\n'); // version 0: migrated at start, after a backup
+  const schema = await writeSchemaModule(paths.dir, 'migrating', MIGRATING_SCHEMA);
+  const sidecar = await startSidecar(t, paths, { extraArgs: ['--schema', schema] });
+  const cli = (...args: string[]) => runNode(CLI, [...args, '--socket', paths.socketPath]);
+
+  const old = await cli('restore', '1');
+  assert.equal(old.code, 1);
+  assert.match(old.stderr, /is at schema version 0, the sidecar serves version 2: .*migrated at start/);
+
+  // A clean restart keeps a backup of the migrated file (version 2); change the value, then bring it back.
+  await sidecar.stop();
+  await startSidecar(t, paths, { extraArgs: ['--schema', schema] });
+  assert.equal((await cli('set', 'server.port', '1')).code, 0);
+  const restored = await cli('restore', '1');
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.equal((await cli('get', 'server.port')).stdout.trim(), '9000');
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { $schema: './config.schema.json', $schemaVersion: 2, server: { port: 9000 } });
 });
