@@ -46,7 +46,7 @@ export async function startSidecar(t: TestContext, paths: TestPaths, options: St
     pid: child.pid!,
     stderr: () => stderr,
     exited,
-    exitWithin: (timeoutMs = 10_000) =>
+    exitWithin: (timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`sidecar still running after ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs);
         void exited.then((code) => {
@@ -69,8 +69,12 @@ export async function startSidecar(t: TestContext, paths: TestPaths, options: St
   return proc;
 }
 
-/** Resolves once `child` has printed the sidecar's "serving" line; rejects if it exits first or `timeoutMs` passes. */
-export function waitForServing(child: ChildProcess, stderr: () => string, exited: Promise<number | string>, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once `child` has printed the sidecar's "serving" line; rejects if it exits first or
+ * `timeoutMs` passes. The bound is generous: a test running beside one that starts 100 processes
+ * on two cores can wait many seconds for a CPU.
+ */
+export function waitForServing(child: ChildProcess, stderr: () => string, exited: Promise<number | string>, timeoutMs = 30_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sidecar ${child.pid} not serving within ${timeoutMs} ms; stderr:\n${stderr()}`)), timeoutMs);
     const check = () => {
