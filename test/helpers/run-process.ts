@@ -1,6 +1,7 @@
 // Runs a node script (the CLI, a client worker) as its own process and
 // collects its output, with a bound on how long it may take.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 
 export interface ProcessResult {
   code: number | null;
@@ -9,9 +10,14 @@ export interface ProcessResult {
   stderr: string;
 }
 
-export function runNode(script: string, args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ProcessResult> {
+export function runNode(
+  script: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: Record<string, string>; /** A lower priority (POSIX nice, 1–19), so a crowd of these leaves the CPU to other tests. */ niceness?: number } = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    if (options.niceness !== undefined && child.pid !== undefined) os.setPriority(child.pid, options.niceness);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -81,7 +81,7 @@ test('NOTIFY_SOCKET set but no systemd-notify on PATH: it serves anyway and logs
     sidecar.child.stderr!.on('data', check);
     check();
   });
-  assert.equal((await runNode(CLI, ['set', 'a', '1', '--socket', paths.socketPath])).code, 0);
+  assert.equal((await runNode(CLI, ['set', 'a', '1', '--socket', paths.socketPath, '--timeout', '30000'])).code, 0);
   assert.equal(await sidecar.stop(), 0);
   assert.equal(sidecar.stderr().split('systemd-notify was not found').length - 1, 1, 'warned once, not at every watchdog tick');
 });
