@@ -79,16 +79,19 @@ async function serial(count: number, warmup: number): Promise<GetWorkerResult> {
   errors = 0;
   const latency = new LatencyHistogram();
   const start = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    try {
-      await getOnce();
-      latency.record(performance.now() - t0);
-    } catch (error) {
-      noteError(error);
-    }
-  }
+  for (let i = 0; i < count; i++) await timedGet(latency);
   return { count: latency.size, elapsedMs: performance.now() - start, latency: latency.toData(), errors, firstError };
+}
+
+/** One get, its latency recorded; a failure is counted instead. */
+async function timedGet(latency: LatencyHistogram): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await getOnce();
+    latency.record(performance.now() - t0);
+  } catch (error) {
+    noteError(error);
+  }
 }
 
 async function pipelined(inFlight: number, warmupMs: number, durationMs: number): Promise<GetWorkerResult> {
@@ -120,13 +123,7 @@ async function paced(intervalMs: number, durationMs: number): Promise<GetWorkerR
     if (scheduled >= start + durationMs) break;
     const wait = scheduled - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const t0 = performance.now();
-    try {
-      await getOnce();
-      latency.record(performance.now() - t0);
-    } catch (error) {
-      noteError(error);
-    }
+    await timedGet(latency);
   }
   return { count: latency.size, elapsedMs: performance.now() - start, latency: latency.toData(), errors, firstError };
 }
