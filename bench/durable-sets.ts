@@ -5,18 +5,24 @@
 //   sidecar, bucketed   the same with keys w<i>.b<seq/100>.k<seq>, so no object
 //             passes 100 keys: separates group commit from per-write costs
 //             that grow with the size of the object written into
+//   sidecar, config-sized   each worker overwrites its keys w<i>.k<seq % 100>
+//             in turn: an 800-key file that stays the size of a real config
+//   echo ceiling   the same writer processes against the raw echo server
+//             (bench/raw-echo-server.ts): no storage, no fsync, no sidecar
+//             logic; what any server on this transport and CPU could reach
 //   SQLite    node:sqlite, WAL, synchronous=FULL, busy_timeout=5000, one
 //             autocommit INSERT OR REPLACE per write
 //   lock file proper-lockfile lock, read JSON, set, temp + fsync + rename, unlock
-// Afterwards every acknowledged write must be in the final file / table: for
-// the sidecar the file is read after kill -9, so "acknowledged" is checked
-// to mean "on disk", not "will be flushed at shutdown".
+// Afterwards every acknowledged write must be in the final file / table (for
+// overwrites: every key holds its newest acknowledged value): for the sidecar
+// the file is read after kill -9, so "acknowledged" is checked to mean "on
+// disk", not "will be flushed at shutdown".
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect } from '../client/index.js';
-import { makeTempDir, removeTempDir, runWorkers, startSidecar, type ServerProcess } from './bench-processes.js';
+import { benchScript, makeTempDir, removeTempDir, runWorkers, startServer, startSidecar, type ServerProcess } from './bench-processes.js';
 import { probeDisk, type DiskProbe } from './disk-probe.js';
-import { type DurableWorkerResult, documentPath, sqlKey } from './durable-write-result.js';
+import { type DurableWorkerResult, type KeyLayout, NEW_KEY_EVERY_WRITE, documentPath, sqlKey, writeValue } from './durable-write-result.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { markdownTable, ms, ratio, whole, type Goal, type WorkloadReport } from './workload-report.js';
 
@@ -27,6 +33,8 @@ export interface DurableSetsOptions {
   durationMs: number;
   /** Keys per sub-object for the bucketed sidecar run. */
   bucketSize: number;
+  /** Keys each worker overwrites in turn in the config-sized sidecar run. */
+  keySpace: number;
   /** Repetitions of each step of the disk probe. */
   diskProbeSamples: number;
 }
@@ -34,13 +42,13 @@ export interface DurableSetsOptions {
 /** File size for the disk probe: about the sidecar's file half-way through a full run. */
 const PROBE_FILE_BYTES = 256 * 1024;
 
-type Contender = 'sidecar' | 'sidecarBucketed' | 'sqlite' | 'lockfile';
+type Contender = 'sidecar' | 'sidecarBucketed' | 'sidecarConfigSized' | 'echoCeiling' | 'sqlite' | 'lockfile';
 
 interface Verification {
   acked: number;
   /** Keys found in the final file or table. */
   keysFound: number;
-  /** Acknowledged writes missing from the final file or table. */
+  /** Acknowledged writes missing from the final file or table (overwrites: keys without their newest acknowledged value). */
   lost: number;
   /** Writes that failed (not acknowledged); their outcome may be either. */
   failed: number;
@@ -53,7 +61,9 @@ interface ContenderResult {
   elapsedMs: number;
   /** Acknowledgements in each second of the run, all workers together. */
   setsPerSecondOverTime: number[];
-  verification: Verification;
+  acked: number;
+  /** Undefined for the echo ceiling: it stores nothing. */
+  verification: Verification | undefined;
   failures: string[];
   /** Sidecar only: flushes and writes per flush (group commit), final file size. */
   sidecar?: { flushes: number; writesCommitted: number; writesPerFlush: number; fileBytes: number; msPerFlush: number };
@@ -62,6 +72,8 @@ interface ContenderResult {
 const LABELS: Record<Contender, string> = {
   sidecar: 'sidecar, keys w<i>.k<n>',
   sidecarBucketed: 'sidecar, keys w<i>.b<n/100>.k<n>',
+  sidecarConfigSized: 'sidecar, config-sized: keys w<i>.k<n mod 100> overwritten',
+  echoCeiling: 'raw echo server, no storage (ceiling)',
   sqlite: 'SQLite WAL, synchronous=FULL',
   lockfile: 'proper-lockfile read-modify-write',
 };
@@ -70,8 +82,10 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
   const probeDir = await makeTempDir();
   const disk = await probeDisk(probeDir, PROBE_FILE_BYTES, options.diskProbeSamples).finally(() => removeTempDir(probeDir));
   const results: ContenderResult[] = [];
-  results.push(await runSidecar(options, 'sidecar', 0));
-  results.push(await runSidecar(options, 'sidecarBucketed', options.bucketSize));
+  results.push(await runSidecar(options, 'sidecar', NEW_KEY_EVERY_WRITE));
+  results.push(await runSidecar(options, 'sidecarBucketed', { bucketSize: options.bucketSize, keySpace: 0 }));
+  results.push(await runSidecar(options, 'sidecarConfigSized', { bucketSize: 0, keySpace: options.keySpace }));
+  results.push(await runEchoCeiling(options));
   results.push(await runSqlite(options));
   results.push(await runLockfile(options));
 
@@ -79,6 +93,9 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
   const sidecarVsSqlite = ratio(by('sidecar').setsPerSecond, by('sqlite').setsPerSecond);
   const sidecarVsLockfile = ratio(by('sidecar').setsPerSecond, by('lockfile').setsPerSecond);
   const bucketedVsSqlite = ratio(by('sidecarBucketed').setsPerSecond, by('sqlite').setsPerSecond);
+  const configSizedVsSqlite = ratio(by('sidecarConfigSized').setsPerSecond, by('sqlite').setsPerSecond);
+  const ceiling = by('echoCeiling').setsPerSecond;
+  const goalSetsPerSecond = 10 * by('sqlite').setsPerSecond;
   const goals: Goal[] = [
     {
       goal: 'durable sets/s: sidecar ≥ 10× SQLite WAL',
@@ -90,15 +107,29 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
       measured: `${bucketedVsSqlite}× (${whole(by('sidecarBucketed').setsPerSecond)} sets/s)`,
       pass: null,
     },
-    ...results.map((r) => ({
-      goal: `zero lost writes: ${LABELS[r.contender]}`,
-      measured: `${r.verification.lost} lost of ${whole(r.verification.acked)} acknowledged (${whole(r.verification.keysFound)} keys found, ${r.verification.failed} failed)`,
-      pass: r.verification.lost === 0 && r.verification.acked > 0,
-    })),
+    {
+      goal: `durable sets/s, config-sized file (${options.keySpace} keys per worker overwritten): sidecar vs SQLite WAL (reported)`,
+      measured: `${configSizedVsSqlite}× (${whole(by('sidecarConfigSized').setsPerSecond)} sets/s)`,
+      pass: null,
+    },
+    {
+      goal: 'ceiling: the same writers against a raw echo server, no storage (reported)',
+      measured: `${whole(ceiling)} sets/s = ${ratio(ceiling, by('sqlite').setsPerSecond)}× SQLite; 10× SQLite is ${whole(goalSetsPerSecond)} sets/s, ${Math.round((100 * goalSetsPerSecond) / ceiling)}% of it`,
+      pass: null,
+    },
+    ...results.flatMap((r) => {
+      const v = r.verification;
+      if (v === undefined) return [];
+      return [{
+        goal: `zero lost writes: ${LABELS[r.contender]}`,
+        measured: `${v.lost} lost of ${whole(v.acked)} acknowledged (${whole(v.keysFound)} keys found, ${v.failed} failed)`,
+        pass: v.lost === 0 && v.acked > 0,
+      }];
+    }),
   ];
 
-  const isSidecar = (c: Contender) => c === 'sidecar' || c === 'sidecarBucketed';
-  const inFlight = (c: Contender) => (isSidecar(c) ? `${options.processes}×${options.sidecarInFlight}` : `${options.processes}×1`);
+  const oneInFlight = (c: Contender) => c === 'sqlite' || c === 'lockfile';
+  const inFlight = (c: Contender) => (oneInFlight(c) ? `${options.processes}×1` : `${options.processes}×${options.sidecarInFlight}`);
   const rows = results.map((r) => [
     LABELS[r.contender],
     inFlight(r.contender),
@@ -107,13 +138,15 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
     firstToLast(r.setsPerSecondOverTime, options.durationMs),
     ms(r.latency.p50Ms),
     ms(r.latency.p99Ms),
-    whole(r.verification.acked),
-    whole(r.verification.keysFound),
-    String(r.verification.lost),
+    whole(r.acked),
+    r.verification === undefined ? '–' : whole(r.verification.keysFound),
+    r.verification === undefined ? '– (stores nothing)' : String(r.verification.lost),
   ]);
   const markdown = [
-    `${options.processes} writer processes, ${options.durationMs / 1000} s each contender, every write a new key. ` +
-      `The sidecar's file is counted after kill -9 of the sidecar.`,
+    `${options.processes} writer processes, ${options.durationMs / 1000} s each contender, every write a new key, except in the config-sized run ` +
+      `(each worker overwrites its ${options.keySpace} keys in turn; a key must end with its newest acknowledged value). ` +
+      `The sidecar's file is counted after kill -9 of the sidecar. The echo ceiling runs the sidecar's writer processes unchanged against ` +
+      `a server that answers each set at once and stores nothing: no implementation on this transport and CPU can pass it.`,
     '',
     markdownTable(['contender', 'procs×in flight', 'sets/s', 'vs SQLite', 'sets/s 1st s → last s', 'p50 ms', 'p99 ms', 'acknowledged', 'keys found', 'lost'], rows),
     '',
@@ -133,7 +166,12 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
   return {
     key: 'durableSets',
     title: '2. durable set throughput vs SQLite WAL and a lock-file writer',
-    data: { options, disk, results, ratios: { sidecarVsSqlite, sidecarBucketedVsSqlite: bucketedVsSqlite, sidecarVsLockfile } },
+    data: {
+      options,
+      disk,
+      results,
+      ratios: { sidecarVsSqlite, sidecarBucketedVsSqlite: bucketedVsSqlite, sidecarConfigSizedVsSqlite: configSizedVsSqlite, echoCeilingVsSqlite: ratio(ceiling, by('sqlite').setsPerSecond), sidecarVsLockfile },
+    },
     markdown,
     goals,
   };
@@ -156,7 +194,7 @@ function firstToLast(series: number[], durationMs: number): string {
   return `${whole(series[0] ?? 0)} → ${whole(series[last] ?? 0)}`;
 }
 
-function summarise(contender: Contender, workers: DurableWorkerResult[], verification: Verification): ContenderResult {
+function summarise(contender: Contender, workers: DurableWorkerResult[], verification: Verification | undefined): ContenderResult {
   const acked = workers.reduce((sum, w) => sum + w.acked, 0);
   const elapsedMs = Math.max(...workers.map((w) => w.elapsedMs));
   const failures = workers.flatMap((w) => w.failed.map((f) => `w${w.workerIndex}#${f.seq}: ${f.error}`)).slice(0, 20);
@@ -166,6 +204,7 @@ function summarise(contender: Contender, workers: DurableWorkerResult[], verific
     latency: LatencyHistogram.mergeAll(workers.map((w) => w.latency)).summary(),
     elapsedMs,
     setsPerSecondOverTime: sumSeries(workers.map((w) => w.ackedPerSecond)),
+    acked,
     verification,
     failures,
   };
@@ -191,9 +230,35 @@ function verify(workers: DurableWorkerResult[], keysFound: number, present: (wor
   return { acked: workers.reduce((sum, w) => sum + w.acked, 0), keysFound, lost, failed };
 }
 
-function verifyJsonDocument(workers: DurableWorkerResult[], text: string, bucketSize: number): Verification {
+function verifyJsonDocument(workers: DurableWorkerResult[], text: string, layout: KeyLayout): Verification {
   const doc = JSON.parse(text) as Record<string, unknown>;
-  return verify(workers, countLeaves(doc), (i, seq) => valueAt(doc, documentPath(i, seq, bucketSize)) !== undefined);
+  if (layout.keySpace > 0) return verifyOverwrites(workers, doc, layout);
+  return verify(workers, countLeaves(doc), (i, seq) => valueAt(doc, documentPath(i, seq, layout)) !== undefined);
+}
+
+/**
+ * Overwrites: every key must hold the newest acknowledged write to it, or a
+ * later write whose outcome is unknown (it failed). One connection's writes
+ * commit in the order sent, so the newest acknowledged is the last one applied.
+ */
+function verifyOverwrites(workers: DurableWorkerResult[], doc: Record<string, unknown>, layout: KeyLayout): Verification {
+  let lost = 0;
+  let failed = 0;
+  for (const w of workers) {
+    const failedSeqs = new Set(w.failed.map((f) => f.seq));
+    failed += failedSeqs.size;
+    for (let slot = 0; slot < layout.keySpace; slot++) {
+      const acceptable: number[] = [];
+      for (let seq = slot; seq < w.issued; seq += layout.keySpace) {
+        if (!failedSeqs.has(seq)) acceptable.length = 0; // earlier values are superseded by an acknowledged one
+        acceptable.push(seq);
+      }
+      if (acceptable.length === 0 || failedSeqs.has(acceptable[0]!)) continue; // nothing acknowledged for this key
+      const found = valueAt(doc, documentPath(w.workerIndex, slot, layout));
+      if (!acceptable.some((seq) => found === writeValue(w.workerIndex, seq))) lost++;
+    }
+  }
+  return { acked: workers.reduce((sum, w) => sum + w.acked, 0), keysFound: countLeaves(doc), lost, failed };
 }
 
 /** Number of non-object values in a document: one per write. */
@@ -215,7 +280,7 @@ function valueAt(doc: unknown, segments: readonly string[]): unknown {
 
 const indexes = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-async function runSidecar(options: DurableSetsOptions, contender: Contender, bucketSize: number): Promise<ContenderResult> {
+async function runSidecar(options: DurableSetsOptions, contender: Contender, layout: KeyLayout): Promise<ContenderResult> {
   const dir = await makeTempDir();
   let sidecar: ServerProcess | undefined;
   try {
@@ -227,7 +292,7 @@ async function runSidecar(options: DurableSetsOptions, contender: Contender, buc
         script: 'set-worker.js',
         args: [
           '--socket', socketPath, '--worker-index', String(i), '--in-flight', String(options.sidecarInFlight),
-          '--duration-ms', String(options.durationMs), '--bucket-size', String(bucketSize),
+          '--duration-ms', String(options.durationMs), '--bucket-size', String(layout.bucketSize), '--key-space', String(layout.keySpace),
         ],
       })),
       options.durationMs + 60_000,
@@ -237,7 +302,7 @@ async function runSidecar(options: DurableSetsOptions, contender: Contender, buc
     // Acknowledged means durable: the file must hold every acknowledged write even if the sidecar dies now.
     await sidecar.kill9();
     const text = await readFile(configPath, 'utf8');
-    const result = summarise(contender, workers, verifyJsonDocument(workers, text, bucketSize));
+    const result = summarise(contender, workers, verifyJsonDocument(workers, text, layout));
     const flushes = stats.flushes as number;
     const writesCommitted = stats.writesCommitted as number;
     result.sidecar = {
@@ -250,6 +315,27 @@ async function runSidecar(options: DurableSetsOptions, contender: Contender, buc
     return result;
   } finally {
     await sidecar?.kill9();
+    await removeTempDir(dir);
+  }
+}
+
+/** The sidecar's writer processes, unchanged, against a server that answers every set at once and keeps nothing. */
+async function runEchoCeiling(options: DurableSetsOptions): Promise<ContenderResult> {
+  const dir = await makeTempDir();
+  let echo: ServerProcess | undefined;
+  try {
+    const socketPath = path.join(dir, 'echo.sock');
+    echo = await startServer(benchScript('raw-echo-server.js'), ['--socket', socketPath], 'raw-echo: listening');
+    const workers = await runWorkers<DurableWorkerResult>(
+      indexes(options.processes).map((i) => ({
+        script: 'set-worker.js',
+        args: ['--socket', socketPath, '--worker-index', String(i), '--in-flight', String(options.sidecarInFlight), '--duration-ms', String(options.durationMs)],
+      })),
+      options.durationMs + 60_000,
+    );
+    return summarise('echoCeiling', workers, undefined);
+  } finally {
+    await echo?.kill9();
     await removeTempDir(dir);
   }
 }
@@ -292,7 +378,7 @@ async function runLockfile(options: DurableSetsOptions): Promise<ContenderResult
       })),
       options.durationMs + 60_000,
     );
-    return summarise('lockfile', workers, verifyJsonDocument(workers, await readFile(file, 'utf8'), 0));
+    return summarise('lockfile', workers, verifyJsonDocument(workers, await readFile(file, 'utf8'), NEW_KEY_EVERY_WRITE));
   } finally {
     await removeTempDir(dir);
   }

@@ -29,14 +29,24 @@ export function writeKey(seq: number): string {
   return `k${seq}`;
 }
 
+/** Where a sidecar contender's writes go in its document. */
+export interface KeyLayout {
+  /** > 0: keys grouped `bucketSize` to an object (`w<i>.b<seq / bucketSize>.k<seq>`), so no object grows past it. */
+  bucketSize: number;
+  /** > 0: write `seq` overwrites key `k<seq % keySpace>`, so the document keeps a config's size. */
+  keySpace: number;
+}
+
+export const NEW_KEY_EVERY_WRITE: KeyLayout = { bucketSize: 0, keySpace: 0 };
+
 /**
- * Path segments of one write in a JSON document: `w<i>.k<seq>`, or with
- * `bucketSize` > 0 `w<i>.b<seq / bucketSize>.k<seq>`, so no object grows past
- * `bucketSize` keys.
+ * Path segments of one write in a JSON document: `w<i>.k<seq>`, `w<i>.b<seq /
+ * bucketSize>.k<seq>` or `w<i>.k<seq % keySpace>` (see KeyLayout).
  */
-export function documentPath(workerIndex: number, seq: number, bucketSize: number): string[] {
+export function documentPath(workerIndex: number, seq: number, layout: KeyLayout): string[] {
   const section = workerSection(workerIndex);
-  return bucketSize > 0 ? [section, `b${Math.floor(seq / bucketSize)}`, writeKey(seq)] : [section, writeKey(seq)];
+  if (layout.keySpace > 0) return [section, writeKey(seq % layout.keySpace)];
+  return layout.bucketSize > 0 ? [section, `b${Math.floor(seq / layout.bucketSize)}`, writeKey(seq)] : [section, writeKey(seq)];
 }
 
 /** SQLite key of one write: section and key joined. */

@@ -1,8 +1,8 @@
-// Baseline for the get workload: a bare node:net server on a Unix socket that
-// splits length-prefixed msgpack frames, decodes each (with the project's
-// codec, the same checks the sidecar runs), and answers with a response of the
-// same shape as the sidecar's `get` — the transport's limit, with no sidecar
-// logic. Runs as its own process; SIGTERM stops it; it never outlives
+// Baseline for the get and durable-set workloads: a bare node:net server on a
+// Unix socket that splits length-prefixed msgpack frames, decodes each (with
+// the project's codec, the same checks the sidecar runs), and answers with a
+// response of the same shape as the sidecar's `get` (or, for a `set`, its
+// write result) — the transport's limit, with no sidecar logic and no storage. Runs as its own process; SIGTERM stops it; it never outlives
 // --max-lifetime-ms.
 import net from 'node:net';
 import { unlink } from 'node:fs/promises';
@@ -38,7 +38,8 @@ const server = net.createServer((socket) => {
         socket.write(encodeMessage({ type: 'hello', protocol: 1, server: { version: 'raw', pid: process.pid }, epoch, revision: 1, limits: DEFAULT_LIMITS }));
         continue;
       }
-      socket.write(encodeMessage({ epoch, revision: 1, value, modRevision: 1, id: message.id, ok: true }));
+      const answer = message.op === 'set' ? { results: [{ modRevision: 1, existed: false }] } : { value, modRevision: 1 };
+      socket.write(encodeMessage({ epoch, revision: 1, ...answer, id: message.id, ok: true }));
     }
   });
 });

@@ -1,6 +1,7 @@
 // Durable-set load against the sidecar: the real client library, --in-flight
 // sets outstanding, each to a key never written before (w<index>.k<seq>, or
-// w<index>.b<bucket>.k<seq> with --bucket-size), for --duration-ms. Every set
+// w<index>.b<bucket>.k<seq> with --bucket-size) or, with --key-space N, to one
+// of N keys in turn (w<index>.k<seq % N>), for --duration-ms. Every set
 // resolves only once the sidecar has made it durable (group commit: temp
 // file, fsync, rename, fsync dir).
 import { connect } from '../client/index.js';
@@ -13,12 +14,13 @@ const worker = startWorker('set-worker', {
   'in-flight': { type: 'string', default: '16' },
   'duration-ms': { type: 'string', default: '10000' },
   'bucket-size': { type: 'string', default: '0' },
+  'key-space': { type: 'string', default: '0' },
 });
 const socketPath = stringArg(worker.values, 'socket');
 const index = numberArg(worker.values, 'worker-index');
 const inFlight = numberArg(worker.values, 'in-flight');
 const durationMs = numberArg(worker.values, 'duration-ms');
-const bucketSize = numberArg(worker.values, 'bucket-size');
+const layout = { bucketSize: numberArg(worker.values, 'bucket-size'), keySpace: numberArg(worker.values, 'key-space') };
 
 const client = connect({ socketPath, name: `bench-set-${index}`, defaultTimeoutMs: 30_000 });
 await client.ready();
@@ -27,7 +29,7 @@ const result = await runTimedWrites({
   workerIndex: index,
   durationMs,
   lanes: inFlight,
-  write: (seq) => client.set(documentPath(index, seq, bucketSize).join('.'), writeValue(index, seq)),
+  write: (seq) => client.set(documentPath(index, seq, layout).join('.'), writeValue(index, seq)),
 });
 client.close();
 worker.finish(result);
