@@ -8,19 +8,12 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LIMITS, FrameDecoder, decodeValue, encodeMessage } from '../protocol/index.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { WatchWorkerResult } from './watch-worker.js';
+import { WATCH_WORKER_OPTIONS, now, type WatchWorkerResult } from './watch-roles.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
-const worker = startWorker('raw-watch-worker', {
-  socket: { type: 'string' },
-  role: { type: 'string' },
-  watchers: { type: 'string', default: '25' },
-  'interval-ms': { type: 'string', default: '5' },
-  'duration-ms': { type: 'string', default: '5000' },
-});
+const worker = startWorker('raw-watch-worker', { ...WATCH_WORKER_OPTIONS });
 const socketPath = stringArg(worker.values, 'socket');
 const role = stringArg(worker.values, 'role');
-const now = () => performance.timeOrigin + performance.now();
 type Message = Record<string, unknown>;
 
 /** Connects and calls `onMessage` with every decoded frame. */

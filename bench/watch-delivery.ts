@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { benchScript, makeTempDir, removeTempDir, runWorkers, startServer, startSidecar, type ServerProcess } from './bench-processes.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
-import type { WatchWorkerResult } from './watch-worker.js';
+import type { WatchWorkerResult } from './watch-roles.js';
 import { markdownTable, ms, whole, type WorkloadReport } from './workload-report.js';
 
 export interface WatchDeliveryOptions {

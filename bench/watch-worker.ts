@@ -6,28 +6,13 @@
 import { performance } from 'node:perf_hooks';
 import { connect, type ConfigClient } from '../client/index.js';
 import { LatencyHistogram } from './latency-histogram.js';
+import { WATCH_WORKER_OPTIONS, now, type WatchWorkerResult } from './watch-roles.js';
 import { numberArg, startWorker, stringArg } from './worker-lifecycle.js';
 
-const worker = startWorker('watch-worker', {
-  socket: { type: 'string' },
-  role: { type: 'string' },
-  watchers: { type: 'string', default: '25' },
-  'interval-ms': { type: 'string', default: '5' },
-  'duration-ms': { type: 'string', default: '5000' },
-});
+const worker = startWorker('watch-worker', { ...WATCH_WORKER_OPTIONS });
 const socketPath = stringArg(worker.values, 'socket');
 const role = stringArg(worker.values, 'role');
 const durationMs = numberArg(worker.values, 'duration-ms');
-const now = () => performance.timeOrigin + performance.now();
-
-export interface WatchWorkerResult {
-  role: string;
-  events: number;
-  resyncs: number;
-  latency: ReturnType<LatencyHistogram['toData']>;
-  /** Pairs [revision, latency ms]: for the writer, each set's send → acknowledgement; for a watcher, each delivery's send → receipt. */
-  byRevision: number[];
-}
 
 if (role === 'writer') {
   const intervalMs = numberArg(worker.values, 'interval-ms');
