@@ -185,7 +185,7 @@ test('every history of a sequential register with overlapping intervals is accep
 test('in a history without overlaps or unknown writes, any get changed to another value is rejected', () => {
   fc.assert(
     fc.property(fc.array(plannedOp, { minLength: 1, maxLength: 40 }), fc.nat(), (plan, pick) => {
-      const sequential = plan.map((p) => ({ ...p, before: 0, after: 1, outcome: p.outcome === 'failed' ? 'failed' : 'ok' }));
+      const sequential = plan.map((p): PlannedOp => ({ ...p, before: 0, after: 1, outcome: p.outcome === 'failed' ? 'failed' : 'ok' }));
       const history = registerHistory(sequential);
       const gets = history.filter((op) => op.call.type === 'get');
       fc.pre(gets.length > 0);
