@@ -128,7 +128,7 @@ test('the checker accepts a run in which reads are served from committed state',
 test('the checker rejects a run in which a read is served from an unacknowledged write', async (t) => {
   const verdict = await dirtyReadScenario(t, 'dirty');
   assert.equal(verdict.result, 'not-linearizable');
-  t.diagnostic(verdict.explanation);
+  for (const line of verdict.explanation.split('\n')) t.diagnostic(line);
   // The explanation names the key and the reads on either side of the violation.
   assert.match(verdict.explanation, /key "k"/);
   assert.match(verdict.explanation, /b#1: get → saw value "v"/);

@@ -157,7 +157,7 @@ export async function loadHistory(dir: string): Promise<Operation[]> {
       const call = calls.get(line.n);
       if (call === undefined) throw new Error(`${name}:${index + 1}: a return for call ${line.n}, which was never made`);
       calls.delete(line.n);
-      operations.push({ key: call.key, call: call.call, outcome: line.outcome, invokeMs: call.at, ...(line.outcome.status !== 'unknown' && { returnMs: line.at }), label: `${process}#${line.n}` });
+      operations.push({ key: call.key, call: call.call, outcome: line.outcome, invokeMs: call.at, ...(line.outcome.status !== 'unknown' && { returnMs: line.at }), label: `${process}#${line.n}`, ...(line.code !== undefined && { code: line.code }) });
     });
     for (const call of calls.values()) {
       operations.push({ key: call.key, call: call.call, outcome: call.call.type === 'get' ? { status: 'failed' } : { status: 'unknown' }, invokeMs: call.at, label: `${process}#${call.n}` });
@@ -170,7 +170,7 @@ export async function loadHistory(dir: string): Promise<Operation[]> {
 export function outcomeCounts(operations: readonly Operation[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const op of operations) {
-    const name = `${op.call.type} ${op.outcome.status}`;
+    const name = `${op.call.type} ${op.outcome.status}${op.code === undefined ? '' : ` ${op.code}`}`;
     counts[name] = (counts[name] ?? 0) + 1;
   }
   return counts;

@@ -34,6 +34,8 @@ export interface Operation {
   returnMs?: number;
   /** Who made it (process and sequence number), for explanations. */
   label?: string;
+  /** The error code it failed with, for explanations. */
+  code?: string;
 }
 
 export interface CheckOptions {
@@ -300,7 +302,7 @@ export function describe(op: Operation, origin = 0): string {
   const condition = call.type !== 'get' && call.expect !== undefined ? ` if it still holds ${slotKey(call.expect)}` : '';
   const what = call.type === 'get' ? 'get' : call.type === 'set' ? `set ${canonicalJson(call.value)}${condition}` : `delete${condition}`;
   const outcome = op.outcome;
-  const result = outcome.status === 'ok' ? (call.type === 'get' ? `saw ${outcome.seen === undefined ? '?' : slotKey(outcome.seen)}` : 'ok') : outcome.status;
-  const at = (ms: number | undefined) => (ms === undefined ? 'never' : (ms - origin).toFixed(3));
-  return `${op.label ?? 'op'}: ${what} → ${result} [${at(op.invokeMs)} .. ${at(op.returnMs)} ms]`;
+  const result = outcome.status === 'ok' ? (call.type === 'get' ? `saw ${outcome.seen === undefined ? '?' : slotKey(outcome.seen)}` : 'ok') : outcome.status + (op.code === undefined ? '' : ` (${op.code})`);
+  const at = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms - origin).toFixed(3)} ms`);
+  return `${op.label ?? 'op'}: ${what} → ${result} [${at(op.invokeMs)} .. ${at(op.returnMs)}]`;
 }
