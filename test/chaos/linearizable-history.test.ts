@@ -13,8 +13,9 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DirtyReadProxy, type ProxyMode } from '../helpers/dirty-read-proxy.js';
-import { loadHistory, outcomeCounts } from '../helpers/history-recorder.js';
+import { loadHistory, outcomeCounts, sharedClockMs } from '../helpers/history-recorder.js';
 import { startLineProcess, type LineProcess } from '../helpers/line-process.js';
+import { runNode } from '../helpers/run-process.js';
 import { checkHistory, type Verdict } from '../helpers/linearizability.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
@@ -133,4 +134,12 @@ test('the checker rejects a run in which a read is served from an unacknowledged
   assert.match(verdict.explanation, /key "k"/);
   assert.match(verdict.explanation, /b#1: get → saw value "v"/);
   assert.match(verdict.explanation, /c#1: get → saw value "u"/);
+});
+
+test('the recorder stamps calls with a clock that orders events of different processes', async () => {
+  const before = sharedClockMs();
+  const child = await runNode('-e', [`process.stdout.write(String(performance.timeOrigin + performance.now()))`], { timeoutMs: 30_000 });
+  const after = sharedClockMs();
+  const inChild = Number(child.stdout);
+  assert.ok(before < inChild && inChild < after, `the child's time ${inChild} is not between ${before} and ${after}`);
 });

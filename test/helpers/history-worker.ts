@@ -8,6 +8,7 @@
 // Usage: node history-worker.js SOCKET HISTORY_FILE TIMEOUT_MS
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 import { connect, ConfigSidecarError } from '../../client/index.js';
 import { RecordingClient, type ReadEntry } from './history-recorder.js';
 import { seededRandom } from './seeded-random.js';
@@ -29,22 +30,27 @@ async function lane(seed: number, keys: number, index: number): Promise<number> 
     const key = `k${Math.floor(next() * keys)}`;
     const value = `${label}.${index}.${seq}`;
     const dice = next();
+    let failed = false;
     try {
       if (dice < 0.4) {
         await recorder.get(key);
       } else if (dice < 0.6) {
-        await recorder.set(key, value);
+        failed = (await recorder.set(key, value)).outcome.status !== 'ok';
       } else if (dice < 0.7) {
-        await recorder.delete(key);
+        failed = (await recorder.delete(key)).outcome.status !== 'ok';
       } else {
         const read = await recorder.get(key);
         calls++;
-        await (dice < 0.95 ? recorder.set(key, value, read) : recorder.delete(key, read));
+        const write = await (dice < 0.95 ? recorder.set(key, value, read) : recorder.delete(key, read));
+        failed = write.outcome.status === 'failed' || write.outcome.status === 'unknown';
       }
     } catch (error) {
-      // A get that failed (timed out while the sidecar was down) is recorded as telling nothing.
+      // A get that failed (the sidecar stopping or down) is recorded as telling nothing.
       if (!(error instanceof ConfigSidecarError)) throw error;
+      failed = true;
     }
+    // A sidecar that is stopping answers at once: spinning on it would only fill the history.
+    if (failed) await delay(5 + next() * 20);
     calls++;
   }
   return calls;
