@@ -165,7 +165,7 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
       const top = stack.pop();
       if (top === undefined) {
         budget.steps -= steps;
-        return { key, result: 'not-linearizable', operations: ops.length, steps, explanation: explain(key, ops, best, origin) };
+        return { key, result: 'not-linearizable', operations: ops.length, steps, explanation: explain(key, ops, best, origin, slack) };
       }
       state = top.state;
       linearized[top.entry.op >> 5]! ^= 1 << (top.entry.op & 31);
@@ -269,8 +269,9 @@ function unlift(call: Entry): void {
 }
 
 /** Where the search got stuck, in words: the end of the longest linearization and the operation that could not follow. */
-function explain(key: string, ops: SearchOp[], best: { order: number[]; state: string; blocker: number | undefined }, origin: number): string {
-  const lines = [`key ${JSON.stringify(key)}: not linearizable (${ops.length} operations).`];
+function explain(key: string, ops: SearchOp[], best: { order: number[]; state: string; blocker: number | undefined }, origin: number, slack: number): string {
+  const widened = slack > 0 ? `; intervals widened by ${slack} ms on each side for the error of the clocks` : '';
+  const lines = [`key ${JSON.stringify(key)}: not linearizable (${ops.length} operations${widened}).`];
   const tail = best.order.slice(-5);
   lines.push(
     best.order.length === 0
