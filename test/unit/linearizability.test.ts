@@ -197,3 +197,60 @@ test('in a history without overlaps or unknown writes, any get changed to anothe
     { numRuns: 300 },
   );
 });
+
+/** The definition itself, for tiny histories: some order of the operations (unknown writes in it or not) respects real time and the register. */
+function bruteForceLinearizable(history: Operation[], conflicts: 'checked' | 'ignored'): boolean {
+  const ops = history.filter((op) => op.outcome.status !== 'failed' && !(op.outcome.status === 'conflict' && conflicts === 'ignored'));
+  const same = (a: Slot, b: Slot) => JSON.stringify(a) === JSON.stringify(b);
+  const states = new Map<string, Slot>();
+  const search = (placed: Operation[], rest: Operation[]): boolean => {
+    // Every op left must be placeable later; an unknown write may also be left out.
+    if (rest.every((op) => op.outcome.status === 'unknown')) return true;
+    for (const op of rest) {
+      // Nothing left may have returned before this one was called.
+      if (rest.some((other) => other !== op && (other.returnMs ?? Infinity) < op.invokeMs)) continue;
+      const state = states.get(op.key) ?? absent;
+      const call = op.call;
+      let after: Slot | undefined;
+      if (call.type === 'get') after = same((op.outcome as { seen: Slot }).seen, state) ? state : undefined;
+      else if (op.outcome.status === 'conflict') after = call.expect !== undefined && !same(call.expect, state) ? state : undefined;
+      else if (call.expect === undefined || same(call.expect, state)) after = call.type === 'set' ? holds(call.value) : absent;
+      if (after === undefined) continue;
+      states.set(op.key, after);
+      const found = search([...placed, op], rest.filter((o) => o !== op));
+      states.set(op.key, state);
+      if (found) return true;
+    }
+    return false;
+  };
+  return search([], ops);
+}
+
+const tinyOp = fc.record({
+  kind: fc.constantFrom('get', 'set', 'delete', 'cas'),
+  value: fc.constantFrom('a', 'b'),
+  expect: fc.constantFrom<Slot>(absent, holds('a'), holds('b')),
+  seen: fc.constantFrom<Slot>(absent, absent, holds('a'), holds('b')),
+  outcome: fc.constantFrom('ok', 'ok', 'ok', 'failed', 'conflict', 'unknown'),
+  invokeMs: fc.integer({ min: 0, max: 10 }),
+  lengthMs: fc.integer({ min: 0, max: 6 }),
+});
+
+test('on tiny random histories the checker agrees with a brute-force search of every order', () => {
+  fc.assert(
+    fc.property(fc.array(tinyOp, { minLength: 1, maxLength: 6 }), fc.constantFrom('checked' as const, 'ignored' as const), (plan, conflicts) => {
+      const history = plan.map((p, i): Operation => {
+        const base = { key: 'k', label: `op${i}`, invokeMs: p.invokeMs, returnMs: p.invokeMs + p.lengthMs };
+        if (p.kind === 'get') return { ...base, call: { type: 'get' }, outcome: { status: 'ok', seen: p.seen } };
+        const expect = p.kind === 'cas' ? p.expect : undefined;
+        const call = p.kind === 'delete' ? { type: 'delete' as const, ...(expect && { expect }) } : { type: 'set' as const, value: p.value, ...(expect && { expect }) };
+        const status = p.outcome === 'conflict' && expect === undefined ? 'ok' : p.outcome;
+        if (status === 'unknown') return { key: 'k', label: base.label, invokeMs: base.invokeMs, call, outcome: { status } };
+        return { ...base, call, outcome: { status } as Operation['outcome'] };
+      });
+      const expected = bruteForceLinearizable(history, conflicts) ? 'linearizable' : 'not-linearizable';
+      assert.equal(checkHistory(history, { conflicts }).result, expected);
+    }),
+    { numRuns: 3000 },
+  );
+});
