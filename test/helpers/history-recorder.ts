@@ -35,8 +35,8 @@ const NOT_APPLIED = new Set<string>([
   ClientErrorCode.UNAVAILABLE,
 ]);
 
-/** The outcome of a write that threw `error`. */
-function writeFailure(error: unknown): { outcome: Outcome; code: string } {
+/** The outcome of a write that threw `error` (anything but a ConfigSidecarError is rethrown). */
+export function writeFailure(error: unknown): { outcome: Outcome; code: string } {
   if (!(error instanceof ConfigSidecarError)) throw error;
   if (error.code === ErrorCode.CONFLICT) return { outcome: { status: 'conflict' }, code: error.code };
   // A deadline or abort before the request was written means it was never sent (docs/protocol.md).
