@@ -94,6 +94,8 @@ interface SearchOp {
   source: Operation;
   /** Tries the op on `state` (a state key): the state after it, or undefined if it cannot happen there. */
   step(state: string): string | undefined;
+  /** It only looks (a get, a checked conflict): never changes the state. */
+  observer: boolean;
 }
 
 interface Entry {
@@ -111,7 +113,10 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
   const initial = slotKey(options.initial?.(key) ?? { exists: false });
   const relevant = all.filter((op) => !carriesNothing(op, conflicts));
   const slack = options.clockSlackMs ?? 0;
-  const ops = withoutUnobservedUnknownWrites(relevant, conflicts, slack).map((op) => toSearchOp(op));
+  // Indexed in call order, so the placed set is mostly a prefix (which keeps memo keys short).
+  const ops = withoutUnobservedUnknownWrites(relevant, conflicts, slack)
+    .sort((a, b) => a.invokeMs - b.invokeMs)
+    .map((op) => toSearchOp(op));
 
   // Lowe's list of call and return entries in time order; calls first at equal times (touching intervals overlap).
   const entries: Entry[] = [];
@@ -134,16 +139,18 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
   let state = initial;
   let entry = head.next;
   let steps = 0;
-  // The longest linearization found, and the op whose return ended it: the explanation of a failure.
-  let best: { order: number[]; state: string; blocker: number | undefined } = { order: [], state, blocker: undefined };
+  // The longest linearization found (its length, last ops and placed set), and the op whose return ended it.
+  let best: Deepest = { length: 0, tail: [], placed: linearized.slice(), state, blocker: undefined };
 
   while (head.next !== undefined) {
     if (++steps > budget.steps || ((steps & 0xfff) === 0 && Date.now() > budget.deadline)) {
       return { key, result: 'unknown', operations: ops.length, steps, reason: `step or time budget spent after ${steps} steps (${stack.length} of ${ops.length} operations placed)` };
     }
     if (entry === undefined) throw new Error('the entry list ended before a return entry');
+    let dead = !entry.isCall;
     if (entry.isCall) {
-      const next = ops[entry.op]!.step(state);
+      const op = ops[entry.op]!;
+      const next = op.step(state);
       if (next !== undefined) {
         linearized[entry.op >> 5]! ^= 1 << (entry.op & 31);
         const memo = next + '\u0000' + bitsKey(linearized);
@@ -152,16 +159,25 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
           stack.push({ entry, state });
           state = next;
           lift(entry);
-          if (stack.length > best.order.length) best = { order: stack.map((s) => s.entry.op), state, blocker: undefined };
+          if (stack.length > best.length) {
+            best = { length: stack.length, tail: stack.slice(-5).map((s) => s.entry.op), placed: linearized.slice(), state, blocker: undefined };
+          }
           entry = head.next;
           continue;
         }
         linearized[entry.op >> 5]! ^= 1 << (entry.op & 31);
+        // An observer that fits here is best placed here (it changes nothing, and everything that
+        // must precede it already does): if that was tried and failed, so does every other choice.
+        dead = op.observer;
       }
-      entry = entry.next;
-    } else {
-      // An op reached its return without being placed: undo the last placement and try the next candidate.
-      if (stack.length === best.order.length && best.blocker === undefined) best.blocker = entry.op;
+      if (!dead) {
+        entry = entry.next;
+        continue;
+      }
+    }
+    // Stuck: an op reached its return unplaced, or a placeable observer led nowhere. Undo the last placement.
+    if (!entry.isCall && stack.length === best.length && best.blocker === undefined) best.blocker = entry.op;
+    for (;;) {
       const top = stack.pop();
       if (top === undefined) {
         budget.steps -= steps;
@@ -171,6 +187,8 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
       linearized[top.entry.op >> 5]! ^= 1 << (top.entry.op & 31);
       unlift(top.entry);
       entry = top.entry.next;
+      // Leaving a placed observer out instead cannot help either (same argument): keep undoing.
+      if (!ops[top.entry.op]!.observer) break;
     }
   }
   budget.steps -= steps;
@@ -215,18 +233,18 @@ function toSearchOp(op: Operation): SearchOp {
     const observed = (op.outcome as { seen?: Slot }).seen;
     if (observed === undefined) throw new Error(`${describe(op)}: a get that succeeded must say what it saw`);
     const seen = slotKey(observed);
-    return { source: op, step: (state) => (state === seen ? state : undefined) };
+    return { source: op, observer: true, step: (state) => (state === seen ? state : undefined) };
   }
   const after = call.type === 'set' ? slotKey({ exists: true, value: call.value }) : ABSENT;
   const expect = call.expect === undefined ? undefined : slotKey(call.expect);
   switch (op.outcome.status) {
     case 'ok':
-      return { source: op, step: (state) => (expect === undefined || state === expect ? after : undefined) };
+      return { source: op, observer: false, step: (state) => (expect === undefined || state === expect ? after : undefined) };
     case 'conflict':
-      return { source: op, step: (state) => (expect !== undefined && state !== expect ? state : undefined) };
+      return { source: op, observer: true, step: (state) => (expect !== undefined && state !== expect ? state : undefined) };
     case 'unknown':
       // Applied if its condition holds; if it doesn't, it was refused — also a possible outcome.
-      return { source: op, step: (state) => (expect === undefined || state === expect ? after : state) };
+      return { source: op, observer: false, step: (state) => (expect === undefined || state === expect ? after : state) };
     case 'failed':
       throw new Error('failed operations are dropped before the search');
   }
@@ -248,9 +266,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'undefined';
 }
 
+/** The set as a string: the words from the first unplaced op to the last placed one (all before are placed). */
 function bitsKey(bits: Uint32Array): string {
-  let out = '';
-  for (const word of bits) out += String.fromCharCode(word & 0xffff, word >>> 16);
+  let low = 0;
+  while (low < bits.length && bits[low] === 0xffffffff) low++;
+  let high = bits.length - 1;
+  while (high > low && bits[high] === 0) high--;
+  let out = String(low) + ':';
+  for (let i = low; i <= high; i++) out += String.fromCharCode(bits[i]! & 0xffff, bits[i]! >>> 16);
   return out;
 }
 
@@ -269,25 +292,35 @@ function unlift(call: Entry): void {
 }
 
 /** Where the search got stuck, in words: the end of the longest linearization and the operation that could not follow. */
-function explain(key: string, ops: SearchOp[], best: { order: number[]; state: string; blocker: number | undefined }, origin: number, slack: number): string {
+/** The deepest point the search reached. */
+interface Deepest {
+  length: number;
+  /** The last few ops placed, in order. */
+  tail: number[];
+  placed: Uint32Array;
+  state: string;
+  /** The first op found unplaceable at its return from there. */
+  blocker: number | undefined;
+}
+
+function explain(key: string, ops: SearchOp[], best: Deepest, origin: number, slack: number): string {
   const widened = slack > 0 ? `; intervals widened by ${slack} ms on each side for the error of the clocks` : '';
   const lines = [`key ${JSON.stringify(key)}: not linearizable (${ops.length} operations${widened}).`];
-  const tail = best.order.slice(-5);
   lines.push(
-    best.order.length === 0
+    best.length === 0
       ? `No operation can come first from the initial state ${best.state}.`
-      : `The longest linearization found places ${best.order.length} operations${best.order.length > tail.length ? ', ending with' : ''}:`,
+      : `The longest linearization found places ${best.length} operations${best.length > best.tail.length ? ', ending with' : ''}:`,
   );
-  for (const i of tail) lines.push(`  ${describe(ops[i]!.source, origin)}`);
-  if (best.order.length > 0) lines.push(`which leaves the key ${best.state}.`);
+  for (const i of best.tail) lines.push(`  ${describe(ops[i]!.source, origin)}`);
+  if (best.length > 0) lines.push(`which leaves the key ${best.state}.`);
   if (best.blocker !== undefined) {
     const blocker = ops[best.blocker]!.source;
     lines.push(`Then this operation must take effect before it returns, and cannot, whichever of the others still open goes first:`);
     lines.push(`  ${describe(blocker, origin)}`);
-    const placed = new Set(best.order);
+    const placed = (i: number) => (best.placed[i >> 5]! & (1 << (i & 31))) !== 0;
     const open = ops
       .map((op, i) => ({ op: op.source, i }))
-      .filter(({ op, i }) => !placed.has(i) && i !== best.blocker && op.invokeMs <= (blocker.returnMs ?? Infinity))
+      .filter(({ op, i }) => !placed(i) && i !== best.blocker && op.invokeMs <= (blocker.returnMs ?? Infinity) + 2 * slack)
       .slice(0, 8);
     if (open.length > 0) {
       lines.push('Operations called before it returned and not placed:');
