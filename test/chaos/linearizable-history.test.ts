@@ -55,11 +55,11 @@ test(`${ROUNDS} kill -9s and SIGTERMs under ${CLIENTS} recorded clients: every k
   const workers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => startWorker(t, paths.socketPath, historyDir, `client${i}`, 2000)));
   workers.forEach((worker, i) => worker.send(`random ${SEED + i} ${KEYS} ${LANES_PER_CLIENT}`));
 
-  const stops: string[] = [];
+  const stops = { SIGKILL: 0, SIGTERM: 0 };
   for (let round = 0; round < ROUNDS; round++) {
     await delay(100 + random() * 400);
     const graceful = random() < 0.4;
-    stops.push(graceful ? 'SIGTERM' : 'SIGKILL');
+    stops[graceful ? 'SIGTERM' : 'SIGKILL']++;
     await (graceful ? sidecar.stop() : sidecar.kill9());
     sidecar = await startSidecar(t, paths);
   }
@@ -74,7 +74,7 @@ test(`${ROUNDS} kill -9s and SIGTERMs under ${CLIENTS} recorded clients: every k
   const started = Date.now();
   // A CONFLICT is not evidence of a change here: a restart renumbers every modRevision (docs/decisions.md).
   const verdict = checkHistory(history, { conflicts: 'ignored', clockSlackMs: 1, deadlineMs: 30_000 });
-  t.diagnostic(`stops: ${stops.join(' ')}; ${history.length} operations ${JSON.stringify(outcomeCounts(history))}`);
+  t.diagnostic(`${stops.SIGKILL} kill -9s, ${stops.SIGTERM} SIGTERMs; ${history.length} operations ${JSON.stringify(outcomeCounts(history))}`);
   t.diagnostic(`checked in ${Date.now() - started} ms: ${verdict.keys.map((k) => `${k.key} ${k.operations} ops ${k.steps} steps`).join(', ')}`);
   assert.equal(verdict.result, 'linearizable', verdict.explanation);
   const counts = outcomeCounts(history);

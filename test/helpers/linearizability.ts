@@ -49,7 +49,7 @@ export interface CheckOptions {
   conflicts?: 'checked' | 'ignored';
   /** Widens every interval by this much on both sides: the error of the clocks of different processes. */
   clockSlackMs?: number;
-  /** Bounds of the search over all keys; past them the verdict is 'unknown'. */
+  /** Bounds of the search over all keys (default 20 million steps, 60 s); past them the verdict is 'unknown'. */
   maxSteps?: number;
   deadlineMs?: number;
 }
@@ -77,15 +77,12 @@ export function checkHistory(operations: readonly Operation[], options: CheckOpt
   const budget = { steps: options.maxSteps ?? 20_000_000, deadline: Date.now() + (options.deadlineMs ?? 60_000) };
   const origin = operations.reduce((min, op) => Math.min(min, op.invokeMs), Infinity);
   const keys = [...byKey.keys()].sort().map((key) => checkKey(key, byKey.get(key)!, options, budget, origin));
-  const failed = keys.filter((k) => k.result === 'not-linearizable');
-  const unknown = keys.filter((k) => k.result === 'unknown');
+  const failed = keys.flatMap((k) => (k.result === 'not-linearizable' ? [k.explanation] : []));
+  const unknown = keys.flatMap((k) => (k.result === 'unknown' ? [`key ${JSON.stringify(k.key)}: search stopped: ${k.reason}`] : []));
   return {
     result: failed.length > 0 ? 'not-linearizable' : unknown.length > 0 ? 'unknown' : 'linearizable',
     keys,
-    explanation: [
-      ...failed.map((k) => (k as { explanation: string }).explanation),
-      ...unknown.map((k) => `key ${JSON.stringify(k.key)}: search stopped: ${(k as { reason: string }).reason}`),
-    ].join('\n\n'),
+    explanation: [...failed, ...unknown].join('\n\n'),
   };
 }
 
@@ -144,6 +141,7 @@ function checkKey(key: string, all: Operation[], options: CheckOptions, budget: 
 
   while (head.next !== undefined) {
     if (++steps > budget.steps || ((steps & 0xfff) === 0 && Date.now() > budget.deadline)) {
+      budget.steps -= steps;
       return { key, result: 'unknown', operations: ops.length, steps, reason: `step or time budget spent after ${steps} steps (${stack.length} of ${ops.length} operations placed)` };
     }
     if (entry === undefined) throw new Error('the entry list ended before a return entry');
