@@ -32,7 +32,7 @@ async function startWorker(t: TestContext, socketPath: string, historyDir: strin
   return startLineProcess(t, HISTORY_WORKER, [socketPath, path.join(historyDir, `${name}.jsonl`), String(timeoutMs)]);
 }
 
-/** Sends `command` and expects `answer` as the worker's next line. */
+/** Expects `answer` as the worker's next line. */
 async function expectLine(worker: LineProcess, answer: string | RegExp, timeoutMs = 30_000): Promise<string> {
   const line = await worker.next(timeoutMs);
   if (typeof answer === 'string') assert.equal(line, answer);
