@@ -1,18 +1,16 @@
 // Values already in the config that fail a disk check now (a directory it
 // lists was removed, a program uninstalled). They are kept and served, and
 // writes that leave them alone go on (docs/decisions.md, schemas); health
-// names each one until it passes again or is changed. Looked at again when
-// health is asked, at most once per interval, since the disk changes by itself.
+// names each one until it passes again or is changed. Looked at again each
+// time health is asked (the disk changes by itself); concurrent asks share one look.
 import { ErrorCode, ProtocolError, type ValidationIssue } from '../protocol/index.js';
 import type { ConfigSchema } from './config-schema.js';
 import type { JsonObject } from './document.js';
 import type { Health } from './health.js';
 import type { Logger } from './logger.js';
 
-const RECHECK_INTERVAL_MS = 1000;
-
 export class StaleValues {
-  private checkedAt = 0;
+  private reported = '';
   private running: Promise<void> | undefined;
 
   constructor(
@@ -26,16 +24,17 @@ export class StaleValues {
 
   /** Records what a check just found (at start). */
   record(stale: readonly ValidationIssue[]): void {
-    this.checkedAt = Date.now();
     this.health.staleValues = stale.map(
       (issue) => `${this.configPath}: ${issue.path}: ${issue.message}; the value is kept and served, and checked again when it is written`,
     );
-    if (stale.length > 0) this.log.warn({ config: this.configPath, stale }, 'values in the config fail a disk check; kept');
+    // Logged when the set changes, not at every health call.
+    const reported = this.health.staleValues.join('\n');
+    if (reported !== this.reported && stale.length > 0) this.log.warn({ config: this.configPath, stale }, 'values in the config fail a disk check; kept');
+    this.reported = reported;
   }
 
-  /** Checks the committed document again unless it was checked within the interval; never rejects. */
+  /** Checks the committed document against the disk again; never rejects. */
   refresh(): Promise<void> {
-    if (Date.now() - this.checkedAt < RECHECK_INTERVAL_MS) return Promise.resolve();
     this.running ??= this.recheck().finally(() => {
       this.running = undefined;
     });
