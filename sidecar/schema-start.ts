@@ -89,7 +89,7 @@ export async function prepareSchema(
 /** The view of a document that may not match (a newer version's file); undefined when it does not. */
 async function viewIfValid(schema: ConfigSchema, doc: JsonObject, log: Logger): Promise<JsonObject | undefined> {
   try {
-    return await schema.validate(doc);
+    return (await schema.check(doc, doc)).view;
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
     log.warn({ reason: error.message }, 'the newer file does not match this schema: served without defaults');
