@@ -70,7 +70,7 @@ export async function serve(args: ServeArgs): Promise<number> {
     signals.onStop(stop);
     const early = signals.stopRequested;
     if (early !== undefined) {
-      sidecar.log.info({ signal: early }, 'stop signal during start-up: stopping before serving');
+      sidecar.log.info({ signal: early }, 'stop signal during start-up: stopping before announcing that it serves');
       stop(early);
       return;
     }

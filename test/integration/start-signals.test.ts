@@ -27,13 +27,11 @@ async function signalDuringStart(t: Parameters<typeof startSidecar>[0], paths: T
   const spawnedAt = performance.now();
   const sidecar = await startSidecar(t, paths, { noWait: true, extraArgs: ['--log-level', 'info'] });
   await waitUntilCaught(sidecar.pid, 'SIGHUP', sidecar.exited);
-  const caughtAfterMs = performance.now() - spawnedAt;
-  const servingWhenCaught = sidecar.stderr().includes(SERVING);
   const wait = spawnedAt + delayMs - performance.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   const beforeServing = !sidecar.stderr().includes(SERVING);
   sidecar.child.kill(signal);
-  return { sidecar, caughtAfterMs, servingWhenCaught, beforeServing };
+  return { sidecar, beforeServing };
 }
 
 async function stateDirHoldsNoLock(paths: TestPaths): Promise<void> {
@@ -47,8 +45,7 @@ test('SIGHUP at any point of start-up: the sidecar serves and answers it with a 
   await writeFile(paths.configPath, '{"a": 1}\n');
   let sentBeforeServing = 0;
   for (const delayMs of [0, 25, 50, 100, 150, 200, 300]) {
-    const { sidecar, caughtAfterMs, servingWhenCaught, beforeServing } = await signalDuringStart(t, paths, 'SIGHUP', delayMs);
-    assert.equal(servingWhenCaught, false, `SIGHUP is caught before start-up work, not after it (caught ${caughtAfterMs.toFixed(0)} ms after spawn)`);
+    const { sidecar, beforeServing } = await signalDuringStart(t, paths, 'SIGHUP', delayMs);
     if (beforeServing) sentBeforeServing++;
     await waitForServing(sidecar.child, sidecar.stderr, sidecar.exited);
     const client = connect({ socketPath: paths.socketPath });
@@ -62,6 +59,7 @@ test('SIGHUP at any point of start-up: the sidecar serves and answers it with a 
     await waitForLine(sidecar, /SIGHUP during start-up: re-reading|SIGHUP: re-reading/);
     assert.equal(await sidecar.stop(), 0, `stopped cleanly after a SIGHUP at ${delayMs} ms; stderr:\n${sidecar.stderr()}`);
   }
+  // Handlers installed only once serving (as before this was fixed) would make this 0.
   assert.ok(sentBeforeServing > 0, 'at least one SIGHUP reached the sidecar before it served');
 });
 
