@@ -18,10 +18,12 @@ const START_TIME_MARGIN_MS = 2000;
 
 /** True when `pid` is a live process that may be the one that wrote a record at `recordedAt`. */
 export async function processAlive(pid: number, recordedAt?: Date): Promise<boolean> {
-  if (!signalable(pid)) return false;
+  const signal = signalable(pid);
+  if (signal === 'no') return false;
   if (process.platform !== 'linux') return true;
   const stat = await procStat(pid);
-  if (stat === undefined) return false; // gone between the two looks
+  // Not in /proc: gone since the signal check, or hidden from us (hidepid) while it runs as another user.
+  if (stat === undefined) return signal === 'not-permitted';
   if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false;
   if (recordedAt === undefined || Number.isNaN(recordedAt.getTime())) return true;
   const bootMs = await bootTimeMs();
@@ -30,12 +32,13 @@ export async function processAlive(pid: number, recordedAt?: Date): Promise<bool
   return startedAt <= recordedAt.getTime() + START_TIME_MARGIN_MS;
 }
 
-function signalable(pid: number): boolean {
+/** kill(pid, 0): the process exists ('yes'), exists but belongs to someone else ('not-permitted'), or not. */
+function signalable(pid: number): 'yes' | 'not-permitted' | 'no' {
   try {
     process.kill(pid, 0);
-    return true;
+    return 'yes';
   } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
+    return (error as { code?: string }).code === 'EPERM' ? 'not-permitted' : 'no';
   }
 }
 
