@@ -11,6 +11,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { connect } from '../../client/index.js';
+import type { HealthResult } from '../../protocol/index.js';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
 import { waitUntil } from '../helpers/sidecar-pids.js';
@@ -23,12 +25,17 @@ function cliFor(paths: TestPaths) {
   return (...args: string[]) => runNode(CLI, [...args, '--socket', paths.socketPath]);
 }
 
-async function health(paths: TestPaths): Promise<{ status: string; reasons: string[]; readOnly: boolean; fileValid: boolean }> {
-  const result = await cliFor(paths)('health');
-  return JSON.parse(result.stdout);
+/** Health from a client connection of the test's own (the CLI's path is exercised by the writes and restores). */
+async function health(paths: TestPaths): Promise<HealthResult> {
+  const client = connect({ socketPath: paths.socketPath });
+  try {
+    return await client.health();
+  } finally {
+    client.close();
+  }
 }
 
-type Health = Awaited<ReturnType<typeof health>>;
+type Health = HealthResult;
 
 /** Health's reasons but one that load on the test machine can add at any time (an event-loop stall). */
 function reasonsOf(h: Health): string[] {
