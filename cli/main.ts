@@ -1,12 +1,11 @@
-#!/usr/bin/env node
-// config-sidecar command line: parse, dispatch, exit with DESIGN §7's codes.
+// config-sidecar command line: parse, dispatch, exit with the codes README.md lists.
+// config-sidecar command line: parse, dispatch, exit with the codes of docs/protocol.md.
+// Only light modules are imported up front: `serve` installs its signal
+// handlers before the sidecar's modules load (docs/operations.md, signals).
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../sidecar/index.js';
-import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
-import { parseLimitFlags } from './limit-flags.js';
-import { serve } from './serve.js';
-import { watchCommand } from './watch.js';
+import { ServeSignals } from './start-signals.js';
 import { USAGE } from './usage.js';
 
 const ARITY: Record<string, [min: number, max: number]> = {
@@ -68,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
   if (rest.length < arity[0] || rest.length > arity[1]) return usageError(`${command} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s), got ${rest.length}`);
 
   if (command === 'serve') {
+    const signals = ServeSignals.install();
+    const { parseLimitFlags } = await import('./limit-flags.js');
     const level = values['log-level'];
     if (level !== undefined && !LOG_LEVELS.has(level)) return usageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
     let lockStaleMs: number | undefined;
@@ -81,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       return usageError((error as Error).message);
     }
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits });
+    const { serve } = await import('./serve.js');
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits, signals });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
@@ -91,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
   }
   const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'], config: values.config };
+  const [{ runClientCommand }, { watchCommand }] = await Promise.all([import('./client-commands.js'), import('./watch.js')]);
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
   return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
 }

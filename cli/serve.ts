@@ -1,11 +1,15 @@
 // `config-sidecar serve`: run a sidecar in the foreground until SIGTERM/SIGINT.
 // Under systemd (NOTIFY_SOCKET set) it reports readiness, reloads, shutdown
 // and watchdog pings, so a `Type=notify` unit knows when it really serves.
+// Signals that arrived while it was starting (start-signals.ts) are answered
+// once it serves: a stop stops it before it announces itself, SIGHUPs become
+// one re-read of the file.
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import { ExitCode } from './exit-codes.js';
+import type { ServeSignals, StopSignal } from './start-signals.js';
 
 export interface ServeArgs {
   config?: string;
@@ -16,6 +20,8 @@ export interface ServeArgs {
   /** A zod schema module or JSON Schema file. */
   schema?: string;
   limits?: Partial<Limits>;
+  /** Installed by the entry point before anything else loaded. */
+  signals: ServeSignals;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -47,12 +53,10 @@ export async function serve(args: ServeArgs): Promise<number> {
     await notifier?.status(`cannot start: ${message}`);
     return ExitCode.REJECTED;
   }
+  const { signals } = args;
   const serving = `serving ${sidecar.configPath} on ${sidecar.socketPath}`;
-  process.stderr.write(`config-sidecar: ${serving}\n`);
-  void notifier?.ready(serving);
-  notifier?.startWatchdog();
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+    const stop = (signal: StopSignal) => {
       sidecar.log.info({ signal }, 'signal received');
       void notifier?.stopping();
       sidecar.stop().then(
@@ -63,9 +67,18 @@ export async function serve(args: ServeArgs): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
+    signals.onStop(stop);
+    const early = signals.stopRequested;
+    if (early !== undefined) {
+      sidecar.log.info({ signal: early }, 'stop signal during start-up: stopping before announcing that it serves');
+      stop(early);
+      return;
+    }
+    process.stderr.write(`config-sidecar: ${serving}\n`);
+    void notifier?.ready(serving);
+    notifier?.startWatchdog();
+    if (signals.reloadsDuringStart > 0) sidecar.log.info({ signals: signals.reloadsDuringStart }, 'SIGHUP during start-up: re-reading the config file now');
+    signals.onReload(() => {
       sidecar.log.info('SIGHUP: re-reading the config file');
       void notifier?.reloading();
       void sidecar.reload().then(
