@@ -1,0 +1,98 @@
+// A fleet source under test: started on a real etcd with short retry timings,
+// its delivered changes recorded, closed when the test ends; plus an etcd3
+// writer and etcd's own history of a prefix to compare deliveries against.
+import type { TestContext } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import type { FleetChange } from '../../sidecar/fleet/fleet-changes.js';
+import { parseFleetUrl } from '../../sidecar/fleet/fleet-url.js';
+import { FleetSource, type FleetSourceOptions } from '../../sidecar/fleet/fleet-source.js';
+
+export interface RecordedSource {
+  source: FleetSource;
+  changes: FleetChange[];
+  errors: Error[];
+  /** Waits until `done(changes)` holds; rejects after `timeoutMs` naming `what` and the last status. */
+  until(what: string, done: (changes: FleetChange[]) => boolean, timeoutMs?: number): Promise<void>;
+}
+
+export async function startRecordedSource(
+  t: TestContext,
+  endpoint: string,
+  prefix: string,
+  stateDir: string,
+  extra: Partial<FleetSourceOptions> = {},
+): Promise<RecordedSource> {
+  const changes: FleetChange[] = [];
+  const errors: Error[] = [];
+  let wake: (() => void) | undefined;
+  const source = await FleetSource.start({
+    connection: parseFleetUrl(`etcd://${endpoint}${prefix}`),
+    stateDir,
+    onChange: (change) => {
+      changes.push(change);
+      wake?.();
+    },
+    onError: (error) => errors.push(error),
+    backoff: { initialMs: 50, maxMs: 400 },
+    etcdTiming: { callTimeoutMs: 2000, keepaliveMs: 10_000, maxReconnectBackoffMs: 300 },
+    lagPollMs: 200,
+    ...extra,
+  });
+  t.after(() => source.close());
+  return {
+    source,
+    changes,
+    errors,
+    async until(what, done, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!done(changes)) {
+        if (Date.now() > deadline) {
+          throw new Error(`${what}: not within ${timeoutMs} ms; ${changes.length} changes, status ${JSON.stringify(source.status())}, errors: ${errors.map((e) => e.message).slice(-3).join(' | ')}`);
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+    },
+  };
+}
+
+/** An etcd3 client for the test's own puts and reads, closed when the test ends. */
+export function etcdWriter(t: TestContext, endpoint: string): Etcd3 {
+  const client = new Etcd3({ hosts: endpoint });
+  t.after(() => client.close());
+  return client;
+}
+
+/**
+ * etcd's own history of `prefix`: the revisions that changed a key under it, in
+ * order, replayed by a watch from revision `from`. The replay ends at a marker
+ * key put under the prefix (so call it last: sources see the marker too); the
+ * marker's revision is left out.
+ */
+export async function prefixHistory(client: Etcd3, prefix: string, from = 1): Promise<number[]> {
+  const marker = `${prefix}~history-end`;
+  const revisions: number[] = [];
+  const watcher = await client.watch().prefix(prefix).startRevision(String(from)).create();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the history of ${prefix} was not replayed within 10 s`)), 10_000);
+      watcher.on('data', (res) => {
+        for (const event of res.events) {
+          if (event.kv.key.toString() === marker) {
+            clearTimeout(timer);
+            resolve();
+            return;
+          }
+          const revision = Number(event.kv.mod_revision);
+          if (revisions.at(-1) !== revision) revisions.push(revision);
+        }
+      });
+      client.put(marker).value('true').exec().catch(reject);
+    });
+  } finally {
+    await watcher.cancel();
+  }
+  return revisions;
+}
