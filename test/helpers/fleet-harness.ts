@@ -2,7 +2,8 @@
 // its delivered changes recorded, closed when the test ends; plus an etcd3
 // writer and etcd's own history of a prefix to compare deliveries against.
 import type { TestContext } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { openEtcdClient } from '../../sidecar/fleet/etcd-client.js';
 import type { FleetChange } from '../../sidecar/fleet/fleet-changes.js';
 import { parseFleetUrl } from '../../sidecar/fleet/fleet-url.js';
 import { FleetSource, type FleetSourceOptions } from '../../sidecar/fleet/fleet-source.js';
@@ -58,9 +59,9 @@ export async function startRecordedSource(
   };
 }
 
-/** An etcd3 client for the test's own puts and reads, closed when the test ends. */
-export function etcdWriter(t: TestContext, endpoint: string): Etcd3 {
-  const client = new Etcd3({ hosts: endpoint });
+/** An etcd3 client for the test's own puts and reads (failing fast, no hidden retries), closed when the test ends. */
+export async function etcdWriter(t: TestContext, endpoint: string): Promise<Etcd3> {
+  const client = await openEtcdClient(parseFleetUrl(`etcd://${endpoint}/`), { callTimeoutMs: 2000, keepaliveMs: 10_000, maxReconnectBackoffMs: 200 });
   t.after(() => client.close());
   return client;
 }

@@ -16,7 +16,7 @@ const PREFIX = '/apps/demo/';
 test('a put reaches the callback as one change of its revision; a delete removes the path', { skip }, async (t) => {
   const etcd = await startEtcd(t);
   const { dir } = await testPaths(t);
-  const kv = etcdWriter(t, etcd.endpoint);
+  const kv = await etcdWriter(t, etcd.endpoint);
   await kv.put(`${PREFIX}server/host`).value('"db.local"').exec();
   const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'state'));
   await fleet.until('the first read', (changes) => changes.length === 1);
@@ -49,7 +49,7 @@ test('a put reaches the callback as one change of its revision; a delete removes
 test('keys that cannot be placed are reported and left out; the source keeps going', { skip }, async (t) => {
   const etcd = await startEtcd(t);
   const { dir } = await testPaths(t);
-  const kv = etcdWriter(t, etcd.endpoint);
+  const kv = await etcdWriter(t, etcd.endpoint);
   const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'state'));
   await fleet.until('the first read', (changes) => changes.length === 1);
   await kv.put(`${PREFIX}a`).value('1').exec();
@@ -73,3 +73,137 @@ test('keys that cannot be placed are reported and left out; the source keeps goi
   assert.match(fleet.source.status().problems[2]?.message ?? '', /"a\/b" lies below "a"/);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+test('etcd killed and restarted under puts: the revisions delivered are exactly etcd\'s history of the prefix', { skip }, async (t) => {
+  const etcd = await startEtcd(t);
+  const { dir } = await testPaths(t);
+  const kv = await etcdWriter(t, etcd.endpoint);
+  const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'state'));
+  await fleet.until('the first read', (changes) => changes.length === 1);
+  const start = fleet.changes[0]?.revision ?? 0;
+
+  const writer = putStream(kv, 6);
+  for (let round = 0; round < 2; round++) {
+    await writer.reach(writer.count + 20, 10_000);
+    await etcd.kill();
+    await etcd.start();
+  }
+  await writer.reach(writer.count + 20, 10_000);
+  await writer.stop();
+
+  const history = await prefixHistory(kv, PREFIX, start + 1);
+  const last = history.at(-1) ?? start;
+  await fleet.until('the last put', (changes) => (changes.at(-1)?.revision ?? 0) >= last, 15_000);
+  const delivered = fleet.changes.slice(1).map((c) => c.revision).filter((r) => r <= last);
+  assert.deepEqual(delivered, history);
+  assert.ok(fleet.changes.every((c, i) => i === 0 || c.kind === 'watch'), 'no re-read: nothing was compacted');
+  assert.ok(fleet.errors.some((e) => /lost etcd|did not answer|UNAVAILABLE|No connection/i.test(e.message)), 'the source did see etcd go away');
+  const now = await kv.getAll().prefix(PREFIX).strings();
+  delete now[`${PREFIX}~history-end`];
+  const served = fleet.source.document() as Record<string, unknown>;
+  assert.deepEqual(Object.keys(now).map((key) => key.slice(PREFIX.length)).sort(), Object.keys(served).filter((k) => k !== '~history-end').sort());
+});
+
+test('a revision etcd compacted away: the source re-reads the prefix and delivers the difference as one change', { skip }, async (t) => {
+  const etcd = await startEtcd(t);
+  const { dir } = await testPaths(t);
+  const stateDir = path.join(dir, 'state');
+  const kv = await etcdWriter(t, etcd.endpoint);
+  await kv.put(`${PREFIX}a`).value('1').exec();
+  await kv.put(`${PREFIX}b`).value('2').exec();
+  const first = await startRecordedSource(t, etcd.endpoint, PREFIX, stateDir);
+  await first.until('the first read', (changes) => changes.length === 1);
+  await first.source.close();
+
+  await kv.put(`${PREFIX}a`).value('10').exec();
+  await kv.delete().key(`${PREFIX}b`).exec();
+  await kv.put(`${PREFIX}c`).value('{"d":3}').exec();
+  const head = await kv.put('/elsewhere').value('1').exec();
+  await kv.kv.compact({ revision: head.header.revision, physical: true });
+
+  const second = await startRecordedSource(t, etcd.endpoint, PREFIX, stateDir);
+  assert.deepEqual(second.source.document(), { a: 1, b: 2 }, 'the stored state is served at once');
+  await second.until('the re-read', (changes) => changes.length === 1);
+  const [change] = second.changes;
+  assert.equal(change?.kind, 'resync');
+  assert.equal(change?.revision, Number(head.header.revision));
+  assert.deepEqual(change?.document, { a: 10, c: { d: 3 } });
+  assert.deepEqual(change?.changed, [['b'], ['a'], ['c']]);
+  assert.ok(second.errors.some((e) => /cancelled the watch/.test(e.message)), second.errors.map((e) => e.message).join('; '));
+  // Nothing more arrives for the compacted revisions; later puts are followed one by one again.
+  const next = await kv.put(`${PREFIX}a`).value('11').exec();
+  await second.until('the next put', (changes) => changes.length === 2);
+  assert.deepEqual([second.changes[1]?.kind, second.changes[1]?.revision], ['watch', Number(next.header.revision)]);
+});
+
+test('started while etcd is down: serves the stored state at once, says so, and catches up revision by revision when etcd comes', { skip }, async (t) => {
+  const etcd = await startEtcd(t);
+  const { dir } = await testPaths(t);
+  const stateDir = path.join(dir, 'state');
+  const kv = await etcdWriter(t, etcd.endpoint);
+  const stored = await kv.put(`${PREFIX}p`).value('1').exec();
+  const first = await startRecordedSource(t, etcd.endpoint, PREFIX, stateDir);
+  await first.until('the first read', (changes) => changes.length === 1);
+  await first.source.close();
+  const q = await kv.put(`${PREFIX}q`).value('2').exec();
+  const p = await kv.put(`${PREFIX}p`).value('3').exec();
+  await etcd.kill();
+
+  const second = await startRecordedSource(t, etcd.endpoint, PREFIX, stateDir);
+  assert.deepEqual(second.source.document(), { p: 1 });
+  const down = second.source.status();
+  assert.equal(down.connected, false);
+  assert.equal(down.from, 'stored');
+  assert.equal(down.revision, Number(stored.header.revision));
+  assert.equal(typeof down.ageMs, 'number');
+  await second.until('a failed attempt', () => second.errors.length > 0);
+  assert.equal(second.source.status().connected, false);
+  assert.equal(second.changes.length, 0);
+
+  await etcd.start();
+  await second.until('the two missed puts', (changes) => changes.length === 2);
+  assert.deepEqual(
+    second.changes.map((c) => [c.kind, c.revision]),
+    [
+      ['watch', Number(q.header.revision)],
+      ['watch', Number(p.header.revision)],
+    ],
+  );
+  assert.deepEqual(second.source.document(), { p: 3, q: 2 });
+  const up = second.source.status();
+  assert.equal(up.connected, true);
+  assert.equal(up.ageMs, 0);
+  assert.equal(up.lastError, undefined);
+});
+
+/** Puts to a few keys under PREFIX, one after another, until stopped; failed puts (etcd down) are retried. */
+function putStream(kv: Awaited<ReturnType<typeof etcdWriter>>, keys: number) {
+  let count = 0;
+  let stopped = false;
+  const running = (async () => {
+    for (let i = 0; !stopped; i++) {
+      try {
+        await kv.put(`${PREFIX}k${i % keys}`).value(JSON.stringify({ i })).exec();
+        count++;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  })();
+  return {
+    get count() {
+      return count;
+    },
+    async reach(target: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (count < target) {
+        if (Date.now() > deadline) throw new Error(`only ${count} of ${target} puts went through within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
