@@ -88,6 +88,8 @@ export class FleetSource {
   private closed = false;
   private wake: (() => void) | undefined;
   private connected = false;
+  /** The revision of the last progress notification of this session. */
+  private lastProgress: number | undefined;
   private etcdRevision: number | undefined;
   private syncedAt: number | undefined;
   private lastChangeAt: number | undefined;
@@ -214,6 +216,7 @@ export class FleetSource {
 
     const watcher = client.watch().prefix(prefix).startRevision(String(this.taken.revision + 1)).watcher();
     session.watcher = watcher;
+    this.lastProgress = undefined;
     watcher.on('connected', (res: IWatchResponse) => {
       if (session.ended) return;
       this.connected = true;
@@ -254,8 +257,14 @@ export class FleetSource {
     const prefix = this.options.connection.prefix;
     if (res.events.length === 0) {
       // An empty response on an established watch is a progress notification: nothing under
-      // the prefix is pending up to header.revision.
-      if (this.connected) this.enqueue({ kind: 'progress', revision: Number(res.header.revision) }, this.taken.clusterId);
+      // the prefix is pending up to header.revision. etcd before 3.4.25 / 3.5.8 could send one
+      // just ahead of the event of that same revision, so a revision is trusted once notified
+      // twice; the first time, only the revision before it is.
+      if (!this.connected) return;
+      const revision = Number(res.header.revision);
+      const trusted = revision === this.lastProgress ? revision : revision - 1;
+      this.lastProgress = revision;
+      this.enqueue({ kind: 'progress', revision: trusted }, this.taken.clusterId);
       return;
     }
     let step: Extract<FleetStep, { kind: 'revision' }> | undefined;

@@ -32,8 +32,14 @@ test('a put reaches the callback as one change of its revision; a delete removes
     changed: [['server', 'port']],
     problems: [],
   });
-  // Keys outside the prefix are not the fleet's.
-  await kv.put('/apps/demo2/server/port').value('1').exec();
+  // Keys outside the prefix are not the fleet's. They move etcd's revision: the source is
+  // behind by that much until etcd's next progress notification says nothing under the prefix changed.
+  const elsewhere = await kv.put('/apps/demo2/server/port').value('1').exec();
+  await fleet.until('a progress notification past the other put', () => {
+    const { lag, revision } = fleet.source.status();
+    return lag === 0 && (revision ?? 0) >= Number(elsewhere.header.revision);
+  });
+  assert.equal(fleet.changes.length, 2, 'a put elsewhere is no change');
   const removed = await kv.delete().key(`${PREFIX}server/host`).exec();
   await fleet.until('the delete', (changes) => changes.length === 3);
   assert.equal(fleet.changes[2]?.revision, Number(removed.header.revision));
