@@ -97,3 +97,46 @@ export async function prefixHistory(client: Etcd3, prefix: string, from = 1): Pr
   }
   return revisions;
 }
+
+/** A stream of puts under `prefix`, one after another, until stopped; a failed put (etcd down) is retried. */
+export interface PutStream {
+  readonly count: number;
+  /** Waits until `target` puts have gone through. */
+  reach(target: number, timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function putStream(kv: Etcd3, prefix: string, keys: number): PutStream {
+  let count = 0;
+  let stopped = false;
+  const running = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const ok = await kv
+        .put(`${prefix}k${i % keys}`)
+        .value(JSON.stringify({ i }))
+        .exec()
+        .then(
+          () => true,
+          () => false, // etcd is down or restarting: the next put tries again
+        );
+      if (ok) count++;
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    get count() {
+      return count;
+    },
+    async reach(target, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (count < target) {
+        if (Date.now() > deadline) throw new Error(`only ${count} of ${target} puts went through within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}

@@ -1,13 +1,13 @@
 // The fleet source against a real etcd: puts and deletes under the prefix reach
-// its callback one change per revision; keys it cannot place are reported; it
-// resumes after etcd restarts without missing or repeating a revision; a
+// its callback one change per revision; keys it cannot place are reported; a
 // compacted gap arrives as one change; a start while etcd is down serves the
-// stored state and catches up when etcd comes.
+// stored state and catches up when etcd comes. Restarts of etcd under load and
+// several sources converging are in test/chaos/fleet-etcd.test.ts.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { etcdSkipReason, startEtcd } from '../helpers/etcd-server.js';
-import { etcdWriter, prefixHistory, startRecordedSource } from '../helpers/fleet-harness.js';
+import { etcdWriter, startRecordedSource } from '../helpers/fleet-harness.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const skip = await etcdSkipReason();
@@ -78,36 +78,6 @@ test('keys that cannot be placed are reported and left out; the source keeps goi
   );
   assert.match(fleet.source.status().problems[2]?.message ?? '', /"a\/b" lies below "a"/);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
-});
-
-test('etcd killed and restarted under puts: the revisions delivered are exactly etcd\'s history of the prefix', { skip }, async (t) => {
-  const etcd = await startEtcd(t);
-  const { dir } = await testPaths(t);
-  const kv = await etcdWriter(t, etcd.endpoint);
-  const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'state'));
-  await fleet.until('the first read', (changes) => changes.length === 1);
-  const start = fleet.changes[0]?.revision ?? 0;
-
-  const writer = putStream(kv, 6);
-  for (let round = 0; round < 2; round++) {
-    await writer.reach(writer.count + 20, 10_000);
-    await etcd.kill();
-    await etcd.start();
-  }
-  await writer.reach(writer.count + 20, 10_000);
-  await writer.stop();
-
-  const history = await prefixHistory(kv, PREFIX, start + 1);
-  const last = history.at(-1) ?? start;
-  await fleet.until('the last put', (changes) => (changes.at(-1)?.revision ?? 0) >= last, 15_000);
-  const delivered = fleet.changes.slice(1).map((c) => c.revision).filter((r) => r <= last);
-  assert.deepEqual(delivered, history);
-  assert.ok(fleet.changes.every((c, i) => i === 0 || c.kind === 'watch'), 'no re-read: nothing was compacted');
-  assert.ok(fleet.errors.some((e) => /lost etcd|did not answer|UNAVAILABLE|No connection/i.test(e.message)), 'the source did see etcd go away');
-  const now = await kv.getAll().prefix(PREFIX).strings();
-  delete now[`${PREFIX}~history-end`];
-  const served = fleet.source.document() as Record<string, unknown>;
-  assert.deepEqual(Object.keys(now).map((key) => key.slice(PREFIX.length)).sort(), Object.keys(served).filter((k) => k !== '~history-end').sort());
 });
 
 test('a revision etcd compacted away: the source re-reads the prefix and delivers the difference as one change', { skip }, async (t) => {
@@ -181,35 +151,3 @@ test('started while etcd is down: serves the stored state at once, says so, and 
   assert.equal(up.ageMs, 0);
   assert.equal(up.lastError, undefined);
 });
-
-/** Puts to a few keys under PREFIX, one after another, until stopped; failed puts (etcd down) are retried. */
-function putStream(kv: Awaited<ReturnType<typeof etcdWriter>>, keys: number) {
-  let count = 0;
-  let stopped = false;
-  const running = (async () => {
-    for (let i = 0; !stopped; i++) {
-      try {
-        await kv.put(`${PREFIX}k${i % keys}`).value(JSON.stringify({ i })).exec();
-        count++;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
-  })();
-  return {
-    get count() {
-      return count;
-    },
-    async reach(target: number, timeoutMs: number) {
-      const deadline = Date.now() + timeoutMs;
-      while (count < target) {
-        if (Date.now() > deadline) throw new Error(`only ${count} of ${target} puts went through within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
-    async stop() {
-      stopped = true;
-      await running;
-    },
-  };
-}
