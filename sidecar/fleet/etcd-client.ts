@@ -41,6 +41,8 @@ export async function openEtcdClient(connection: FleetConnection, timing: EtcdCl
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.initial_reconnect_backoff_ms': Math.min(200, timing.maxReconnectBackoffMs),
       'grpc.max_reconnect_backoff_ms': timing.maxReconnectBackoffMs,
+      // A fleet prefix is read in one range response; gRPC's default cap is 4 MiB.
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
       // Each source keeps its own connection state (no sharing of a failed subchannel's backoff).
       'grpc.use_local_subchannel_pool': 1,
     },

@@ -106,6 +106,28 @@ test(`three sources, one etcd: ${PUTS} puts and deletes later all serve the same
   });
 });
 
+test('etcd frozen (connections open, no answers): the source says it is not connected, keeps serving, and resumes when etcd answers again', { skip }, async (t) => {
+  const etcd = await startEtcd(t);
+  const { dir } = await testPaths(t);
+  const kv = await etcdWriter(t, etcd.endpoint);
+  await kv.put(`${PREFIX}mode`).value('"normal"').exec();
+  const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'state'));
+  await fleet.until('the first read', (changes) => changes.length === 1);
+  await fleet.until('connected', () => fleet.source.status().connected);
+
+  etcd.freeze();
+  t.after(() => etcd.thaw());
+  // The source's revision check times out (2 s in these tests; keepalive would notice later).
+  await fleet.until('the freeze noticed', () => !fleet.source.status().connected, 15_000);
+  assert.deepEqual(fleet.source.document(), { mode: 'normal' });
+  assert.equal(fleet.source.status().from, 'etcd');
+
+  etcd.thaw();
+  const put = await kv.put(`${PREFIX}mode`).value('"after"').exec();
+  await fleet.until('the put after the thaw', (changes) => changes.at(-1)?.revision === Number(put.header.revision), 15_000);
+  assert.deepEqual(fleet.changes.slice(1).map((c) => [c.kind, c.revision]), [['watch', Number(put.header.revision)]]);
+});
+
 /** A small seeded PRNG, so a failing run can be repeated with its FLEET_SEED. */
 function mulberry32(state: number): () => number {
   return () => {

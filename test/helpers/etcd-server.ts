@@ -37,6 +37,9 @@ export interface EtcdServer {
   start(): Promise<void>;
   /** SIGKILL, and wait until it is gone. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: etcd keeps its connections open but answers nothing, like a partition. */
+  freeze(): void;
+  thaw(): void;
   readonly running: boolean;
 }
 
@@ -82,12 +85,15 @@ export async function startEtcd(t: TestContext): Promise<EtcdServer> {
 
   const steps = teardown(t);
   steps.defer('remove the etcd data dir', () => rm(dir, { recursive: true, force: true }));
+  // SIGKILL ends a stopped process too.
   steps.defer('kill etcd', kill);
   await start();
   return {
     endpoint: `127.0.0.1:${clientPort}`,
     start,
     kill,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
