@@ -4,7 +4,7 @@
 // after a disconnect the watch resumes from the last revision it took in,
 // and when etcd has compacted that revision away the prefix is read again and
 // the difference delivered as one change. Nothing here waits on etcd for its caller.
-import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
+import type { IWatchResponse } from 'etcd3';
 import type { JsonObject } from '../document.js';
 import { realFs, type FsOps } from '../fs-ops.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './fleet-backoff.js';
@@ -12,7 +12,8 @@ import { applySteps, EMPTY_VIEW, type FleetChange, type FleetStep, type FleetVie
 import type { FleetConnection } from './fleet-connection.js';
 import { buildFleetDocument, type FleetProblem } from './fleet-document.js';
 import { loadFleetState, saveFleetState } from './fleet-state-file.js';
-import { DEFAULT_ETCD_TIMING, openEtcdClient, type EtcdClientTiming } from './etcd-client.js';
+import { DEFAULT_ETCD_TIMING, type EtcdClientTiming } from './etcd-client.js';
+import { closeSession, openSession, untilEnded, type Session } from './fleet-session.js';
 
 export interface FleetSourceOptions {
   connection: FleetConnection;
@@ -49,16 +50,6 @@ export interface FleetStatus {
   lastError: string | undefined;
   /** Keys under the prefix left out of the document. */
   problems: FleetProblem[];
-}
-
-/** One connection to etcd: ended on any disconnect, and then replaced. */
-interface Session {
-  client: Etcd3;
-  watcher: Watcher | undefined;
-  /** Ends the session (its `done` settles); idempotent. */
-  end(error?: Error): void;
-  done: Promise<void>;
-  ended: boolean;
 }
 
 export class FleetSource {
@@ -158,7 +149,6 @@ export class FleetSource {
       } catch (error) {
         this.fail(error);
       } finally {
-        session?.end();
         if (session !== undefined) await this.dispose(session);
       }
       if (this.connected) attempt = 0;
@@ -170,24 +160,7 @@ export class FleetSource {
   }
 
   private async open(): Promise<Session> {
-    const client = await openEtcdClient(this.options.connection, this.timing);
-    let end!: (error?: Error) => void;
-    const session: Session = {
-      client,
-      watcher: undefined,
-      ended: false,
-      end: (error) => end(error),
-      done: new Promise<void>((resolve, reject) => {
-        end = (error) => {
-          if (session.ended) return;
-          session.ended = true;
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-      }),
-    };
-    // Awaited by follow(); marked handled here because a failed save can end a session before that.
-    session.done.catch(() => undefined);
+    const session = await openSession(this.options.connection, this.timing);
     this.session = session;
     if (this.closed) session.end();
     return session;
@@ -197,14 +170,14 @@ export class FleetSource {
   private async follow(session: Session): Promise<void> {
     const { client } = session;
     const prefix = this.options.connection.prefix;
-    const head = await untilEnded(session, client.getAll().prefix(prefix).limit(1).exec());
+    const head = await untilEnded(session, () => client.getAll().prefix(prefix).limit(1).exec());
     if (head === undefined) return session.done;
     this.seeRevision(head.header.revision);
     const current = Number(head.header.revision);
     // Watch from where we are only when our revisions are this cluster's and not ahead of it
     // (an etcd restored from an older backup restarts below us).
     if (this.mustRead || this.taken.clusterId !== head.header.cluster_id || current < this.taken.revision) {
-      const all = await untilEnded(session, client.getAll().prefix(prefix).exec());
+      const all = await untilEnded(session, () => client.getAll().prefix(prefix).exec());
       if (all === undefined) return session.done;
       const entries = new Map(all.kvs.map((kv) => [kv.key.toString('utf8').slice(prefix.length), kv.value.toString('utf8')] as const));
       const revision = Number(all.header.revision);
@@ -331,18 +304,9 @@ export class FleetSource {
     if (this.etcdRevision === undefined || revision > this.etcdRevision) this.etcdRevision = revision;
   }
 
-  /** Closes a session's watch and client without waiting long on an etcd that may be gone. */
   private async dispose(session: Session): Promise<void> {
     if (this.session === session) this.session = undefined;
-    if (session.watcher !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        session.watcher.cancel().catch((error: unknown) => this.fail(error)),
-        new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
-      ]);
-      clearTimeout(timer);
-    }
-    session.client.close();
+    await closeSession(session, (error) => this.fail(error));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -363,11 +327,3 @@ export class FleetSource {
   }
 }
 
-/** `promise`'s value, or undefined as soon as the session ends (close() must not wait out an etcd call). */
-async function untilEnded<T>(session: Session, promise: Promise<T>): Promise<T | undefined> {
-  if (session.ended) {
-    promise.catch(() => undefined); // the session is over; its outcome no longer matters
-    return undefined;
-  }
-  return Promise.race([promise, session.done.then(() => undefined)]);
-}
