@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { Range } from 'etcd3';
+import { openEtcdClient } from '../../sidecar/fleet/etcd-client.js';
 import { loadFleetState } from '../../sidecar/fleet/fleet-state-file.js';
 import { etcdSkipReason, startEtcd } from '../helpers/etcd-server.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
@@ -173,5 +175,38 @@ describe('fleet source on a real etcd', { skip, concurrency: true }, () => {
     const stored = await loadFleetState(stateDir, PREFIX);
     assert.equal(stored.state?.revision, Number(put.header.revision));
     assert.deepEqual([...(stored.state?.entries ?? [])], [['x', '1']]);
+  });
+
+  test('etcd user/password auth: the source reads with a read-only role; a wrong password is reported, never crashes', async (t) => {
+    const etcd = await startEtcd(t);
+    const { dir } = await testPaths(t);
+    const admin = await etcdWriter(t, etcd.endpoint);
+    await admin.role('root').create();
+    await admin.user('root').create('root-pw');
+    await admin.user('root').addRole('root');
+    await admin.role('fleet-reader').create();
+    await admin.role('fleet-reader').grant({ permission: 'Read', range: Range.prefix(PREFIX) });
+    await admin.user('svc').create('svc-pw');
+    await admin.user('svc').addRole('fleet-reader');
+    await admin.auth.authEnable();
+    const root = await openEtcdClient({ endpoints: [etcd.endpoint], prefix: '/', auth: { username: 'root', password: 'root-pw' } });
+    t.after(() => root.close());
+    await root.put(`${PREFIX}x`).value('1').exec();
+
+    const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'ok'), {
+      connection: { endpoints: [etcd.endpoint], prefix: PREFIX, auth: { username: 'svc', password: 'svc-pw' } },
+    });
+    await fleet.until('the first read', (changes) => changes.length === 1);
+    assert.deepEqual(fleet.source.document(), { x: 1 });
+    const put = await root.put(`${PREFIX}x`).value('2').exec();
+    await fleet.until('the put', (changes) => changes.at(-1)?.revision === Number(put.header.revision));
+
+    const denied = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'denied'), {
+      connection: { endpoints: [etcd.endpoint], prefix: PREFIX, auth: { username: 'svc', password: 'wrong' } },
+    });
+    await denied.until('a refusal', () => denied.errors.length > 0);
+    assert.match(denied.source.status().lastError ?? '', /authentication failed/);
+    assert.equal(denied.source.status().connected, false);
+    assert.equal(denied.changes.length, 0);
   });
 });
