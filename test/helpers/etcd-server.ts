@@ -3,7 +3,9 @@
 // ends. kill() and start() again keep the data dir and ports, so a test can
 // take etcd away under a running fleet source and bring it back.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { access, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,12 +45,24 @@ export interface EtcdServer {
   readonly running: boolean;
 }
 
-export async function startEtcd(t: TestContext): Promise<EtcdServer> {
+/** TLS on etcd's client port: its certificate, and the CA its clients' certificates must come from (when it asks for them). */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Refuse clients without a certificate from `ca`. */
+  clientCertAuth: boolean;
+  /** A client certificate and key from `ca`, for the readiness check when clientCertAuth is on. */
+  clientCert?: string;
+  clientKey?: string;
+}
+
+export async function startEtcd(t: TestContext, tls?: EtcdTls): Promise<EtcdServer> {
   const bin = await findEtcd();
   if (bin === undefined) throw new Error('no etcd binary (check etcdSkipReason() first)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cs-etcd-'));
   const [clientPort, peerPort] = await freePorts(2);
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', 'test',
@@ -62,6 +76,8 @@ export async function startEtcd(t: TestContext): Promise<EtcdServer> {
     '--log-level', 'error',
     // Idle watches hear from etcd every 300 ms (default 10 min), so lag settles quickly in tests.
     '--experimental-watch-progress-notify-interval', '300ms',
+    ...(tls === undefined ? [] : ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca]),
+    ...(tls?.clientCertAuth === true ? ['--client-cert-auth'] : []),
   ];
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -80,7 +96,7 @@ export async function startEtcd(t: TestContext): Promise<EtcdServer> {
     child = spawned;
     spawned.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     exited = new Promise((resolve) => spawned.once('exit', () => resolve()));
-    await waitHealthy(clientUrl, spawned, () => stderr, 15_000);
+    await waitHealthy(clientUrl, spawned, () => stderr, 15_000, tls);
   };
 
   const steps = teardown(t);
@@ -114,20 +130,36 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function waitHealthy(clientUrl: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+async function waitHealthy(clientUrl: string, child: ChildProcess, stderr: () => string, timeoutMs: number, tls: EtcdTls | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`etcd exited (${child.exitCode ?? child.signalCode}) before answering:\n${stderr()}`);
     try {
-      const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = await res.text();
-      if (res.ok && body.includes('"health":"true"')) return;
-      last = `HTTP ${res.status} ${body}`;
+      const { status, body } = await getHealth(`${clientUrl}/health`, tls);
+      if (status === 200 && body.includes('"health":"true"')) return;
+      last = `HTTP ${status} ${body}`;
     } catch (error) {
       last = (error as Error).message;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`etcd at ${clientUrl} did not answer /health within ${timeoutMs} ms (${last}):\n${stderr()}`);
+}
+
+/** GET over http, or https trusting the test CA (with the client certificate when there is one). */
+async function getHealth(url: string, tls: EtcdTls | undefined): Promise<{ status: number; body: string }> {
+  const ca = tls === undefined ? undefined : await readFile(tls.ca);
+  const cert = tls?.clientCert === undefined ? undefined : await readFile(tls.clientCert);
+  const key = tls?.clientKey === undefined ? undefined : await readFile(tls.clientKey);
+  return new Promise((resolve, reject) => {
+    const request = (tls === undefined ? http : https).get(url, { ca, cert, key, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 1 s')));
+    request.on('error', reject);
+  });
 }

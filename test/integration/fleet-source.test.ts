@@ -11,10 +11,13 @@ import { openEtcdClient } from '../../sidecar/fleet/etcd-client.js';
 import { loadFleetState } from '../../sidecar/fleet/fleet-state-file.js';
 import { etcdSkipReason, startEtcd } from '../helpers/etcd-server.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
+import { certificatesSkipReason, makeCertificates } from '../helpers/test-certificates.js';
+import { resolveFleetConnection } from '../../sidecar/fleet/fleet-connection.js';
 import { etcdWriter, startRecordedSource } from '../helpers/fleet-harness.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const skip = await etcdSkipReason();
+const tlsSkip = skip ?? (await certificatesSkipReason());
 const PREFIX = '/apps/demo/';
 
 // Each test has its own etcd and state directory; they wait on etcd more than they compute, so they run side by side.
@@ -208,5 +211,28 @@ describe('fleet source on a real etcd', { skip, concurrency: true }, () => {
     assert.match(denied.source.status().lastError ?? '', /authentication failed/);
     assert.equal(denied.source.status().connected, false);
     assert.equal(denied.changes.length, 0);
+  });
+
+  test('TLS with a client certificate (--fleet-ca, --fleet-cert, --fleet-key): followed; without the client certificate, refused and reported', { skip: tlsSkip }, async (t) => {
+    const { dir } = await testPaths(t);
+    const certs = await makeCertificates(dir);
+    const etcd = await startEtcd(t, { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey, clientCertAuth: true, clientCert: certs.clientCert, clientKey: certs.clientKey });
+    const url = `etcd://${etcd.endpoint}${PREFIX}`;
+    const withCert = await resolveFleetConnection({ fleet: url, 'fleet-ca': certs.ca, 'fleet-cert': certs.clientCert, 'fleet-key': certs.clientKey });
+    const caOnly = await resolveFleetConnection({ fleet: url, 'fleet-ca': certs.ca });
+    assert.ok(withCert !== undefined && caOnly !== undefined);
+    const writer = await openEtcdClient({ ...withCert, prefix: '/' });
+    t.after(() => writer.close());
+    await writer.put(`${PREFIX}tls`).value('true').exec();
+
+    const fleet = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'ok'), { connection: withCert });
+    await fleet.until('the first read', (changes) => changes.length === 1);
+    assert.deepEqual(fleet.source.document(), { tls: true });
+
+    const refused = await startRecordedSource(t, etcd.endpoint, PREFIX, path.join(dir, 'refused'), { connection: caOnly });
+    await refused.until('a refusal', () => refused.errors.length > 0);
+    t.diagnostic(`without a client certificate: ${refused.source.status().lastError}`);
+    assert.equal(refused.source.status().connected, false);
+    assert.equal(refused.changes.length, 0);
   });
 });
