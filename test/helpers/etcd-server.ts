@@ -57,7 +57,15 @@ export interface EtcdTls {
   clientKey?: string;
 }
 
+/** A test's etcd, killed and its data dir removed when the test ends. */
 export async function startEtcd(t: TestContext, tls?: EtcdTls): Promise<EtcdServer> {
+  const steps = teardown(t);
+  const etcd = await launchEtcd(tls, (name, step) => steps.defer(name, step));
+  return etcd;
+}
+
+/** etcd started on a fresh data dir; `onCleanup` receives the steps that must run when its user is done (in reverse order). */
+export async function launchEtcd(tls: EtcdTls | undefined, onCleanup: (name: string, step: () => Promise<void>) => void): Promise<EtcdServer> {
   const bin = await findEtcd();
   if (bin === undefined) throw new Error('no etcd binary (check etcdSkipReason() first)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cs-etcd-'));
@@ -99,17 +107,16 @@ export async function startEtcd(t: TestContext, tls?: EtcdTls): Promise<EtcdServ
     await waitHealthy(clientUrl, spawned, () => stderr, 15_000, tls);
   };
 
-  const steps = teardown(t);
-  steps.defer('remove the etcd data dir', () => rm(dir, { recursive: true, force: true }));
+  onCleanup('remove the etcd data dir', () => rm(dir, { recursive: true, force: true }));
   // SIGKILL ends a stopped process too.
-  steps.defer('kill etcd', kill);
+  onCleanup('kill etcd', kill);
   await start();
   return {
     endpoint: `127.0.0.1:${clientPort}`,
     start,
     kill,
-    freeze: () => child?.kill('SIGSTOP'),
-    thaw: () => child?.kill('SIGCONT'),
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
