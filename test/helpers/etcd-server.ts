@@ -1,6 +1,6 @@
-// A real, single-member etcd for a test: its own temp data dir, 127.0.0.1 on
-// random free client and peer ports, killed (and its dir removed) when the test
-// ends. kill() and start() again keep the data dir and ports, so a test can
+// A real, single-member etcd for a test (or a benchmark): its own temp data
+// dir, 127.0.0.1 on random free client and peer ports, optionally TLS, killed
+// (and its dir removed) when the test ends. kill() and start() again keep the data dir and ports, so a test can
 // take etcd away under a running fleet source and bring it back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -60,8 +60,7 @@ export interface EtcdTls {
 /** A test's etcd, killed and its data dir removed when the test ends. */
 export async function startEtcd(t: TestContext, tls?: EtcdTls): Promise<EtcdServer> {
   const steps = teardown(t);
-  const etcd = await launchEtcd(tls, (name, step) => steps.defer(name, step));
-  return etcd;
+  return launchEtcd(tls, (name, step) => steps.defer(name, step));
 }
 
 /** etcd started on a fresh data dir; `onCleanup` receives the steps that must run when its user is done (in reverse order). */

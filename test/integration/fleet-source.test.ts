@@ -1,20 +1,21 @@
 // The fleet source against a real etcd: puts and deletes under the prefix reach
 // its callback one change per revision; keys it cannot place are reported; a
 // compacted gap arrives as one change; a start while etcd is down serves the
-// stored state and catches up when etcd comes. Restarts of etcd under load and
+// stored state and catches up when etcd comes; a failed save is retried, never
+// half-applied; user/password auth and TLS client certificates work. Restarts of etcd under load and
 // several sources converging are in test/chaos/fleet-etcd.test.ts.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Range } from 'etcd3';
 import { openEtcdClient } from '../../sidecar/fleet/etcd-client.js';
+import { resolveFleetConnection } from '../../sidecar/fleet/fleet-connection.js';
 import { loadFleetState } from '../../sidecar/fleet/fleet-state-file.js';
 import { etcdSkipReason, startEtcd } from '../helpers/etcd-server.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
-import { certificatesSkipReason, makeCertificates } from '../helpers/test-certificates.js';
-import { resolveFleetConnection } from '../../sidecar/fleet/fleet-connection.js';
 import { etcdWriter, startRecordedSource } from '../helpers/fleet-harness.js';
 import { testPaths } from '../helpers/temp-dir.js';
+import { certificatesSkipReason, makeCertificates } from '../helpers/test-certificates.js';
 
 const skip = await etcdSkipReason();
 const tlsSkip = skip ?? (await certificatesSkipReason());
