@@ -1,7 +1,8 @@
 // A real, single-member etcd for a test (or a benchmark): its own temp data
 // dir, 127.0.0.1 on random free client and peer ports, optionally TLS, killed
-// (and its dir removed) when the test ends. kill() and start() again keep the data dir and ports, so a test can
-// take etcd away under a running fleet source and bring it back.
+// (and its dir removed) when the test ends. kill() and start() again keep the
+// data dir and ports, so a test can take etcd away under a running fleet
+// source and bring it back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
