@@ -41,7 +41,7 @@ test('importing the client, the sidecar and the fleet modules, or starting the C
   const { dir } = await testPaths(t);
   const probe = path.join(dir, 'probe.cjs');
   await writeFile(probe, PROBE);
-  const modules = ['client/index.js', 'sidecar/index.js', 'sidecar/fleet/fleet-source.js', 'sidecar/fleet/fleet-connection.js'];
+  const modules = ['client/index.js', 'sidecar/index.js', 'sidecar/fleet/index.js'];
   const imports = modules.map((m) => `await import(${JSON.stringify(path.join(DIST, m))});`).join('\n');
   const imported = await run(['-r', probe, '--input-type=module', '-e', imports]);
   assert.equal(imported.code, 0, imported.stderr);
