@@ -23,7 +23,7 @@ const PREFIX = '/apps/demo/';
 
 // Each test has its own etcd and state directory; they wait on etcd more than they compute, so they run side by side.
 describe('fleet source on a real etcd', { skip, concurrency: true }, () => {
-  test('a put reaches the callback as one change of its revision; a delete removes the path', async (t) => {
+  test('a put reaches the callback as one change of its revision; a delete removes the path; a transaction is one change', async (t) => {
     const etcd = await startEtcd(t);
     const { dir } = await testPaths(t);
     const kv = await etcdWriter(t, etcd.endpoint);
@@ -56,9 +56,20 @@ describe('fleet source on a real etcd', { skip, concurrency: true }, () => {
     assert.deepEqual(fleet.changes[2]?.document, { server: { port: 8080 } });
     assert.deepEqual(fleet.changes[2]?.changed, [['server', 'host']]);
     assert.deepEqual(fleet.source.document(), { server: { port: 8080 } });
+
+    // Keys changed in one transaction share one revision: one change, both paths.
+    const txn = await kv.kv.txn({
+      success: [
+        { request_put: { key: Buffer.from(`${PREFIX}server/port`), value: Buffer.from('9090') } },
+        { request_put: { key: Buffer.from(`${PREFIX}server/tls`), value: Buffer.from('true') } },
+      ],
+    });
+    await fleet.until('the transaction', (changes) => changes.length === 4);
+    assert.equal(fleet.changes[3]?.revision, Number(txn.header.revision));
+    assert.deepEqual(fleet.changes[3]?.changed, [['server', 'port'], ['server', 'tls']]);
     const status = fleet.source.status();
     assert.equal(status.connected, true);
-    assert.equal(status.revision, Number(removed.header.revision));
+    assert.equal(status.revision, Number(txn.header.revision));
     assert.equal(status.from, 'etcd');
   });
 
