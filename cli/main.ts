@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // config-sidecar command line: parse, dispatch, exit with DESIGN §7's codes.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../sidecar/index.js';
 import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
 import { parseLimitFlags } from './limit-flags.js';
+import { parseSocketAccess } from './socket-access-flags.js';
 import { serve } from './serve.js';
 import { watchCommand } from './watch.js';
 import { USAGE } from './usage.js';
@@ -48,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         string: { type: 'boolean', default: false },
         'if-mod-revision': { type: 'string' },
+        'expect-owner': { type: 'string' },
+        'socket-mode': { type: 'string' },
+        'socket-group': { type: 'string' },
+        'read-only-socket': { type: 'string' },
+        'read-only-socket-mode': { type: 'string' },
+        'read-only-socket-group': { type: 'string' },
         timeout: { type: 'string' },
         'no-initial': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -76,12 +84,22 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
     }
     let limits;
+    let socketAccess;
+    let readOnlySocket;
     try {
       limits = parseLimitFlags(values.limit);
+      socketAccess = await parseSocketAccess('socket', values['socket-mode'], values['socket-group']);
+      const readOnlyPath = values['read-only-socket'];
+      if (readOnlyPath === undefined && (values['read-only-socket-mode'] ?? values['read-only-socket-group']) !== undefined) {
+        throw new Error('--read-only-socket-mode and --read-only-socket-group need --read-only-socket PATH');
+      }
+      if (readOnlyPath !== undefined) {
+        readOnlySocket = { path: path.resolve(readOnlyPath), ...(await parseSocketAccess('read-only-socket', values['read-only-socket-mode'], values['read-only-socket-group'])) };
+      }
     } catch (error) {
       return usageError((error as Error).message);
     }
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits });
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits, socketAccess, readOnlySocket });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
@@ -90,7 +108,15 @@ async function main(argv: string[]): Promise<number> {
     ifModRevision = Number(values['if-mod-revision']);
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
   }
-  const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'], config: values.config };
+  const clientArgs = {
+    socket: values.socket,
+    app: values.app,
+    timeoutMs,
+    json: values.json,
+    autoStart: values['auto-start'],
+    config: values.config,
+    expectOwner: values['expect-owner'],
+  };
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
   return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
 }

@@ -3,7 +3,7 @@
 // and watchdog pings, so a `Type=notify` unit knows when it really serves.
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
-import type { LogLevel } from '../sidecar/index.js';
+import type { LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -16,6 +16,10 @@ export interface ServeArgs {
   /** A zod schema module or JSON Schema file. */
   schema?: string;
   limits?: Partial<Limits>;
+  /** Mode and group of the socket (--socket-mode, --socket-group). */
+  socketAccess?: SocketAccess;
+  /** A second, read-only socket (--read-only-socket and its own mode and group). */
+  readOnlySocket?: { path: string } & SocketAccess;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -32,6 +36,8 @@ export async function serve(args: ServeArgs): Promise<number> {
       lockStaleMs: args.lockStaleMs,
       schemaPath: args.schema,
       limits: args.limits,
+      socketAccess: args.socketAccess,
+      readOnlySocket: args.readOnlySocket,
       onFatal: (error) => {
         fatal = error;
         const stopped = notifier?.stopping(`stopping: ${error.message}`);

@@ -26,6 +26,7 @@ import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
 import { RefusalQueue } from './refusal-queue.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
@@ -37,7 +38,8 @@ import { schemaAdmission } from './schema-admission.js';
 import { applySchemaStart, prepareSchema } from './schema-start.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
-import { listen, probe, type Listener } from './transport.js';
+import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
+import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
 import { VERSION } from './version.js';
 
 export interface SidecarOptions {
@@ -57,6 +59,10 @@ export interface SidecarOptions {
   progressMs?: number;
   /** Ownership lock stale threshold (ms). */
   lockStaleMs?: number;
+  /** Mode and group of the socket (default 0600, the owner only). */
+  socketAccess?: SocketAccess;
+  /** A second socket on which only reads and watches are served (its own mode and group). */
+  readOnlySocket?: { path: string } & SocketAccess;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
 }
@@ -66,6 +72,7 @@ export class Sidecar {
   private readonly handEdits: HandEdits;
   private readonly fileWatch: FileWatch;
   private stopping: Promise<void> | undefined;
+  private readOnlyListener: Listener | undefined;
   private readonly eventLoop = new EventLoopMonitor();
   readonly startedAt = Date.now();
 
@@ -81,8 +88,9 @@ export class Sidecar {
     private readonly ownership: Ownership,
     private readonly watches: WatchHub,
     private listener: Listener | undefined,
-    /** The schema in force, for `info` (clients restoring a backup need to know). */
+    /** The schema in force, for `info` and `restore`. */
     private readonly schema: ConfigSchema | undefined,
+    private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log);
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
@@ -105,6 +113,11 @@ export class Sidecar {
     let sidecar: Sidecar | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
+    // Directories someone else made or can write are refused before anything is read from them or locked.
+    await checkSocketPlace(socketPath);
+    if (options.readOnlySocket !== undefined) await checkSocketPlace(options.readOnlySocket.path);
+    await checkSharedDirectory(path.dirname(configPath), "the config file's directory");
+    await preparePrivateDirectory(stateDir, 'state directory');
 
     const ownership = await acquireOwnership({
       configPath,
@@ -152,7 +165,7 @@ export class Sidecar {
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, options);
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -183,6 +196,8 @@ export class Sidecar {
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
       watches: this.watches,
+      backups: this.file.backups,
+      schema: this.schema,
       identity: {
         version: VERSION,
         configPath: this.configPath,
@@ -208,34 +223,42 @@ export class Sidecar {
         }
         return handle(request, origin);
       },
+      outbound: new OutboundBudget(this.limits.maxTotalOutboundBytes),
+      watchCount: (session: Session) => this.watches.countFor(session),
     };
+    const readOnlyHost = { ...host, handle: (request: Request, origin: RequestOrigin) => host.handle(request, { ...origin, readOnly: true }) };
     // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.
     const tooManyConnections = new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
       limit: 'maxConnections',
       max: this.limits.maxConnections,
     });
     const refusals = new RefusalQueue();
-    this.listener = await listen(
-      this.socketPath,
-      (connection) => {
-        const session = new Session(connection, host, (ended) => {
-          this.sessions.delete(ended);
-          this.watches.removeAll(ended);
-        });
-        if (this.sessions.size >= this.limits.maxConnections) {
-          session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
-        } else {
-          this.sessions.add(session);
-        }
-        return session;
-      },
-      (error) => {
-        // A client that vanished mid-write is its own business; anything else is ours.
-        const code = (error as { code?: string }).code;
-        if (code === 'ECONNRESET' || code === 'EPIPE') this.log.debug({ err: error }, 'client connection reset');
-        else this.log.error({ err: error }, 'socket error');
-      },
-    );
+    const accept = (sessionHost: typeof host) => (connection: Connection) => {
+      const session = new Session(connection, sessionHost, (ended) => {
+        this.sessions.delete(ended);
+        this.watches.removeAll(ended);
+      });
+      if (this.sessions.size >= this.limits.maxConnections) {
+        session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
+      } else {
+        this.sessions.add(session);
+      }
+      return session;
+    };
+    const onError = (error: Error) => {
+      // A client that vanished mid-write is its own business; anything else is ours.
+      const code = (error as { code?: string }).code;
+      if (code === 'ECONNRESET' || code === 'EPIPE') this.log.debug({ err: error }, 'client connection reset');
+      else this.log.error({ err: error }, 'socket error');
+    };
+    this.listener = await listen(this.socketPath, this.sockets.socketAccess ?? { mode: 0o600 }, accept(host), onError);
+    const readOnly = this.sockets.readOnlySocket;
+    if (readOnly !== undefined) {
+      this.readOnlyListener = await listen(readOnly.path, readOnly, accept(readOnlyHost), onError).catch(async (error: unknown) => {
+        await this.listener?.close();
+        throw error;
+      });
+    }
     this.eventLoop.start();
   }
 
@@ -248,6 +271,7 @@ export class Sidecar {
   private async doStop(): Promise<void> {
     this.log.info('stopping');
     this.listener?.stopAccepting();
+    this.readOnlyListener?.stopAccepting();
     this.fileWatch.stop();
     await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
@@ -255,6 +279,7 @@ export class Sidecar {
     await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
     await this.listener?.close();
+    await this.readOnlyListener?.close();
     this.watches.close();
     this.eventLoop.stop();
     await this.file

@@ -17,6 +17,7 @@ import {
   type Request,
   type ServerHello,
 } from '../../protocol/index.js';
+import { OutboundBudget } from '../../sidecar/outbound-budget.js';
 import { Session, type SessionHost } from '../../sidecar/session.js';
 import type { Connection } from '../../sidecar/transport.js';
 
@@ -56,6 +57,8 @@ function setup(options: { limits?: Partial<Limits>; handle?: (request: Request) 
     log: pino({ level: 'silent' }),
     serverHello: (): ServerHello => ({ type: 'hello', protocol: PROTOCOL_VERSION, server: { version: '0.0.0-test', pid: 2 }, epoch: 'e1', revision: 1, limits }),
     handle: options.handle ?? (async () => ({ epoch: 'e1', revision: 1 })),
+    outbound: new OutboundBudget(limits.maxTotalOutboundBytes),
+    watchCount: () => 0,
   };
   let ended = 0;
   const session = new Session(connection, host, () => ended++);
