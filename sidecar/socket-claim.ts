@@ -64,12 +64,17 @@ export async function installSocket(boundPath: string, socketPath: string, probe
   return (await lstat(socketPath)).ino;
 }
 
-/** Removes `socketPath` if it is still the socket with inode `ino` (another sidecar may have replaced it since). */
+/**
+ * Removes `socketPath` if it is still the socket with inode `ino` (another sidecar may have replaced it
+ * since): checked once without the lock (nothing to do, or the directory is gone), then again under it.
+ */
 export async function removeOwnSocket(socketPath: string, ino: number): Promise<boolean> {
-  const found = await lstatOrUndefined(socketPath);
-  if (found === undefined || found.ino !== ino) return false;
-  await unlink(socketPath);
-  return true;
+  if ((await lstatOrUndefined(socketPath))?.ino !== ino) return false;
+  return underBindLock(socketPath, async () => {
+    if ((await lstatOrUndefined(socketPath))?.ino !== ino) return false;
+    await unlink(socketPath);
+    return true;
+  });
 }
 
 async function lstatOrUndefined(file: string): Promise<Stats | undefined> {

@@ -65,7 +65,7 @@ export async function listen(
   const boundPath = temporarySocketPath(socketPath);
   let ino: number | undefined;
   const listener = await bind(socketPath, boundPath, accept, onError, async () => {
-    if (ino !== undefined) await underBindLock(socketPath, () => removeOwnSocket(socketPath, ino!));
+    if (ino !== undefined) await removeOwnSocket(socketPath, ino);
   });
   try {
     // Access is set before the socket appears under its name: never a moment with the wrong mode.

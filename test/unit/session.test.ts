@@ -305,14 +305,27 @@ describe('Session', () => {
     assert.equal(s.connection.destroyed, true);
   });
 
-  test('a graceful end sends the held answers before closing', async () => {
+  test('a graceful end sends the held answers that fit within maxOutboundBytes before closing', async () => {
     const s = setup({ limits: { maxOutboundBytes: 1000 } });
     s.send(HELLO);
     s.connection.writableLength = 1001;
     s.send({ id: 1, op: 'ping' });
     await flush();
+    s.connection.writableLength = 500; // the peer read some, and no write has reported yet
     s.session.end();
     assert.equal(s.connection.messages.at(-1)?.id, 1);
+    assert.equal(s.connection.ended, true);
+  });
+
+  test('a graceful end drops the held answers beyond maxOutboundBytes with the connection, instead of encoding them all at once', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
+    for (let id = 1; id <= 10; id++) s.send({ id, op: 'ping' });
+    await flush();
+    const before = s.connection.messages.length;
+    s.session.end();
+    assert.equal(s.connection.messages.length, before, 'nothing beyond the bound was encoded');
     assert.equal(s.connection.ended, true);
   });
 
