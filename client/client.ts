@@ -65,6 +65,8 @@ export interface BackupEntry {
   /** 1 is the newest. */
   n: number;
   name: string;
+  /** Where the sidecar keeps it (informational: restore by number). */
+  path: string;
   bytes: number;
   modified: string;
 }

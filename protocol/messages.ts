@@ -134,7 +134,7 @@ export const WriteResultSchema = z
   .strict();
 export const PingResultSchema = z.object({ ...position }).strict();
 export const BackupsResultSchema = z
-  .object({ ...position, backups: z.array(z.object({ n: z.number().int(), name: z.string(), bytes: z.number().int(), modified: z.string() }).strict()) })
+  .object({ ...position, backups: z.array(z.object({ n: z.number().int(), name: z.string(), path: z.string(), bytes: z.number().int(), modified: z.string() }).strict()) })
   .strict();
 export const RestoreResultSchema = z.object({ ...position, restored: z.string(), results: WriteResultSchema.shape.results }).strict();
 

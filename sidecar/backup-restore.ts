@@ -12,6 +12,8 @@ export interface BackupEntry {
   /** 1 is the newest. */
   n: number;
   name: string;
+  /** Where it is, for the operator (clients never open it). */
+  path: string;
   bytes: number;
   modified: string;
 }
@@ -22,7 +24,7 @@ export async function listBackups(backups: Backups): Promise<BackupEntry[]> {
   return Promise.all(
     files.map(async (file, i) => {
       const info = await stat(file.path);
-      return { n: i + 1, name: file.name, bytes: info.size, modified: info.mtime.toISOString() };
+      return { n: i + 1, name: file.name, path: file.path, bytes: info.size, modified: info.mtime.toISOString() };
     }),
   );
 }

@@ -24,7 +24,7 @@ function answer(request: Record<string, unknown>): Record<string, unknown> {
     case 'info':
       return { ...base, sidecar: { stateDir: claimedStateDir, schema: null }, system: {} };
     case 'backups':
-      return { ...base, backups: [{ n: 1, name: 'secret.json', bytes: 1, modified: new Date(0).toISOString() }] };
+      return { ...base, backups: [{ n: 1, name: 'secret.json', path: `${claimedStateDir}/backups/secret.json`, bytes: 1, modified: new Date(0).toISOString() }] };
     case 'restore':
       return { ...base, restored: 'secret.json', results: [{ modRevision: 1, existed: true }] };
     default:
