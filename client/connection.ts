@@ -17,7 +17,7 @@ import {
   type Limits,
   type ServerHello,
 } from '../protocol/index.js';
-import { ConfigSidecarError } from './client-errors.js';
+import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import { checkSocketTrust } from './socket-trust.js';
 import { dial, type Link } from './transport.js';
@@ -113,7 +113,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         },
         (error: unknown) => {
           if (this.state === 'closed' || this.attempt !== attempt) return;
-          const refusal = error instanceof ConfigSidecarError ? error : new ConfigSidecarError('UNTRUSTED_SOCKET', `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
+          const refusal = error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
           this.untrusted = refusal;
           this.emit('untrusted', refusal);
           this.onLost(refusal.message);
