@@ -1,14 +1,12 @@
-#!/usr/bin/env node
-// config-sidecar command line: parse, dispatch, exit with DESIGN §7's codes.
+// config-sidecar command line: parse, dispatch, exit with the codes README.md lists.
+// config-sidecar command line: parse, dispatch, exit with the codes of docs/protocol.md.
+// Only light modules are imported up front: `serve` installs its signal
+// handlers before the sidecar's modules load (docs/operations.md, signals).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../sidecar/index.js';
-import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
-import { parseLimitFlags } from './limit-flags.js';
-import { parseSocketAccess } from './socket-access-flags.js';
-import { serve } from './serve.js';
-import { watchCommand } from './watch.js';
+import { ServeSignals } from './start-signals.js';
 import { USAGE } from './usage.js';
 
 const ARITY: Record<string, [min: number, max: number]> = {
@@ -76,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
   if (rest.length < arity[0] || rest.length > arity[1]) return usageError(`${command} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s), got ${rest.length}`);
 
   if (command === 'serve') {
+    const signals = ServeSignals.install();
+    const { parseLimitFlags } = await import('./limit-flags.js');
     const level = values['log-level'];
     if (level !== undefined && !LOG_LEVELS.has(level)) return usageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
     let lockStaleMs: number | undefined;
@@ -83,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       lockStaleMs = Number(values['lock-stale-ms']);
       if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
     }
+    const { parseSocketAccess } = await import('./socket-access-flags.js');
     let limits;
     let socketAccess;
     let readOnlySocket;
@@ -99,7 +100,19 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       return usageError((error as Error).message);
     }
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits, socketAccess, readOnlySocket });
+    const { serve } = await import('./serve.js');
+    return serve({
+      config: values.config,
+      socket: values.socket,
+      app: values.app,
+      logLevel: level as LogLevel | undefined,
+      lockStaleMs,
+      schema: values.schema,
+      limits,
+      socketAccess,
+      readOnlySocket,
+      signals,
+    });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
@@ -117,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     config: values.config,
     expectOwner: values['expect-owner'],
   };
+  const [{ runClientCommand }, { watchCommand }] = await Promise.all([import('./client-commands.js'), import('./watch.js')]);
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
   return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
 }

@@ -1,11 +1,15 @@
 // `config-sidecar serve`: run a sidecar in the foreground until SIGTERM/SIGINT.
 // Under systemd (NOTIFY_SOCKET set) it reports readiness, reloads, shutdown
 // and watchdog pings, so a `Type=notify` unit knows when it really serves.
+// Signals that arrived while it was starting (start-signals.ts) are answered
+// once it serves: a stop stops it before it announces itself, SIGHUPs become
+// one re-read of the file.
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import { ExitCode } from './exit-codes.js';
+import type { ServeSignals, StopSignal } from './start-signals.js';
 
 export interface ServeArgs {
   config?: string;
@@ -20,6 +24,8 @@ export interface ServeArgs {
   socketAccess?: SocketAccess;
   /** A second, read-only socket (--read-only-socket and its own mode and group). */
   readOnlySocket?: { path: string } & SocketAccess;
+  /** Installed by the entry point before anything else loaded. */
+  signals: ServeSignals;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -53,12 +59,10 @@ export async function serve(args: ServeArgs): Promise<number> {
     await notifier?.status(`cannot start: ${message}`);
     return ExitCode.REJECTED;
   }
+  const { signals } = args;
   const serving = `serving ${sidecar.configPath} on ${sidecar.socketPath}`;
-  process.stderr.write(`config-sidecar: ${serving}\n`);
-  void notifier?.ready(serving);
-  notifier?.startWatchdog();
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+    const stop = (signal: StopSignal) => {
       sidecar.log.info({ signal }, 'signal received');
       void notifier?.stopping();
       sidecar.stop().then(
@@ -69,9 +73,18 @@ export async function serve(args: ServeArgs): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
+    signals.onStop(stop);
+    const early = signals.stopRequested;
+    if (early !== undefined) {
+      sidecar.log.info({ signal: early }, 'stop signal during start-up: stopping before announcing that it serves');
+      stop(early);
+      return;
+    }
+    process.stderr.write(`config-sidecar: ${serving}\n`);
+    void notifier?.ready(serving);
+    notifier?.startWatchdog();
+    if (signals.reloadsDuringStart > 0) sidecar.log.info({ signals: signals.reloadsDuringStart }, 'SIGHUP during start-up: re-reading the config file now');
+    signals.onReload(() => {
       sidecar.log.info('SIGHUP: re-reading the config file');
       void notifier?.reloading();
       void sidecar.reload().then(

@@ -219,5 +219,3 @@ function stripEnvelope(response: Record<string, unknown>): Record<string, unknow
   const { id: _id, ok: _ok, ...rest } = response;
   return rest;
 }
-
-export { WatchStream } from './watch-stream.js';

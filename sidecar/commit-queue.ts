@@ -69,6 +69,8 @@ export class CommitQueue {
   private pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
+  /** Writes let through despite the refusal (schema-fallback.ts: the writes that repair a read-only file). */
+  private exempt: ((ops: readonly WriteOp[], source: RevisionSource) => boolean) | undefined;
   /**
    * Every change to the working copy runs here, one at a time, in arrival
    * order: admissions may be asynchronous (schema checks that touch the
@@ -109,7 +111,7 @@ export class CommitQueue {
    */
   async submit(ops: readonly WriteOp[], source: RevisionSource = 'client', bytes = 0): Promise<CommitResult> {
     for (;;) {
-      if (this.refusal !== undefined) throw this.refusal;
+      if (this.refusal !== undefined && this.exempt?.(ops, source) !== true) throw this.refusal;
       const outcome = await this.enqueue(ops, source, bytes);
       if (outcome !== RETRY_AFTER_FLUSH) return outcome;
     }
@@ -149,9 +151,17 @@ export class CommitQueue {
     return run;
   }
 
-  /** Refuses new writes from now on with `error`; queued ones still complete. */
-  refuseWrites(error: ProtocolError): void {
+  /** Refuses new writes from now on with `error`, except those `exempt` lets through; queued ones still complete. */
+  refuseWrites(error: ProtocolError, exempt?: (ops: readonly WriteOp[], source: RevisionSource) => boolean): void {
     this.refusal = error;
+    this.exempt = exempt;
+  }
+
+  /** Takes back the refusal `error`, and only that one: a refusal made since (a stop) stays. */
+  liftRefusal(error: ProtocolError): void {
+    if (this.refusal !== error) return;
+    this.refusal = undefined;
+    this.exempt = undefined;
   }
 
   /** Resolves when every queued write has been flushed or failed. */

@@ -110,7 +110,8 @@ export class ConfigFile {
       );
     }
     this.diskBytes = raw;
-    await this.keepBackup(raw, true);
+    // With a schema, the file becomes a backup once it is known to match (schema-start.ts).
+    if (this.meta === undefined) await this.keepBackup(raw, true);
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 

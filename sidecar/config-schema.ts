@@ -6,8 +6,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { ErrorCode, ProtocolError, describeIssues, formatPath, isPlainObject, toValidationIssues, type ValidationIssue } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, describeIssues, formatPath, getAt, isPlainObject, toValidationIssues, type ValidationIssue } from '../protocol/index.js';
+import { isDiskCheckIssue, toleratingDiskFailures } from '../validators/disk-checks.js';
 import type { JsonObject } from './document.js';
+
+/** A document that passed: what readers see, and the values it already held that fail a disk check now. */
+export interface CheckedDocument {
+  view: JsonObject;
+  stale: ValidationIssue[];
+}
 
 /** Turns a document of version `to - 1` into version `to`. */
 export type Migration = (doc: JsonObject) => JsonObject | Promise<JsonObject>;
@@ -66,12 +73,38 @@ export class ConfigSchema {
   /**
    * Checks a whole document; resolves with what readers see (defaults filled
    * in, transforms applied) or rejects with VALIDATION_FAILED listing every
-   * issue's path and message.
+   * issue's path and message. Every disk check counts.
    */
   async validate(doc: JsonObject): Promise<JsonObject> {
     const result = await this.zod.safeParseAsync(doc);
     if (!result.success) throw validationFailed(toValidationIssues([], result.error.issues));
-    const view = result.data;
+    return this.checkedView(result.data);
+  }
+
+  /**
+   * Checks `doc`, which replaces `previous`. A disk check (an existing
+   * directory, an executable) counts only for a value `previous` did not hold
+   * at the same place (the same key, or anywhere in the same array): a value
+   * already there that fails one now does not refuse the write, and comes
+   * back in `stale` for health (docs/decisions.md, schemas). At start,
+   * `previous` is the document itself: nothing in the file is refused for
+   * what the disk says.
+   */
+  async check(doc: JsonObject, previous: JsonObject): Promise<CheckedDocument> {
+    const strict = await this.zod.safeParseAsync(doc);
+    if (strict.success) return { view: this.checkedView(strict.data), stale: [] };
+    const held = (issue: z.core.$ZodIssue) => isDiskCheckIssue(issue) && heldBefore(doc, previous, issue.path.map(String));
+    const stale = strict.error.issues.filter(held);
+    if (stale.length === 0 || stale.length < strict.error.issues.filter(isDiskCheckIssue).length) {
+      throw validationFailed(toValidationIssues([], strict.error.issues.filter((issue) => !held(issue))));
+    }
+    // Every failed disk check is on a value held before: judge the rest with those values as they are.
+    const tolerant = await toleratingDiskFailures(() => this.zod.safeParseAsync(doc));
+    if (!tolerant.success) throw validationFailed(toValidationIssues([], tolerant.error.issues));
+    return { view: this.checkedView(tolerant.data), stale: toValidationIssues([], stale) };
+  }
+
+  private checkedView(view: unknown): JsonObject {
     if (!isPlainObject(view)) throw new ProtocolError(ErrorCode.INTERNAL, `the schema ${this.source} turns the document into something other than an object`);
     const bad = nonJsonAt(view, []);
     if (bad !== undefined) {
@@ -89,6 +122,15 @@ export class ConfigSchema {
 /** VALIDATION_FAILED with each issue in the message and in `details.issues`. */
 export function validationFailed(issues: ValidationIssue[]): ProtocolError {
   return new ProtocolError(ErrorCode.VALIDATION_FAILED, `${describeIssues(issues)}; nothing was applied`, { issues });
+}
+
+/** Whether the value at `at` in `doc` was in `previous` already: at the same key, or anywhere in the same array. */
+function heldBefore(doc: JsonObject, previous: JsonObject, at: string[]): boolean {
+  const value = getAt(doc, at);
+  if (at.length === 0 || value === undefined) return false;
+  const before = getAt(previous, at.slice(0, -1));
+  if (Array.isArray(before)) return before.includes(value);
+  return getAt(previous, at) === value;
 }
 
 function isZodSchema(value: unknown): value is z.ZodType {

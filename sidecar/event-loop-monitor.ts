@@ -48,10 +48,6 @@ export class EventLoopMonitor {
       maxMs: beyondInterval(this.histogram.max),
     };
   }
-
-  reset(): void {
-    this.histogram.reset();
-  }
 }
 
 /** Every sample includes the sampling interval itself; what is reported is the delay beyond it (ms). */

@@ -23,6 +23,8 @@ export class HandEdits {
     private readonly queue: CommitQueue,
     private readonly health: Health,
     private readonly log: Logger,
+    /** A re-read found the file holding exactly the committed document (schema-fallback.ts leaves read-only then). */
+    private readonly onAgrees: () => void = () => undefined,
   ) {}
 
   /** Re-reads the file (now, or right after the re-read in progress). Never rejects: outcomes go to health and logs. */
@@ -77,7 +79,7 @@ export class HandEdits {
     }
     const ops = diffOps(this.queue.committed.doc, found.doc);
     this.health.fileProblem = null;
-    if (ops.length === 0) return;
+    if (ops.length === 0) return this.onAgrees();
     try {
       const { revision } = await this.queue.submit(ops, source);
       this.log.info({ revision, source, paths: ops.length }, 'hand edit applied');

@@ -32,6 +32,8 @@ export interface HandlerContext {
   queue: CommitQueue;
   health: Health;
   memoryEqualsDisk(): boolean;
+  /** Brings facts health reports up to date (values checked against the disk); resolves before health answers. */
+  beforeHealth(): Promise<void>;
   eventLoop: EventLoopMonitor;
   connections(): number;
   startedAt: number;
@@ -107,6 +109,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         return { ...written, restored: name };
       }
       case 'health':
+        await ctx.beforeHealth();
         return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
       case 'info':
         return {
@@ -115,6 +118,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
           system: await ctx.systemInfo.get(),
         };
       case 'stats': {
+        await ctx.beforeHealth();
         const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs());
         return {
           ...position(),

@@ -16,6 +16,10 @@ export class Health {
   readOnly: string | null = null;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
+  /** Why the file on disk does not match the schema (it is served read-only from an earlier state meanwhile), or null. */
+  schemaMismatch: string | null = null;
+  /** Values in the config that fail a disk check now (kept and served): one reason each (stale-values.ts). */
+  staleValues: string[] = [];
   /** Set when start-up replaced an unusable file with a backup: an operator should look. */
   recoveredFromBackup: string | null = null;
 
@@ -37,6 +41,8 @@ export class Health {
     if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
+    if (this.schemaMismatch !== null) degraded.push(this.schemaMismatch);
+    degraded.push(...this.staleValues);
     if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     if (eventLoopRecentMaxMs > EVENT_LOOP_STALL_MS) {
@@ -47,7 +53,7 @@ export class Health {
       status,
       reasons: [...failing, ...degraded],
       configPath,
-      fileValid: this.fileProblem === null,
+      fileValid: this.fileProblem === null && this.schemaMismatch === null,
       memoryEqualsDisk,
       lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
       writeErrors: this.writeErrors,

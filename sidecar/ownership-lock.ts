@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
+import { processAlive } from './process-liveness.js';
 
 const OwnerSchema = z.object({ pid: z.number().int(), socket: z.string(), lockIno: z.number(), host: z.string(), since: z.string() });
 export type OwnerRecord = z.infer<typeof OwnerSchema>;
@@ -129,20 +130,11 @@ async function readOwner(ownerPath: string): Promise<OwnerRecord | undefined> {
 }
 
 async function isAlive(owner: OwnerRecord, probe: (socket: string) => Promise<boolean>): Promise<boolean> {
-  if (owner.host === os.hostname() && !pidExists(owner.pid)) {
+  if (owner.host === os.hostname() && !(await processAlive(owner.pid, new Date(owner.since)))) {
     return probe(owner.socket);
   }
   // pid exists (or another host): alive unless proper-lockfile finds the lock stale.
   return true;
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
 }
 
 /** Takes over a dead owner's lock, unless another starter is doing so; undefined means "look again". */

@@ -1,6 +1,7 @@
 // The schema's gate on the commit queue: every candidate document is checked
 // whole before it is accepted, and what watchers see is the change of the
-// view (defaults included), not of the bare file content.
+// view (defaults included), not of the bare file content. Disk checks count
+// for the values a write brings in, not for those it leaves as they were.
 import { diffValues, getAt, isPrefix } from '../protocol/index.js';
 import type { Admission } from './commit-queue.js';
 import type { ConfigSchema } from './config-schema.js';
@@ -12,7 +13,7 @@ export function schemaAdmission(schema: ConfigSchema): Admission {
   return async (next, previous, changes) => {
     const managed = META_KEYS.filter((key) => Object.hasOwn(next.doc, key));
     if (managed.length > 0) throw validationFailed(managed.map((key) => ({ path: key, message: 'is kept by the sidecar and cannot be set' })));
-    const view = await schema.validate(next.doc);
+    const { view } = await schema.check(next.doc, previous.doc);
     return { state: { ...next, view }, changes: viewChanges(previous, view, changes) };
   };
 }

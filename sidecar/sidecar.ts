@@ -35,7 +35,8 @@ import { WatchHub } from './watch-hub.js';
 import { ConfigSchema } from './config-schema.js';
 import { fileMetaFor } from './file-envelope.js';
 import { schemaAdmission } from './schema-admission.js';
-import { applySchemaStart, prepareSchema } from './schema-start.js';
+import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-start.js';
+import { backupStates } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
@@ -90,9 +91,10 @@ export class Sidecar {
     private listener: Listener | undefined,
     /** The schema in force, for `info` and `restore`. */
     private readonly schema: ConfigSchema | undefined,
+    private readonly schemaRunning: SchemaRunning | undefined,
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
   ) {
-    this.handEdits = new HandEdits(file, queue, health, log);
+    this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
   }
 
@@ -140,7 +142,7 @@ export class Sidecar {
       const file = new ConfigFile(configPath, stateDir, fs, log);
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       const loaded = await file.load();
-      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
+      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
       if (loaded.recovered !== undefined) {
         const { backup, quarantined, reason } = loaded.recovered;
         health.recoveredFromBackup = `recovered at start from backup ${backup} (${reason}${quarantined === undefined ? '' : `; the unusable file is kept in ${quarantined}`})`;
@@ -150,12 +152,15 @@ export class Sidecar {
       const firstRevision = loaded.resume?.revision ?? 1;
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
-      const first = { ...initialState(loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      let schemaRunning: SchemaRunning | undefined;
+      // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
+      const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
       const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
           watches?.publish(revisions);
+          schemaRunning?.committed();
         },
         onFlushFailed: (error, writes) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -163,9 +168,9 @@ export class Sidecar {
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
       }, schema === undefined ? undefined : schemaAdmission(schema));
-      if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
+      if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, options);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -191,6 +196,7 @@ export class Sidecar {
       queue: this.queue,
       health: this.health,
       memoryEqualsDisk: () => this.file.memoryEqualsDisk,
+      beforeHealth: () => this.schemaRunning?.refreshHealth() ?? Promise.resolve(),
       eventLoop: this.eventLoop,
       connections: () => this.sessions.size,
       startedAt: this.startedAt,

@@ -2,11 +2,14 @@
 // program is checked against the machine it runs on, when it is written
 // (seeds 000 #3, #19: "/dev/null" as a shell, "../../etc" as an allowed
 // directory were accepted). Checks are asynchronous: schemas using these
-// are parsed with parseAsync, as the sidecar and the client do.
+// are parsed with parseAsync, as the sidecar and the client do. What the
+// disk says is a disk check (disk-checks.ts): the sidecar holds it against
+// values being written, not against values already in the config.
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { diskCheckFailed } from './disk-checks.js';
 
 /**
  * An absolute path to an existing, readable directory. The value readers see
@@ -19,18 +22,19 @@ export function existingDirectory() {
       ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute path`, input: value });
       return z.NEVER;
     }
+    let problem: string;
     try {
       const canonical = await realpath(value);
-      if (!(await stat(canonical)).isDirectory()) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a directory`, input: value });
-        return z.NEVER;
+      if ((await stat(canonical)).isDirectory()) {
+        await access(canonical, constants.R_OK);
+        return canonical;
       }
-      await access(canonical, constants.R_OK);
-      return canonical;
+      problem = `"${value}" is not a directory`;
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a usable directory: ${reason(error)}`, input: value });
-      return z.NEVER;
+      problem = `"${value}" is not a usable directory: ${reason(error)}`;
     }
+    // Tolerated: the value stays as written (it cannot be made canonical).
+    return diskCheckFailed(ctx, value, problem) ? value : z.NEVER;
   });
 }
 
@@ -47,17 +51,17 @@ export function executableFile() {
     }
     try {
       if (!(await stat(value)).isFile()) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a regular file`, input: value });
+        diskCheckFailed(ctx, value, `"${value}" is not a regular file`);
         return;
       }
       if (process.platform === 'win32') {
         const extensions = (process.env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').toUpperCase().split(';');
-        if (!extensions.includes(path.extname(value).toUpperCase())) ctx.addIssue({ code: 'custom', message: `"${value}" is not a program (PATHEXT)`, input: value });
+        if (!extensions.includes(path.extname(value).toUpperCase())) diskCheckFailed(ctx, value, `"${value}" is not a program (PATHEXT)`);
         return;
       }
       await access(value, constants.X_OK);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not an executable file: ${reason(error)}`, input: value });
+      diskCheckFailed(ctx, value, `"${value}" is not an executable file: ${reason(error)}`);
     }
   });
 }

@@ -3,3 +3,5 @@
 export { existingDirectory, executableFile } from './file-system.js';
 export { boundedArray, boundedString, regexPattern } from './text.js';
 export { port, url } from './network.js';
+// For validators of your own that ask the disk: fail through this so the sidecar can tell such failures apart.
+export { diskCheckFailed } from './disk-checks.js';

@@ -2,7 +2,9 @@
 // whole document before anything is applied; defaults are a layer readers
 // see and the file never holds; old files are migrated at start after a
 // backup, as one revision; a file from a newer version is served read-only;
-// a file or hand edit that breaks the schema is refused, never half-applied.
+// a hand edit that breaks the schema is refused, never half-applied; a file
+// that breaks it at start is served read-only from a backup that matches
+// (schema-degrade.test.ts), or refused when there is none.
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -198,7 +200,7 @@ test('a file from a newer schema version is served read-only, never downgraded',
   assert.equal(await readFile(paths.configPath, 'utf8'), newer);
 });
 
-test('a file that does not match the schema stops the start with every issue; nothing is touched', async (t) => {
+test('a file that does not match the schema, with no backup that does, stops the start with every issue; nothing is touched', async (t) => {
   const paths = await testPaths(t);
   await mkdir(path.dirname(paths.configPath), { recursive: true });
   const text = '{"server": {"port": 0}, "name": "much too long"}\n';

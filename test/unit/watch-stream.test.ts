@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ABSENT, applyChange, diffViews, type View } from '../../client/watch-view.js';
-import { WatchManager, WatchStream, type ChangeEvent } from '../../client/watches.js';
+import { WatchManager, type ChangeEvent } from '../../client/watches.js';
+import { WatchStream } from '../../client/watch-stream.js';
 import { jsonValue } from '../fixtures/json-values.js';
 
 const AT = ['server'];

@@ -1,0 +1,45 @@
+// What `npm pack` ships: the library, CLI, validators, their types, the
+// service units, docs and examples — never compiled tests, benchmarks or
+// source maps that point at sources the package does not hold.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface PackEntry {
+  files: { path: string }[];
+}
+
+async function packedFiles(): Promise<string[]> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const { stdout } = await promisify(execFile)(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, maxBuffer: 16 << 20 });
+  const [entry] = JSON.parse(stdout) as PackEntry[];
+  assert.ok(entry, 'npm pack printed no entry');
+  return entry.files.map((file) => file.path);
+}
+
+test('the package holds the library, CLI, types, units, docs and examples, and nothing built for development', async () => {
+  const files = await packedFiles();
+  const unwanted = files.filter((file) => file.startsWith('dist/test/') || file.startsWith('dist/bench/') || file.endsWith('.map'));
+  assert.deepEqual(unwanted, [], 'tests, benchmarks and source maps must stay out of the package');
+  for (const required of ['LICENSE', 'README.md', 'package.json', 'docs/operations.md', 'docs/protocol.md', 'examples/kodegen-server.schema.mjs', 'launchd/config-sidecar.plist']) {
+    assert.ok(files.includes(required), `${required} is missing from the package`);
+  }
+  assert.ok(files.some((file) => file.startsWith('systemd/')), 'the systemd units are missing from the package');
+
+  const manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    exports: Record<string, string | { types?: string; default?: string }>;
+  };
+  const targets = [
+    ...Object.values(manifest.bin),
+    ...Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : [target.types, target.default].filter((t): t is string => t !== undefined))),
+  ].map((target) => path.posix.normalize(target));
+  for (const target of targets) assert.ok(files.includes(target), `${target} (named in package.json) is missing from the package`);
+  assert.ok(files.length < 250, `the package holds ${files.length} files; a file list past 250 means something unintended is shipped`);
+});
