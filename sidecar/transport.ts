@@ -70,7 +70,11 @@ export async function listen(
   try {
     // Access is set before the socket appears under its name: never a moment with the wrong mode.
     await chmod(boundPath, access.mode);
-    if (access.gid !== undefined) await chown(boundPath, -1, access.gid);
+    if (access.gid !== undefined) {
+      await chown(boundPath, -1, access.gid).catch((error: unknown) => {
+        throw new Error(`cannot give the socket ${socketPath} group ${access.gid}: ${(error as Error).message} (the sidecar's user must be a member of that group)`);
+      });
+    }
     ino = await underBindLock(socketPath, () => installSocket(boundPath, socketPath, probe));
   } catch (error) {
     await listener.close();
