@@ -1,6 +1,4 @@
 // get / set / unset / dump / health / info / stats / backups / restore: one call each through the client library.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { connect, ConfigSidecarError, type AutoStartOptions, type ConfigClient } from '../client/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPrometheus, StatsShapeError } from './prometheus.js';
@@ -14,25 +12,11 @@ export interface ClientArgs {
   autoStart: boolean;
   /** The config file an auto-started sidecar serves (--config). */
   config?: string;
+  /** Who must own the socket (--expect-owner; default this user). */
+  expectOwner?: string;
 }
 
 type Output = { stdout: string; exit: number };
-
-/**
- * A backup's document as a client may write it back, or why it cannot be. With a schema in
- * force the file carries the sidecar's own keys ("$schema", "$schemaVersion"): they are left
- * out, and a backup from another schema version is refused (migrations run only at start).
- */
-async function restorableDocument(client: ConfigClient, file: string): Promise<Record<string, unknown> | string> {
-  const parsed = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  const schema = ((await client.info()).sidecar as { schema?: { version: number | null } | null }).schema ?? null;
-  if (schema === null) return parsed;
-  const { $schema: _ref, $schemaVersion: version, ...doc } = parsed;
-  if (schema.version !== null && (version ?? 0) !== schema.version) {
-    return `${file} is at schema version ${String(version ?? 0)}, the sidecar serves version ${schema.version}: to bring it back, stop the sidecar and put it in place of the config file, so it is migrated at start`;
-  }
-  return doc;
-}
 
 /** `--auto-start` (with `--config` when given) as connect() takes it. */
 export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
@@ -41,7 +25,14 @@ export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
 }
 
 export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean }): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: `config-sidecar ${command}`, defaultTimeoutMs: args.timeoutMs, autoStart: autoStartOption(args) });
+  const client = connect({
+    socketPath: args.socket,
+    app: args.app,
+    name: `config-sidecar ${command}`,
+    defaultTimeoutMs: args.timeoutMs,
+    autoStart: autoStartOption(args),
+    ...(args.expectOwner === undefined ? {} : { expectedOwner: args.expectOwner }),
+  });
   try {
     const output = await execute(client, command, positionals, args, flags);
     if (output.stdout !== '') process.stdout.write(output.stdout + '\n');
@@ -86,22 +77,16 @@ async function execute(
     case 'info':
       return { stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK };
     case 'backups':
-      return { stdout: JSON.stringify(await listBackups(client), null, 2), exit: ExitCode.OK };
+      return { stdout: JSON.stringify(await client.backups(), null, 2), exit: ExitCode.OK };
     case 'restore': {
       const n = Number(positionals[0]);
-      const backups = await listBackups(client);
-      const chosen = Number.isInteger(n) && n >= 1 ? backups[n - 1] : undefined;
-      if (chosen === undefined) {
-        process.stderr.write(`config-sidecar: no backup ${positionals[0]} (there are ${backups.length}; 1 is the newest)\n`);
-        return { stdout: '', exit: ExitCode.REJECTED };
+      if (!Number.isSafeInteger(n) || n < 1) {
+        process.stderr.write(`config-sidecar: restore takes a backup number (1 = newest), got ${JSON.stringify(positionals[0])}\n`);
+        return { stdout: '', exit: ExitCode.USAGE };
       }
-      const doc = await restorableDocument(client, chosen.path);
-      if (typeof doc === 'string') {
-        process.stderr.write(`config-sidecar: ${doc}\n`);
-        return { stdout: '', exit: ExitCode.REJECTED };
-      }
-      const result = await client.set('', doc);
-      return { stdout: args.json ? JSON.stringify({ restored: chosen.path, epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
+      // The sidecar reads the backup from its own state directory: this process opens no file a server named.
+      const result = await client.restore(n);
+      return { stdout: args.json ? JSON.stringify({ restored: result.restored, epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
     }
     case 'stats': {
       const stats = await client.stats();
@@ -118,26 +103,6 @@ async function execute(
     default:
       throw new Error(`unknown command ${command}`);
   }
-}
-
-/** The sidecar's backups, newest first (numbered from 1), from its state directory. */
-async function listBackups(client: ConfigClient): Promise<{ n: number; path: string; bytes: number; modified: string }[]> {
-  const info = (await client.info()) as { sidecar: { stateDir: string } };
-  const dir = path.join(info.sidecar.stateDir, 'backups');
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return [];
-    throw error;
-  }
-  names.sort().reverse();
-  return Promise.all(
-    names.map(async (name, i) => {
-      const info = await stat(path.join(dir, name));
-      return { n: i + 1, path: path.join(dir, name), bytes: info.size, modified: info.mtime.toISOString() };
-    }),
-  );
 }
 
 /** VALUE is JSON when it parses as JSON, else the literal string (so `set name alice` works). */

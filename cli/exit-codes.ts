@@ -18,6 +18,8 @@ const UNREACHABLE_CODES: ReadonlySet<AnyErrorCode> = new Set<AnyErrorCode>([
   'CLOSED',
   'SHUTTING_DOWN',
   'QUEUE_FULL',
+  // The trusted sidecar was not reached: nothing was sent to whatever listens there.
+  'UNTRUSTED_SOCKET',
 ]);
 
 export function exitCodeFor(code: AnyErrorCode): number {

@@ -2,6 +2,7 @@
 // config-sidecar command line: parse, dispatch, exit with the codes of docs/protocol.md.
 // Only light modules are imported up front: `serve` installs its signal
 // handlers before the sidecar's modules load (docs/operations.md, signals).
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../sidecar/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -47,6 +48,12 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         string: { type: 'boolean', default: false },
         'if-mod-revision': { type: 'string' },
+        'expect-owner': { type: 'string' },
+        'socket-mode': { type: 'string' },
+        'socket-group': { type: 'string' },
+        'read-only-socket': { type: 'string' },
+        'read-only-socket-mode': { type: 'string' },
+        'read-only-socket-group': { type: 'string' },
         timeout: { type: 'string' },
         'no-initial': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -76,14 +83,36 @@ async function main(argv: string[]): Promise<number> {
       lockStaleMs = Number(values['lock-stale-ms']);
       if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
     }
+    const { parseSocketAccess } = await import('./socket-access-flags.js');
     let limits;
+    let socketAccess;
+    let readOnlySocket;
     try {
       limits = parseLimitFlags(values.limit);
+      socketAccess = await parseSocketAccess('socket', values['socket-mode'], values['socket-group']);
+      const readOnlyPath = values['read-only-socket'];
+      if (readOnlyPath === undefined && (values['read-only-socket-mode'] ?? values['read-only-socket-group']) !== undefined) {
+        throw new Error('--read-only-socket-mode and --read-only-socket-group need --read-only-socket PATH');
+      }
+      if (readOnlyPath !== undefined) {
+        readOnlySocket = { path: path.resolve(readOnlyPath), ...(await parseSocketAccess('read-only-socket', values['read-only-socket-mode'], values['read-only-socket-group'])) };
+      }
     } catch (error) {
       return usageError((error as Error).message);
     }
     const { serve } = await import('./serve.js');
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits, signals });
+    return serve({
+      config: values.config,
+      socket: values.socket,
+      app: values.app,
+      logLevel: level as LogLevel | undefined,
+      lockStaleMs,
+      schema: values.schema,
+      limits,
+      socketAccess,
+      readOnlySocket,
+      signals,
+    });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
@@ -92,7 +121,15 @@ async function main(argv: string[]): Promise<number> {
     ifModRevision = Number(values['if-mod-revision']);
     if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
   }
-  const clientArgs = { socket: values.socket, app: values.app, timeoutMs, json: values.json, autoStart: values['auto-start'], config: values.config };
+  const clientArgs = {
+    socket: values.socket,
+    app: values.app,
+    timeoutMs,
+    json: values.json,
+    autoStart: values['auto-start'],
+    config: values.config,
+    expectOwner: values['expect-owner'],
+  };
   const [{ runClientCommand }, { watchCommand }] = await Promise.all([import('./client-commands.js'), import('./watch.js')]);
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
   return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });

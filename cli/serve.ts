@@ -6,7 +6,7 @@
 // one re-read of the file.
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
-import type { LogLevel } from '../sidecar/index.js';
+import type { LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import { ExitCode } from './exit-codes.js';
 import type { ServeSignals, StopSignal } from './start-signals.js';
@@ -20,6 +20,10 @@ export interface ServeArgs {
   /** A zod schema module or JSON Schema file. */
   schema?: string;
   limits?: Partial<Limits>;
+  /** Mode and group of the socket (--socket-mode, --socket-group). */
+  socketAccess?: SocketAccess;
+  /** A second, read-only socket (--read-only-socket and its own mode and group). */
+  readOnlySocket?: { path: string } & SocketAccess;
   /** Installed by the entry point before anything else loaded. */
   signals: ServeSignals;
 }
@@ -38,6 +42,8 @@ export async function serve(args: ServeArgs): Promise<number> {
       lockStaleMs: args.lockStaleMs,
       schemaPath: args.schema,
       limits: args.limits,
+      socketAccess: args.socketAccess,
+      readOnlySocket: args.readOnlySocket,
       onFatal: (error) => {
         fatal = error;
         const stopped = notifier?.stopping(`stopping: ${error.message}`);

@@ -7,7 +7,14 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { autoStartOption, type ClientArgs } from './client-commands.js';
 
 export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
-  const client = connect({ socketPath: args.socket, app: args.app, name: 'config-sidecar watch', defaultTimeoutMs: args.timeoutMs, autoStart: autoStartOption(args) });
+  const client = connect({
+    socketPath: args.socket,
+    app: args.app,
+    name: 'config-sidecar watch',
+    defaultTimeoutMs: args.timeoutMs,
+    autoStart: autoStartOption(args),
+    ...(args.expectOwner === undefined ? {} : { expectedOwner: args.expectOwner }),
+  });
   try {
     await client.ready();
   } catch (error) {

@@ -35,9 +35,11 @@ export interface CallTableOptions {
   sizeOf(request: Record<string, unknown>): number;
   /** Why calls can't be sent now (for UNAVAILABLE), or undefined when connected. */
   unavailableReason(): string | undefined;
+  /** Why a call that cannot be sent now must fail at once instead of waiting (an untrusted socket), if so. */
+  refusal?(): Error | undefined;
 }
 
-const WRITE_OPS = new Set(['set', 'delete', 'batch']);
+const WRITE_OPS = new Set(['set', 'delete', 'batch', 'restore']);
 /** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
 const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
 
@@ -75,6 +77,11 @@ export class CallTable {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.trySend(call)) {
+        const refusal = this.options.refusal?.();
+        if (refusal !== undefined) {
+          this.settle(call, undefined, refusal);
+          return;
+        }
         call.bytes = this.options.sizeOf(request);
         if (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes) {
           this.settle(
@@ -137,6 +144,11 @@ export class CallTable {
       this.queued.unshift(call);
       this.queuedBytes += call.bytes;
     }
+  }
+
+  /** Rejects every call waiting for a connection with `error` (calls in flight are not affected). */
+  failQueued(error: Error): void {
+    for (const call of [...this.queued]) this.settle(call, undefined, error);
   }
 
   /** Rejects everything pending and every later call with `error`. */

@@ -15,6 +15,8 @@ export const ClientErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** The call was aborted through its AbortSignal before it completed. */
   ABORTED: 'ABORTED',
+  /** The socket or its directory belongs to someone other than the expected user, or others can write the directory: nothing was sent. */
+  UNTRUSTED_SOCKET: 'UNTRUSTED_SOCKET',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

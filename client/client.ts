@@ -2,9 +2,11 @@
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import {
+  BackupsResultSchema,
   DEFAULT_APP_NAME,
   ErrorCode,
   HealthResultSchema,
+  RestoreResultSchema,
   defaultSocketPath,
   encodeValue,
   parsePath,
@@ -16,6 +18,7 @@ import { startOnDemand, type AutoStartOptions } from './auto-start.js';
 import { CallTable, type CallOptions } from './calls.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
+import { resolveOwner, type ExpectedOwner } from './socket-trust.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
 import { checkValue } from './local-validation.js';
@@ -31,6 +34,12 @@ export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
   /** Socket path; default from `app` / $CONFIG_SIDECAR_SOCKET (same defaults as the sidecar). */
   socketPath?: string;
   app?: string;
+  /**
+   * Who must own the socket and its directory (a uid or user name; default: this process's user).
+   * Anything else (except root) is refused with UNTRUSTED_SOCKET before connecting. Set it to the
+   * service's user to reach a sidecar run as a system service.
+   */
+  expectedOwner?: ExpectedOwner;
   /** Name reported to the sidecar in hello (logs). */
   name?: string;
   /** A zod schema for the config: types every path and value. */
@@ -49,6 +58,17 @@ export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
    * config, schema, log file. Of many clients doing this at once, one sidecar wins.
    */
   autoStart?: boolean | AutoStartOptions;
+}
+
+/** One backup the sidecar keeps, as `backups()` lists it. */
+export interface BackupEntry {
+  /** 1 is the newest. */
+  n: number;
+  name: string;
+  /** Where the sidecar keeps it (informational: restore by number). */
+  path: string;
+  bytes: number;
+  modified: string;
 }
 
 /** A value with the revisions that locate it. */
@@ -95,6 +115,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     super();
     this.schema = options.schema;
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
+    let expectedUid: Promise<number> | undefined;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
     this.connection = new Connection(
       {
@@ -102,6 +123,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
         clientName: options.name ?? process.argv[1] ?? 'client',
         heartbeatMs: options.heartbeatMs ?? 5000,
         reconnect: { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
+        expectedUid: () => (expectedUid ??= resolveOwner(options.expectedOwner ?? process.getuid?.() ?? 0)),
       },
       () =>
         this.calls.call({ op: 'ping' }, { timeoutMs: options.heartbeatMs ?? 5000 }).then(
@@ -117,6 +139,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
       sizeOf: (request) => encodeValue(request).length,
       unavailableReason: () =>
         this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
+      refusal: () => (this.connection.state === 'connected' ? undefined : this.connection.untrusted),
     });
     this.watches = new WatchManager({
       request: (request, callOptions) => this.request(request, callOptions),
@@ -132,6 +155,7 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
       this.calls.onConnected();
       this.watches.onConnected();
     });
+    this.connection.on('untrusted', (error) => this.calls.failQueued(error));
     this.connection.on('lost', (reason) => {
       this.calls.onDisconnected(reason);
       this.watches.onDisconnected();
@@ -233,6 +257,17 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   /** Counters, latencies and event-loop delay of the sidecar. */
   async stats(options?: CallOptions): Promise<Record<string, unknown>> {
     return stripEnvelope(await this.request({ op: 'stats' }, options));
+  }
+
+  /** The sidecar's backups, newest first, numbered from 1 (it reads its own state directory). */
+  async backups(options?: CallOptions): Promise<BackupEntry[]> {
+    return BackupsResultSchema.parse(await this.request({ op: 'backups' }, options).then(stripEnvelope)).backups;
+  }
+
+  /** Brings backup `n` (1 = newest) back as a new revision; the sidecar reads the backup itself. */
+  async restore(n: number, options?: CallOptions): Promise<WriteResult & { restored: string }> {
+    const result = RestoreResultSchema.parse(stripEnvelope(await this.request({ op: 'restore', n }, options)));
+    return { epoch: result.epoch, revision: result.revision, results: result.results, restored: result.restored };
   }
 
   async ping(options?: CallOptions): Promise<{ epoch: string; revision: number }> {

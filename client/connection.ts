@@ -17,8 +17,9 @@ import {
   type Limits,
   type ServerHello,
 } from '../protocol/index.js';
-import { ConfigSidecarError } from './client-errors.js';
+import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
+import { checkSocketTrust } from './socket-trust.js';
 import { dial, type Link } from './transport.js';
 
 const HELLO_TIMEOUT_MS = 5000;
@@ -28,6 +29,8 @@ export interface ConnectionOptions {
   clientName: string;
   heartbeatMs: number;
   reconnect: ReconnectPolicy;
+  /** The uid the socket and its directory must belong to (besides root), checked before every dial. */
+  expectedUid(): Promise<number>;
 }
 
 export interface ConnectionEvents {
@@ -36,6 +39,8 @@ export interface ConnectionEvents {
   status: [event: StatusEvent];
   /** Hello completed on a new link. */
   ready: [hello: ServerHello];
+  /** The socket failed the trust check: nothing was dialled. */
+  untrusted: [error: ConfigSidecarError];
   lost: [reason: string];
 }
 
@@ -43,6 +48,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   state: ConnectionState = 'connecting';
   hello: ServerHello | undefined;
   lastError: string | undefined;
+  /** Set while the last trust check of the socket failed. */
+  untrusted: ConfigSidecarError | undefined;
   private link: Link | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -93,7 +100,28 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.emitStatus({ type: 'closed' });
   }
 
+  /** Checks the socket, then dials it; an untrusted socket counts as a failed attempt. */
   private open(): void {
+    const attempt = this.attempt;
+    this.options
+      .expectedUid()
+      .then((uid) => checkSocketTrust(this.options.socketPath, uid))
+      .then(
+        () => {
+          this.untrusted = undefined;
+          if (this.state !== 'closed') this.dial();
+        },
+        (error: unknown) => {
+          if (this.state === 'closed' || this.attempt !== attempt) return;
+          const refusal = error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
+          this.untrusted = refusal;
+          this.emit('untrusted', refusal);
+          this.onLost(refusal.message);
+        },
+      );
+  }
+
+  private dial(): void {
     let greeted = false;
     // A sidecar that accepts but never says hello (hung, or not a sidecar) must not hold the client forever.
     const helloTimer = setTimeout(() => this.drop(link, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);

@@ -2,7 +2,8 @@
 export type { ChangeEvent, WatchOptions } from './watches.js';
 export type { WatchStream } from './watch-stream.js';
 export type { ViewChange } from './watch-view.js';
-export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type Entry, type WriteResult, type WriteOptions, type BatchOp } from './client.js';
+export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type Entry, type WriteResult, type WriteOptions, type BatchOp, type BackupEntry } from './client.js';
+export type { ExpectedOwner } from './socket-trust.js';
 export { ConfigSidecarError, ClientErrorCode, type AnyErrorCode } from './client-errors.js';
 export { ErrorCode } from '../protocol/errors.js';
 export type { CallOptions } from './calls.js';

@@ -57,7 +57,7 @@ export function defaultConfigPath(app = DEFAULT_APP_NAME, ctx = currentPathConte
     case 'darwin':
       return path.posix.join(ctx.home, 'Library', 'Application Support', app, 'config.json');
     default:
-      return path.posix.join(ctx.env.XDG_CONFIG_HOME || path.posix.join(ctx.home, '.config'), app, 'config.json');
+      return path.posix.join(absoluteOrUndefined(ctx.env.XDG_CONFIG_HOME) ?? path.posix.join(ctx.home, '.config'), app, 'config.json');
   }
 }
 
@@ -67,9 +67,38 @@ export function defaultSocketPath(app = DEFAULT_APP_NAME, ctx = currentPathConte
   const fromEnv = ctx.env[SOCKET_ENV];
   if (fromEnv) return ctx.platform === 'win32' ? fromEnv : path.resolve(fromEnv);
   if (ctx.platform === 'win32') return `\\\\.\\pipe\\${app}-${ctx.user.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  const runtime = ctx.platform === 'darwin' ? undefined : ctx.env.XDG_RUNTIME_DIR;
+  const runtime = ctx.platform === 'darwin' ? undefined : absoluteOrUndefined(ctx.env.XDG_RUNTIME_DIR);
   if (runtime) return path.posix.join(runtime, app, 'sidecar.sock');
-  return path.posix.join(ctx.env.TMPDIR || ctx.tmpdir, `${app}-${ctx.uid}`, 'sidecar.sock');
+  return path.posix.join(absoluteOrUndefined(ctx.env.TMPDIR) ?? ctx.tmpdir, `${app}-${ctx.uid}`, 'sidecar.sock');
+}
+
+/**
+ * The XDG base directory spec: a relative path in an XDG variable is invalid and ignored, so the
+ * socket never depends on the working directory. TMPDIR is held to the same rule.
+ */
+function absoluteOrUndefined(dir: string | undefined): string | undefined {
+  return dir !== undefined && path.posix.isAbsolute(dir) ? dir : undefined;
+}
+
+/** The most bytes a Unix socket path may have (sun_path less its terminating NUL); none for named pipes. */
+export function maxSocketPathBytes(platform: NodeJS.Platform): number | undefined {
+  if (platform === 'win32') return undefined;
+  return platform === 'linux' || platform === 'android' ? 107 : 103;
+}
+
+/**
+ * Throws when `socketPath` is too long for the platform's sockaddr_un, naming the limit and the path:
+ * the kernel would otherwise fail the bind with a misleading error (or silently truncate the name).
+ */
+export function checkSocketPathLength(socketPath: string, platform: NodeJS.Platform = process.platform): void {
+  const max = maxSocketPathBytes(platform);
+  const bytes = Buffer.byteLength(socketPath);
+  if (max !== undefined && bytes > max) {
+    const os = platform === 'linux' || platform === 'android' ? 'Linux' : platform === 'darwin' ? 'macOS' : platform;
+    throw new Error(
+      `socket path is ${bytes} bytes, over the ${max}-byte limit of Unix socket paths on ${os} (${max + 1} with the terminating NUL): ${socketPath}; choose a shorter --socket`,
+    );
+  }
 }
 
 /** The sidecar's own directory beside the config: `<dir>/.<name>.sidecar/`. */

@@ -25,6 +25,12 @@ export interface Limits {
   partialFrameIdleMs: number;
   /** How long a new connection has to send its hello. */
   helloTimeoutMs: number;
+  /** Longest watch path, in UTF-8 bytes of its segments (a watch keeps its path for its whole life). */
+  maxWatchPathBytes: number;
+  /** Bytes queued for all connections together; past it the slowest readers are closed first. */
+  maxTotalOutboundBytes: number;
+  /** How long a connection that holds no watch may send nothing before it is closed. */
+  idleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -39,6 +45,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxOutboundBytes: 8 * 1024 * 1024,
   partialFrameIdleMs: 10_000,
   helloTimeoutMs: 5_000,
+  maxWatchPathBytes: 4096,
+  maxTotalOutboundBytes: 128 * 1024 * 1024,
+  idleTimeoutMs: 600_000,
 });
 
 /**

@@ -35,6 +35,9 @@ export const LimitsSchema = z
     maxOutboundBytes: z.number(),
     partialFrameIdleMs: z.number(),
     helloTimeoutMs: z.number(),
+    maxWatchPathBytes: z.number(),
+    maxTotalOutboundBytes: z.number(),
+    idleTimeoutMs: z.number(),
   })
   .strict();
 
@@ -86,6 +89,10 @@ export const WatchRequestSchema = z
 export const UnwatchRequestSchema = z.object({ ...base, op: z.literal('unwatch'), watchId: z.number().int().nonnegative() }).strict();
 export const InfoRequestSchema = z.object({ ...base, op: z.literal('info') }).strict();
 export const StatsRequestSchema = z.object({ ...base, op: z.literal('stats') }).strict();
+/** Lists the sidecar's backups, newest first, numbered from 1. */
+export const BackupsRequestSchema = z.object({ ...base, op: z.literal('backups') }).strict();
+/** Brings backup `n` (1 = newest, as `backups` numbers them) back as a new revision; the sidecar reads its own state directory. */
+export const RestoreRequestSchema = z.object({ ...base, op: z.literal('restore'), n: z.number().int().min(1).max(1_000_000) }).strict();
 
 export const RequestSchema = z.discriminatedUnion('op', [
   GetRequestSchema,
@@ -98,6 +105,8 @@ export const RequestSchema = z.discriminatedUnion('op', [
   StatsRequestSchema,
   WatchRequestSchema,
   UnwatchRequestSchema,
+  BackupsRequestSchema,
+  RestoreRequestSchema,
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 export type RequestOp = Request['op'];
@@ -124,6 +133,10 @@ export const WriteResultSchema = z
   .object({ ...position, results: z.array(z.object({ modRevision: revision, existed: z.boolean() }).strict()) })
   .strict();
 export const PingResultSchema = z.object({ ...position }).strict();
+export const BackupsResultSchema = z
+  .object({ ...position, backups: z.array(z.object({ n: z.number().int(), name: z.string(), path: z.string(), bytes: z.number().int(), modified: z.string() }).strict()) })
+  .strict();
+export const RestoreResultSchema = z.object({ ...position, restored: z.string(), results: WriteResultSchema.shape.results }).strict();
 
 export const HealthStatusSchema = z.enum(['ok', 'degraded', 'failing']);
 export const HealthResultSchema = z

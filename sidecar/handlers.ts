@@ -3,6 +3,8 @@
 import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type WriteOp } from '../protocol/index.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
+import type { Backups } from './backups.js';
+import { listBackups, restorableBackup } from './backup-restore.js';
 import { RequestMetrics } from './request-metrics.js';
 import { readPath } from './store-state.js';
 import type { Health } from './health.js';
@@ -14,11 +16,15 @@ export const AFTER_SEND = Symbol('afterSend');
 
 export type HandlerResult = Record<string, unknown> & { [AFTER_SEND]?: () => void };
 
-/** Who is asking: the connection (for watches) and the request's size (for history accounting). */
+/** Who is asking: the connection (for watches), the request's size (for history accounting), and whether it came through the read-only socket. */
 export interface RequestOrigin {
   sink: WatchSink;
   frameBytes: number;
+  readOnly?: boolean;
 }
+
+/** Ops that change the document: refused READ_ONLY on the read-only socket. */
+const WRITE_OPS: ReadonlySet<Request['op']> = new Set(['set', 'delete', 'batch', 'restore']);
 
 export interface HandlerContext {
   epoch: string;
@@ -33,6 +39,10 @@ export interface HandlerContext {
   startedAt: number;
   systemInfo: SystemInfo;
   watches: WatchHub;
+  /** The state directory's backups, for `backups` and `restore`. */
+  backups: Backups;
+  /** The schema in force (its version decides which backups can be restored), if any. */
+  schema: { version: number | undefined } | undefined;
   /** Version, pid and paths of this sidecar, for `info`. */
   identity: Record<string, unknown>;
 }
@@ -61,6 +71,9 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
   };
 
   const dispatch = async (request: Request, origin: RequestOrigin): Promise<Result> => {
+    if (origin.readOnly === true && WRITE_OPS.has(request.op)) {
+      throw new ProtocolError(ErrorCode.READ_ONLY, `${request.op} is refused on the read-only socket; writes go through the sidecar's main socket`, { op: request.op });
+    }
     switch (request.op) {
       case 'get': {
         const segments = parsePath(request.path);
@@ -88,6 +101,13 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         return position();
       case 'ping':
         return position();
+      case 'backups':
+        return { ...position(), backups: await listBackups(ctx.backups) };
+      case 'restore': {
+        const { name, doc } = await restorableBackup(ctx.backups, request.n, ctx.schema);
+        const written = await write([{ op: 'set', path: [], value: doc }], origin);
+        return { ...written, restored: name };
+      }
       case 'health':
         await ctx.beforeHealth();
         return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };

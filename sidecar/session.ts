@@ -2,7 +2,8 @@
 // response each. Every limit that concerns a connection is enforced here, at
 // the earliest byte it can be: frame size (on the length prefix), hello
 // deadline, partial-frame idle time, requests in flight, outbound buffer
-// (answers wait while it is full; unasked events past it cut the reader off).
+// (answers wait while it is full; unasked events past it cut the reader off),
+// the share of the global outbound budget, and the idle timeout.
 import {
   ClientHelloSchema,
   DecodeError,
@@ -20,6 +21,7 @@ import {
 } from '../protocol/index.js';
 import { AFTER_SEND, type HandlerResult, type RequestOrigin } from './handlers.js';
 import type { Logger } from './logger.js';
+import type { OutboundBudget, OutboundMember } from './outbound-budget.js';
 import type { WatchSink } from './watch-hub.js';
 import type { Connection, ConnectionHandlers } from './transport.js';
 
@@ -30,9 +32,13 @@ export interface SessionHost {
   serverHello(): ServerHello;
   /** Runs one request; resolves with the response fields or rejects with a ProtocolError. */
   handle(request: Request, origin: RequestOrigin): Promise<HandlerResult>;
+  /** Bytes queued for all connections together. */
+  readonly outbound: OutboundBudget;
+  /** Watches the session holds (a watching connection may stay silent for ever). */
+  watchCount(session: Session): number;
 }
 
-export class Session implements ConnectionHandlers, WatchSink {
+export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
   private readonly decoder: FrameDecoder;
   private greeted = false;
   private closed = false;
@@ -44,6 +50,12 @@ export class Session implements ConnectionHandlers, WatchSink {
   private refusing = false;
   /** Answers waiting for the backlog to fall within maxOutboundBytes, oldest first. */
   private held: Record<string, unknown>[] = [];
+  /** Bytes written and not yet taken by the peer, as counted in the global budget. */
+  pendingBytes = 0;
+  behindSince: number | undefined;
+  /** When the peer last sent anything, for the idle timeout. */
+  private lastHeard = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -59,6 +71,8 @@ export class Session implements ConnectionHandlers, WatchSink {
         ),
       helloMs,
     );
+    host.outbound.join(this);
+    this.armIdleTimer(host.limits.idleTimeoutMs);
   }
 
   /**
@@ -72,6 +86,7 @@ export class Session implements ConnectionHandlers, WatchSink {
 
   onData(data: Buffer): void {
     if (this.closed || this.refusing) return;
+    this.lastHeard = Date.now();
     let frames: Buffer[];
     try {
       frames = this.decoder.push(data);
@@ -98,9 +113,15 @@ export class Session implements ConnectionHandlers, WatchSink {
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Sends what is queued (held answers included) and closes. */
+  /**
+   * Sends what is queued and the held answers that fit within maxOutboundBytes, then closes. Answers
+   * beyond the bound are dropped with the connection (the client retries its reads elsewhere): encoding
+   * every held answer at once would cost maxInFlightPerConnection documents per connection.
+   */
   end(): void {
-    for (const message of this.held.splice(0)) this.connection.write(encodeMessage(message));
+    const dropped = this.sendHeld();
+    if (dropped > 0) this.host.log.warn({ dropped }, 'closing a connection with answers its reader has not taken; they are dropped with it');
+    this.held = [];
     this.connection.end();
     this.finish();
   }
@@ -196,7 +217,7 @@ export class Session implements ConnectionHandlers, WatchSink {
     if (this.closed) return;
     const { maxOutboundBytes, maxInFlightPerConnection } = this.host.limits;
     if (this.held.length === 0 && this.connection.writableLength <= maxOutboundBytes) {
-      this.connection.write(encodeMessage(message), this.onFlushed);
+      this.write(encodeMessage(message));
       return;
     }
     if (this.held.length >= maxInFlightPerConnection) {
@@ -206,12 +227,32 @@ export class Session implements ConnectionHandlers, WatchSink {
     this.held.push(message);
   }
 
-  /** A write left for the peer (every write reports it): send held answers while the backlog is within the limit. */
-  private readonly onFlushed = (): void => {
+  /** Writes one frame, counted in the global budget until the peer has taken it. */
+  private write(frame: Buffer): void {
+    const bytes = frame.length;
+    this.connection.write(frame, () => this.flushed(bytes));
+    if (this.closed) return;
+    this.pendingBytes += bytes;
+    this.behindSince ??= Date.now();
+    this.host.outbound.grew(bytes);
+  }
+
+  /** A write left for the peer: send held answers while the backlog is within the limit. */
+  private flushed(bytes: number): void {
+    if (this.closed) return;
+    this.pendingBytes -= bytes;
+    this.host.outbound.shrank(bytes);
+    if (this.pendingBytes === 0) this.behindSince = undefined;
+    this.sendHeld();
+  }
+
+  /** Sends held answers, oldest first, while the backlog is within maxOutboundBytes; returns how many are left. */
+  private sendHeld(): number {
     while (!this.closed && this.held.length > 0 && this.connection.writableLength <= this.host.limits.maxOutboundBytes) {
-      this.connection.write(encodeMessage(this.held.shift()), this.onFlushed);
+      this.write(encodeMessage(this.held.shift()));
     }
-  };
+    return this.held.length;
+  }
 
   /** A message the sidecar sends unasked (watch events). */
   push(message: Record<string, unknown>): void {
@@ -229,17 +270,18 @@ export class Session implements ConnectionHandlers, WatchSink {
       this.cutOff('a watch event would pass maxOutboundBytes');
       return;
     }
-    this.connection.write(frame, this.onFlushed);
+    this.write(frame);
   }
 
   /** Frames of the session itself (hello, a connection error): small, and never held. */
   private send(message: unknown): void {
     if (this.closed) return;
-    this.connection.write(encodeMessage(message), this.onFlushed);
+    this.write(encodeMessage(message));
   }
 
   /** Disconnects a reader too slow to keep; its client resumes by revision after reconnecting. */
-  private cutOff(reason: string): void {
+  cutOff(reason: string): void {
+    if (this.closed) return;
     this.host.log.warn({ queued: this.connection.writableLength, held: this.held.length }, `closing a connection whose reader is too slow: ${reason}`);
     this.held = [];
     this.connection.destroy();
@@ -276,11 +318,36 @@ export class Session implements ConnectionHandlers, WatchSink {
     }, this.host.limits.partialFrameIdleMs);
   }
 
+  /**
+   * Closes a connection that holds no watch and has sent nothing for idleTimeoutMs (a live client
+   * pings when idle). The timer is re-armed for what is left rather than reset on every frame.
+   */
+  private armIdleTimer(delayMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      const idleMs = this.host.limits.idleTimeoutMs;
+      const quietFor = Date.now() - this.lastHeard;
+      if (quietFor < idleMs) this.armIdleTimer(idleMs - quietFor);
+      else if (this.host.watchCount(this) > 0) this.armIdleTimer(idleMs);
+      else {
+        this.fail(
+          new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `the connection sent nothing for ${idleMs} ms and holds no watch (idleTimeoutMs)`, {
+            limit: 'idleTimeoutMs',
+            max: idleMs,
+          }),
+        );
+      }
+    }, delayMs);
+    this.idleTimer.unref();
+  }
+
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.host.outbound.leave(this);
+    this.pendingBytes = 0;
     clearTimeout(this.helloTimer);
     clearTimeout(this.partialTimer);
+    clearTimeout(this.idleTimer);
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.onEnd(this);
   }

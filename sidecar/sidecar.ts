@@ -26,6 +26,7 @@ import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
 import { RefusalQueue } from './refusal-queue.js';
+import { OutboundBudget } from './outbound-budget.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
@@ -38,7 +39,8 @@ import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-st
 import { backupStates } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
-import { listen, probe, type Listener } from './transport.js';
+import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
+import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
 import { VERSION } from './version.js';
 
 export interface SidecarOptions {
@@ -58,6 +60,10 @@ export interface SidecarOptions {
   progressMs?: number;
   /** Ownership lock stale threshold (ms). */
   lockStaleMs?: number;
+  /** Mode and group of the socket (default 0600, the owner only). */
+  socketAccess?: SocketAccess;
+  /** A second socket on which only reads and watches are served (its own mode and group). */
+  readOnlySocket?: { path: string } & SocketAccess;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
 }
@@ -67,6 +73,7 @@ export class Sidecar {
   private readonly handEdits: HandEdits;
   private readonly fileWatch: FileWatch;
   private stopping: Promise<void> | undefined;
+  private readOnlyListener: Listener | undefined;
   private readonly eventLoop = new EventLoopMonitor();
   readonly startedAt = Date.now();
 
@@ -82,9 +89,10 @@ export class Sidecar {
     private readonly ownership: Ownership,
     private readonly watches: WatchHub,
     private listener: Listener | undefined,
-    /** The schema in force, for `info` (clients restoring a backup need to know). */
+    /** The schema in force, for `info` and `restore`. */
     private readonly schema: ConfigSchema | undefined,
     private readonly schemaRunning: SchemaRunning | undefined,
+    private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
@@ -107,6 +115,11 @@ export class Sidecar {
     let sidecar: Sidecar | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
+    // Directories someone else made or can write are refused before anything is read from them or locked.
+    await checkSocketPlace(socketPath);
+    if (options.readOnlySocket !== undefined) await checkSocketPlace(options.readOnlySocket.path);
+    await checkSharedDirectory(path.dirname(configPath), "the config file's directory");
+    await preparePrivateDirectory(stateDir, 'state directory');
 
     const ownership = await acquireOwnership({
       configPath,
@@ -157,7 +170,7 @@ export class Sidecar {
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -189,6 +202,8 @@ export class Sidecar {
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
       watches: this.watches,
+      backups: this.file.backups,
+      schema: this.schema,
       identity: {
         version: VERSION,
         configPath: this.configPath,
@@ -214,34 +229,42 @@ export class Sidecar {
         }
         return handle(request, origin);
       },
+      outbound: new OutboundBudget(this.limits.maxTotalOutboundBytes),
+      watchCount: (session: Session) => this.watches.countFor(session),
     };
+    const readOnlyHost = { ...host, handle: (request: Request, origin: RequestOrigin) => host.handle(request, { ...origin, readOnly: true }) };
     // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.
     const tooManyConnections = new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `too many connections (maxConnections ${this.limits.maxConnections})`, {
       limit: 'maxConnections',
       max: this.limits.maxConnections,
     });
     const refusals = new RefusalQueue();
-    this.listener = await listen(
-      this.socketPath,
-      (connection) => {
-        const session = new Session(connection, host, (ended) => {
-          this.sessions.delete(ended);
-          this.watches.removeAll(ended);
-        });
-        if (this.sessions.size >= this.limits.maxConnections) {
-          session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
-        } else {
-          this.sessions.add(session);
-        }
-        return session;
-      },
-      (error) => {
-        // A client that vanished mid-write is its own business; anything else is ours.
-        const code = (error as { code?: string }).code;
-        if (code === 'ECONNRESET' || code === 'EPIPE') this.log.debug({ err: error }, 'client connection reset');
-        else this.log.error({ err: error }, 'socket error');
-      },
-    );
+    const accept = (sessionHost: typeof host) => (connection: Connection) => {
+      const session = new Session(connection, sessionHost, (ended) => {
+        this.sessions.delete(ended);
+        this.watches.removeAll(ended);
+      });
+      if (this.sessions.size >= this.limits.maxConnections) {
+        session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
+      } else {
+        this.sessions.add(session);
+      }
+      return session;
+    };
+    const onError = (error: Error) => {
+      // A client that vanished mid-write is its own business; anything else is ours.
+      const code = (error as { code?: string }).code;
+      if (code === 'ECONNRESET' || code === 'EPIPE') this.log.debug({ err: error }, 'client connection reset');
+      else this.log.error({ err: error }, 'socket error');
+    };
+    this.listener = await listen(this.socketPath, this.sockets.socketAccess ?? { mode: 0o600 }, accept(host), onError);
+    const readOnly = this.sockets.readOnlySocket;
+    if (readOnly !== undefined) {
+      this.readOnlyListener = await listen(readOnly.path, readOnly, accept(readOnlyHost), onError).catch(async (error: unknown) => {
+        await this.listener?.close();
+        throw error;
+      });
+    }
     this.eventLoop.start();
   }
 
@@ -254,6 +277,7 @@ export class Sidecar {
   private async doStop(): Promise<void> {
     this.log.info('stopping');
     this.listener?.stopAccepting();
+    this.readOnlyListener?.stopAccepting();
     this.fileWatch.stop();
     await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
@@ -261,6 +285,7 @@ export class Sidecar {
     await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
     await this.listener?.close();
+    await this.readOnlyListener?.close();
     this.watches.close();
     this.eventLoop.stop();
     await this.file

@@ -22,6 +22,8 @@ interface Watcher {
   id: number;
   sink: WatchSink;
   segments: string[];
+  /** The path as one string, made once: events are shared between watchers of the same path by it. */
+  key: string;
   active: boolean;
   buffered: Record<string, unknown>[];
   lastSent: number;
@@ -43,7 +45,7 @@ export class WatchHub {
     private readonly epoch: string,
     private readonly history: History,
     private readonly committed: () => StoreState,
-    private readonly limits: Pick<Limits, 'maxWatchesPerConnection'>,
+    private readonly limits: Pick<Limits, 'maxWatchesPerConnection' | 'maxWatchPathBytes' | 'maxDepth'>,
     private readonly progressMs = 10_000,
   ) {
     this.progressTimer = setInterval(() => this.sendProgress(), Math.max(50, progressMs / 2));
@@ -57,9 +59,15 @@ export class WatchHub {
     return n;
   }
 
+  /** Watches open on one connection. */
+  countFor(sink: WatchSink): number {
+    return this.bySink.get(sink)?.size ?? 0;
+  }
+
   /** Creates a watch; call `activate` once the answer has been sent. */
   create(sink: WatchSink, request: WatchRequest): { result: Record<string, unknown>; activate: () => void } {
     const segments = parsePath(request.path);
+    this.checkPathBounds(segments);
     const watchers = this.bySink.get(sink) ?? new Map<number, Watcher>();
     if (watchers.size >= this.limits.maxWatchesPerConnection) {
       throw new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `more than maxWatchesPerConnection ${this.limits.maxWatchesPerConnection} watches on this connection`, {
@@ -68,7 +76,7 @@ export class WatchHub {
       });
     }
     const state = this.committed();
-    const watcher: Watcher = { id: this.nextId++, sink, segments, active: false, buffered: [], lastSent: Date.now() };
+    const watcher: Watcher = { id: this.nextId++, sink, segments, key: segments.join('\u0000'), active: false, buffered: [], lastSent: Date.now() };
     let resync: 'compacted' | 'epoch' | undefined;
     if (request.startRevision !== undefined) {
       if (request.epoch !== undefined && request.epoch !== this.epoch) {
@@ -113,11 +121,10 @@ export class WatchHub {
       const shared = new Map<string, { changes: WireChange[]; tail: Buffer | undefined }>();
       for (const watchers of this.bySink.values()) {
         for (const watcher of watchers.values()) {
-          const key = watcher.segments.join('\u0000');
-          let entry = shared.get(key);
+          let entry = shared.get(watcher.key);
           if (entry === undefined) {
             entry = { changes: changesUnder(watcher.segments, revision.changes), tail: undefined };
-            shared.set(key, entry);
+            shared.set(watcher.key, entry);
           }
           if (entry.changes.length === 0) continue;
           if (!watcher.active || watcher.sink.pushFrame === undefined) {
@@ -135,6 +142,31 @@ export class WatchHub {
 
   close(): void {
     clearInterval(this.progressTimer);
+  }
+
+  /**
+   * A watch keeps its path for its whole life and every revision is matched against it: a path is
+   * bounded in depth (no document is deeper) and in bytes, or thousands of megabyte paths would pin
+   * memory and make every write slow.
+   */
+  private checkPathBounds(segments: readonly string[]): void {
+    const { maxDepth, maxWatchPathBytes } = this.limits;
+    if (segments.length > maxDepth) {
+      throw new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `the watch path has ${segments.length} segments, more than maxDepth ${maxDepth}`, {
+        limit: 'maxDepth',
+        max: maxDepth,
+        actual: segments.length,
+      });
+    }
+    let bytes = 0;
+    for (const segment of segments) bytes += Buffer.byteLength(segment);
+    if (bytes > maxWatchPathBytes) {
+      throw new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `the watch path is ${bytes} bytes, more than maxWatchPathBytes ${maxWatchPathBytes}`, {
+        limit: 'maxWatchPathBytes',
+        max: maxWatchPathBytes,
+        actual: bytes,
+      });
+    }
   }
 
   private deliver(watcher: Watcher, revision: CommittedRevision, changes = changesUnder(watcher.segments, revision.changes)): void {

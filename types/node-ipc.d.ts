@@ -7,6 +7,8 @@ declare module 'node-ipc' {
     silent: boolean;
     unlink: boolean;
     socketRoot: string;
+    /** When false, node-ipc still creates socketRoot but never checks or chmods it. */
+    secureSocketRoot: boolean;
     maxConnections: number;
     stopRetrying: boolean;
     maxRetries: number;

@@ -67,8 +67,8 @@ async function serve(t: TestContext, env: Disk): Promise<ConfigClient> {
   return client(env);
 }
 
-function client(env: Disk): ConfigClient {
-  const client = connect({ socketPath: env.socketPath });
+function client(env: Disk, expectedOwner?: number): ConfigClient {
+  const client = connect({ socketPath: env.socketPath, ...(expectedOwner === undefined ? {} : { expectedOwner }) });
   env.cleanup.defer('close the client', () => client.close());
   return client;
 }
@@ -257,7 +257,8 @@ test('permission denied for real (sidecar as an unprivileged user): WRITE_FAILED
   const sidecar = spawnSidecarAsUser({ node: found.node, cli: found.cli, uid: NOBODY, gid: NOBODY, configPath: env.configPath, socketPath: env.socketPath, home });
   env.cleanup.defer('stop the sidecar', () => stopWithin(sidecar.child, sidecar.exited));
   await waitForServing(sidecar);
-  const c = client(env);
+  // The socket is nobody's: the client is told to expect that owner, or it refuses the socket (UNTRUSTED_SOCKET).
+  const c = client(env, NOBODY);
 
   await c.set('a', 1);
   assert.equal((await stat(env.configPath)).uid, NOBODY, 'the sidecar writes as nobody, so file modes bind it');

@@ -130,7 +130,7 @@ describe('systemd-sysusers', () => {
 });
 
 describe('unit contents', () => {
-  test('both: Type=notify with watchdog, restart on failure, reload by SIGHUP, an owner-only runtime directory for the socket', async () => {
+  test('both: Type=notify with watchdog, restart on failure, reload by SIGHUP, a runtime directory for the socket only the service can write', async () => {
     for (const file of [SYSTEM_UNIT, USER_UNIT]) {
       const unit = parseUnit(await readFile(file, 'utf8'));
       const where = path.relative(REPO, file);
@@ -142,9 +142,9 @@ describe('unit contents', () => {
       assert.equal(service(unit, 'ExecReload'), '/bin/kill -HUP $MAINPID', where);
       assert.equal(service(unit, 'NoNewPrivileges'), 'yes', where);
       assert.equal(service(unit, 'RuntimeDirectory'), 'config-sidecar', where);
-      assert.equal(service(unit, 'RuntimeDirectoryMode'), '0700', where);
+      assert.equal(service(unit, 'RuntimeDirectoryMode'), file === SYSTEM_UNIT ? '0755' : '0700', where);
       assert.equal(service(unit, 'MemoryDenyWriteExecute'), undefined, `${where}: V8's JIT needs writable executable memory`);
-      assert.match(service(unit, 'ExecStart') ?? '', /^config-sidecar serve --config \S+ --socket %t\/config-sidecar\/sidecar\.sock$/, where);
+      assert.match(service(unit, 'ExecStart') ?? '', /^config-sidecar serve --config \S+ --socket %t\/config-sidecar\/sidecar\.sock( |$)/, where);
     }
   });
 
@@ -156,6 +156,15 @@ describe('unit contents', () => {
     assert.equal(service(unit, 'StateDirectory'), 'config-sidecar');
     assert.match(service(unit, 'ExecStart')!, / --config %S\/config-sidecar\/config\.json /);
     assert.equal(unit.get('Install')?.get('WantedBy')?.[0], 'multi-user.target');
+  });
+
+  test('system: shared by a group (0660 main socket) and a readers\' group on a read-only socket the service may give that group', async () => {
+    const unit = parseUnit(await readFile(SYSTEM_UNIT, 'utf8'));
+    const execStart = service(unit, 'ExecStart')!;
+    assert.match(execStart, / --socket-mode 0660 --socket-group config-sidecar /);
+    assert.match(execStart, / --read-only-socket %t\/config-sidecar\/readonly\.sock --read-only-socket-mode 0660 --read-only-socket-group config-sidecar-readers$/);
+    assert.equal(service(unit, 'SupplementaryGroups'), 'config-sidecar-readers');
+    assert.match(await readFile(SYSUSERS, 'utf8'), /^g config-sidecar-readers -$/m);
   });
 
   test('user: the same config and socket paths the CLI picks by default, and a sandbox drop-in that keeps the config directory writable', async () => {

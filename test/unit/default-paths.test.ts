@@ -2,7 +2,7 @@
 // docs/protocol.md: client and sidecar must derive the same ones.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultConfigPath, defaultSocketPath, stateDirFor, type PathContext } from '../../protocol/index.js';
+import { checkSocketPathLength, defaultConfigPath, defaultSocketPath, stateDirFor, type PathContext } from '../../protocol/index.js';
 
 const linux = (env: Record<string, string | undefined> = {}): PathContext => ({
   platform: 'linux',
@@ -13,6 +13,20 @@ const linux = (env: Record<string, string | undefined> = {}): PathContext => ({
   user: 'ann',
 });
 
+describe('checkSocketPathLength', () => {
+  test('107 bytes pass on Linux and 103 on macOS; one more is refused naming the limit and the path', () => {
+    checkSocketPathLength('/' + 'a'.repeat(106), 'linux');
+    checkSocketPathLength('/' + 'a'.repeat(102), 'darwin');
+    assert.throws(() => checkSocketPathLength('/' + 'a'.repeat(107), 'linux'), /socket path is 108 bytes, over the 107-byte limit of Unix socket paths on Linux \(108 with the terminating NUL\): \/a+/);
+    assert.throws(() => checkSocketPathLength('/' + 'a'.repeat(103), 'darwin'), /over the 103-byte limit of Unix socket paths on macOS \(104 with/);
+    checkSocketPathLength('\\\\.\\pipe\\' + 'a'.repeat(300), 'win32');
+  });
+
+  test('counts UTF-8 bytes, not characters', () => {
+    assert.throws(() => checkSocketPathLength('/' + 'é'.repeat(54), 'linux'), /109 bytes/);
+  });
+});
+
 describe('defaultSocketPath', () => {
   test('Linux: $XDG_RUNTIME_DIR/<app>/sidecar.sock', () => {
     assert.equal(defaultSocketPath('config-sidecar', linux({ XDG_RUNTIME_DIR: '/run/user/1000' })), '/run/user/1000/config-sidecar/sidecar.sock');
@@ -21,6 +35,12 @@ describe('defaultSocketPath', () => {
   test('Linux without XDG_RUNTIME_DIR: $TMPDIR/<app>-<uid>/sidecar.sock, else the OS temp dir', () => {
     assert.equal(defaultSocketPath('config-sidecar', linux({ TMPDIR: '/var/tmp' })), '/var/tmp/config-sidecar-1000/sidecar.sock');
     assert.equal(defaultSocketPath('config-sidecar', linux()), '/tmp/config-sidecar-1000/sidecar.sock');
+  });
+
+  test('a relative XDG_RUNTIME_DIR (or TMPDIR) is ignored, as the XDG spec says: the socket never depends on the working directory', () => {
+    assert.equal(defaultSocketPath('config-sidecar', linux({ XDG_RUNTIME_DIR: 'run/user/1000' })), '/tmp/config-sidecar-1000/sidecar.sock');
+    assert.equal(defaultSocketPath('config-sidecar', linux({ XDG_RUNTIME_DIR: './run', TMPDIR: 'tmp' })), '/tmp/config-sidecar-1000/sidecar.sock');
+    assert.equal(defaultSocketPath('config-sidecar', linux({ XDG_RUNTIME_DIR: 'run', TMPDIR: '/var/tmp' })), '/var/tmp/config-sidecar-1000/sidecar.sock');
   });
 
   test('macOS ignores XDG_RUNTIME_DIR: $TMPDIR/<app>-<uid>/sidecar.sock', () => {
@@ -45,6 +65,7 @@ describe('defaultSocketPath', () => {
 describe('defaultConfigPath', () => {
   test('Linux: $XDG_CONFIG_HOME/<app>/config.json, else ~/.config/<app>/config.json', () => {
     assert.equal(defaultConfigPath('myapp', linux({ XDG_CONFIG_HOME: '/cfg' })), '/cfg/myapp/config.json');
+    assert.equal(defaultConfigPath('myapp', linux({ XDG_CONFIG_HOME: 'cfg' })), '/home/ann/.config/myapp/config.json', 'a relative one is ignored');
     assert.equal(defaultConfigPath('myapp', linux()), '/home/ann/.config/myapp/config.json');
   });
 

@@ -17,6 +17,7 @@ import {
   type Request,
   type ServerHello,
 } from '../../protocol/index.js';
+import { OutboundBudget } from '../../sidecar/outbound-budget.js';
 import { Session, type SessionHost } from '../../sidecar/session.js';
 import type { Connection } from '../../sidecar/transport.js';
 
@@ -56,6 +57,8 @@ function setup(options: { limits?: Partial<Limits>; handle?: (request: Request) 
     log: pino({ level: 'silent' }),
     serverHello: (): ServerHello => ({ type: 'hello', protocol: PROTOCOL_VERSION, server: { version: '0.0.0-test', pid: 2 }, epoch: 'e1', revision: 1, limits }),
     handle: options.handle ?? (async () => ({ epoch: 'e1', revision: 1 })),
+    outbound: new OutboundBudget(limits.maxTotalOutboundBytes),
+    watchCount: () => 0,
   };
   let ended = 0;
   const session = new Session(connection, host, () => ended++);
@@ -302,14 +305,27 @@ describe('Session', () => {
     assert.equal(s.connection.destroyed, true);
   });
 
-  test('a graceful end sends the held answers before closing', async () => {
+  test('a graceful end sends the held answers that fit within maxOutboundBytes before closing', async () => {
     const s = setup({ limits: { maxOutboundBytes: 1000 } });
     s.send(HELLO);
     s.connection.writableLength = 1001;
     s.send({ id: 1, op: 'ping' });
     await flush();
+    s.connection.writableLength = 500; // the peer read some, and no write has reported yet
     s.session.end();
     assert.equal(s.connection.messages.at(-1)?.id, 1);
+    assert.equal(s.connection.ended, true);
+  });
+
+  test('a graceful end drops the held answers beyond maxOutboundBytes with the connection, instead of encoding them all at once', async () => {
+    const s = setup({ limits: { maxOutboundBytes: 1000 } });
+    s.send(HELLO);
+    s.connection.writableLength = 1001;
+    for (let id = 1; id <= 10; id++) s.send({ id, op: 'ping' });
+    await flush();
+    const before = s.connection.messages.length;
+    s.session.end();
+    assert.equal(s.connection.messages.length, before, 'nothing beyond the bound was encoded');
     assert.equal(s.connection.ended, true);
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import {
+  DEFAULT_LIMITS,
   ErrorCode,
   ProtocolError,
   WatchEventSchema,
@@ -39,7 +40,7 @@ class FakeSink implements WatchSink {
 function harness(options: { doc?: Record<string, unknown>; revision?: number; maxWatches?: number; history?: HistoryOptions; progressMs?: number } = {}) {
   let state: StoreState = initialState(deepFreeze(options.doc ?? {}), options.revision ?? 1);
   const history = new History(state.revision, options.history);
-  const hub = new WatchHub(EPOCH, history, () => state, { maxWatchesPerConnection: options.maxWatches ?? 256 }, options.progressMs);
+  const hub = new WatchHub(EPOCH, history, () => state, { maxWatchesPerConnection: options.maxWatches ?? 256, maxWatchPathBytes: DEFAULT_LIMITS.maxWatchPathBytes, maxDepth: DEFAULT_LIMITS.maxDepth }, options.progressMs);
   const commit = (...ops: WriteOp[]): CommittedRevision => {
     const applied = applyOps(state, ops);
     state = applied.state;

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ProtocolError, WatchEventSchema, getAt, type WriteOp } from '../../protocol/index.js';
+import { DEFAULT_LIMITS, ProtocolError, WatchEventSchema, getAt, type WriteOp } from '../../protocol/index.js';
 import { ABSENT, applyChange, type View, type ViewChange } from '../../client/watch-view.js';
 import type { CommittedRevision } from '../../sidecar/commit-queue.js';
 import { History } from '../../sidecar/history.js';
@@ -76,7 +76,7 @@ function run(initial: Record<string, unknown>, minEntries: number, steps: Step[]
   let committed: StoreState = initialState(deepFreeze(initial), 1);
   const docs = new Map<number, unknown>([[1, committed.doc]]);
   const history = new History(1, { minEntries, minAgeMs: 0, maxBytes: Number.MAX_SAFE_INTEGER });
-  const hub = new WatchHub(EPOCH, history, () => committed, { maxWatchesPerConnection: 1000 }, 3_600_000);
+  const hub = new WatchHub(EPOCH, history, () => committed, { maxWatchesPerConnection: 1000, maxWatchPathBytes: DEFAULT_LIMITS.maxWatchPathBytes, maxDepth: DEFAULT_LIMITS.maxDepth }, 3_600_000);
   const watchers: ModelWatcher[] = [];
 
   const open = (watcher: ModelWatcher, request: Parameters<WatchHub['create']>[1], late: boolean) => {
