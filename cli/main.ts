@@ -1,4 +1,4 @@
-// config-sidecar command line: parse, dispatch, exit with the codes README.md lists.
+#!/usr/bin/env node
 // config-sidecar command line: parse, dispatch, exit with the codes of docs/protocol.md.
 // Only light modules are imported up front: `serve` installs its signal
 // handlers before the sidecar's modules load (docs/operations.md, signals).

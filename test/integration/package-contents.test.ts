@@ -41,5 +41,9 @@ test('the package holds the library, CLI, types, units, docs and examples, and n
     ...Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : [target.types, target.default].filter((t): t is string => t !== undefined))),
   ].map((target) => path.posix.normalize(target));
   for (const target of targets) assert.ok(files.includes(target), `${target} (named in package.json) is missing from the package`);
+  for (const bin of Object.values(manifest.bin)) {
+    const head = (await readFile(path.join(root, bin), 'utf8')).split('\n', 1)[0];
+    assert.equal(head, '#!/usr/bin/env node', `${bin} must start with a node shebang to run as an installed command`);
+  }
   assert.ok(files.length < 250, `the package holds ${files.length} files; a file list past 250 means something unintended is shipped`);
 });
