@@ -11,8 +11,8 @@ import { isUtf8 } from 'node:buffer';
 import { MAX_EXACT_NUMBER, OUTSIDE_RANGE } from './json-numbers.js';
 import { formatPath } from './paths.js';
 
-/** A parsed value, or why the text cannot be read exactly. */
-export type ExactJson = { ok: true; value: unknown } | { ok: false; problem: string };
+/** A parsed value, or why the text cannot be read exactly (`syntax`: it is not JSON at all). */
+export type ExactJson = { ok: true; value: unknown } | { ok: false; problem: string; syntax: boolean };
 
 /**
  * Parses `source` (bytes from a file, or a string) exactly. `maxDepth` is the
@@ -29,17 +29,17 @@ export function parseExactJson(source: Uint8Array | string, maxDepth: number): E
       const at = firstInvalidUtf8(bytes);
       // Where the bad byte sits in the decoded text: the scan below names its path.
       const offset = bytes.subarray(0, at).toString('utf8').length;
-      return { ok: false, problem: `invalid UTF-8 (byte 0x${bytes[at]!.toString(16)} at offset ${at}) ${locate(text, offset)}` };
+      return { ok: false, problem: `invalid UTF-8 (byte 0x${bytes[at]!.toString(16)} at offset ${at}) ${locate(text, offset)}`, syntax: false };
     }
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problem: `invalid JSON: ${(error as Error).message}` };
+    return { ok: false, problem: `invalid JSON: ${(error as Error).message}`, syntax: true };
   }
   const problem = scan(text, maxDepth);
-  return problem === undefined ? { ok: true, value } : { ok: false, problem };
+  return problem === undefined ? { ok: true, value } : { ok: false, problem, syntax: false };
 }
 
 interface Level {
@@ -64,7 +64,7 @@ function scan(text: string, maxDepth: number, stopAt = -1): string | undefined {
   const n = text.length;
   let nextBackslash = text.indexOf('\\');
   const path = (): string => formatPath(stack.map((level) => (level.isObject ? level.key : String(level.index))));
-  const refuse = (message: string, offset: number, hint = ''): string => `${message} at "${path()}" (line ${lineColumn(text, offset)})${hint}`;
+  const refuse = (message: string, offset: number, hint = ''): string => `${message} ${describePath(path())} (line ${lineColumn(text, offset)})${hint}`;
   const arrived = (end: number): boolean => locating && stopAt <= end;
 
   /** Index of the closing quote of the string opening at `start`, and whether it holds an escape. */
@@ -197,7 +197,11 @@ function locate(text: string, offset: number): string {
     if (!(error instanceof SyntaxError)) throw error;
     return line;
   }
-  return `at "${scan(text, Number.MAX_SAFE_INTEGER, offset) ?? ''}" ${line}`;
+  return `${describePath(scan(text, Number.MAX_SAFE_INTEGER, offset) ?? '')} ${line}`;
+}
+
+function describePath(path: string): string {
+  return path === '' ? 'at the top level' : `at "${path}"`;
 }
 
 /** Offset of the first byte that breaks UTF-8 (the buffer is known to hold one). */

@@ -126,6 +126,7 @@ export class Sidecar {
       const fs = options.fs ?? realFs;
       const file = new ConfigFile(configPath, stateDir, fs, log);
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
+      file.maxDepth = limits.maxDepth;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
       if (loaded.recovered !== undefined) {
