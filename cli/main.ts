@@ -5,6 +5,7 @@ import type { LogLevel } from '../sidecar/index.js';
 import { runClientCommand } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
 import { parseLimitFlags } from './limit-flags.js';
+import { parseQuarantineFlag } from './quarantine-flag.js';
 import { serve } from './serve.js';
 import { watchCommand } from './watch.js';
 import { USAGE } from './usage.js';
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
         'lock-stale-ms': { type: 'string' },
         schema: { type: 'string' },
         limit: { type: 'string', multiple: true, default: [] },
+        quarantine: { type: 'string' },
         prometheus: { type: 'boolean', default: false },
         'auto-start': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -76,12 +78,14 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
     }
     let limits;
+    let quarantine;
     try {
       limits = parseLimitFlags(values.limit);
+      quarantine = values.quarantine === undefined ? undefined : parseQuarantineFlag(values.quarantine);
     } catch (error) {
       return usageError((error as Error).message);
     }
-    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits });
+    return serve({ config: values.config, socket: values.socket, app: values.app, logLevel: level as LogLevel | undefined, lockStaleMs, schema: values.schema, limits, quarantine });
   }
   const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');

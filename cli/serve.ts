@@ -5,6 +5,7 @@ import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
+import type { QuarantineBounds } from '../sidecar/quarantine.js';
 import { ExitCode } from './exit-codes.js';
 
 export interface ServeArgs {
@@ -16,6 +17,7 @@ export interface ServeArgs {
   /** A zod schema module or JSON Schema file. */
   schema?: string;
   limits?: Partial<Limits>;
+  quarantine?: QuarantineBounds;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -32,6 +34,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       lockStaleMs: args.lockStaleMs,
       schemaPath: args.schema,
       limits: args.limits,
+      quarantine: args.quarantine,
       onFatal: (error) => {
         fatal = error;
         const stopped = notifier?.stopping(`stopping: ${error.message}`);

@@ -2,9 +2,10 @@
 export const USAGE = `usage: config-sidecar <command> [options]
 
   serve  [--config F] [--socket S] [--app NAME] [--log-level L] [--lock-stale-ms N]
-         [--schema M] [--limit NAME=VALUE]...
+         [--schema M] [--limit NAME=VALUE]... [--quarantine FILES,BYTES]
                                   run the sidecar (the lock counts as abandoned N ms after its last refresh; default 10000);
-                                  M: an ES module exporting a zod schema, or a JSON Schema file
+                                  M: an ES module exporting a zod schema, or a JSON Schema file;
+                                  quarantine/ keeps the newest FILES refused files within BYTES (default 20,67108864)
   get    [PATH] [--json]          print a value (strings raw unless --json)
   set    PATH VALUE [--string] [--if-mod-revision N]
                                   VALUE is parsed as JSON if it parses, else taken as a string

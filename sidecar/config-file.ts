@@ -11,6 +11,7 @@ import type { FsOps } from './fs-ops.js';
 import { documentText } from './json-text.js';
 import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
+import { boundQuarantine, DEFAULT_QUARANTINE, type QuarantineBounds } from './quarantine.js';
 import { SidecarState, sha256 } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
 
@@ -54,6 +55,8 @@ export class ConfigFile {
   meta: FileMeta | undefined;
   /** limits.maxDepth: a file nested deeper is refused like any invalid file. */
   maxDepth = DEFAULT_LIMITS.maxDepth;
+  /** How much quarantine/ keeps (quarantine.ts). */
+  quarantineBounds: QuarantineBounds = DEFAULT_QUARANTINE;
 
   constructor(
     readonly configPath: string,
@@ -239,6 +242,7 @@ export class ConfigFile {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('invalid');
     await this.fs.rename(this.configPath, target);
+    await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
   }
 
@@ -247,6 +251,7 @@ export class ConfigFile {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('rejected');
     await durableReplace(target, raw, { fs: this.fs, mode: 0o600 });
+    await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
   }
 

@@ -39,6 +39,7 @@ import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
 import { listen, probe, type Listener } from './transport.js';
 import { VERSION } from './version.js';
+import type { QuarantineBounds } from './quarantine.js';
 
 export interface SidecarOptions {
   /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
@@ -57,6 +58,8 @@ export interface SidecarOptions {
   progressMs?: number;
   /** Ownership lock stale threshold (ms). */
   lockStaleMs?: number;
+  /** How many refused files quarantine/ keeps, and how many bytes (default DEFAULT_QUARANTINE). */
+  quarantine?: QuarantineBounds;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
 }
@@ -127,6 +130,7 @@ export class Sidecar {
       const file = new ConfigFile(configPath, stateDir, fs, log);
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       file.maxDepth = limits.maxDepth;
+      if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
       if (loaded.recovered !== undefined) {
