@@ -1,5 +1,5 @@
 // Validators for common config fields, for use in a config schema:
 //   import { existingDirectory, port } from 'config-sidecar/validators';
-export { existingDirectory, executableFile } from './file-system.js';
+export { existingDirectory, executableFile, loginShell } from './file-system.js';
 export { boundedArray, boundedString, regexPattern } from './text.js';
 export { port, url } from './network.js';
