@@ -52,6 +52,9 @@ export function decodeValue(payload: Uint8Array, limits: DecodeLimits): unknown 
   return unpackr.unpack(payload);
 }
 
+/** Maps with up to this many keys check duplicates by comparing bytes; larger ones through a Set. */
+const FEW_KEYS = 16;
+
 const forbiddenKeyBytes = [...FORBIDDEN_SEGMENTS].map((k) => Buffer.from(k, 'utf8'));
 
 interface Level {
@@ -60,7 +63,8 @@ interface Level {
   count: number; // items read so far
   keyStart: number; // last key's byte range, for error paths
   keyEnd: number;
-  keys: Set<string> | undefined; // maps of two or more entries: the keys read so far (as latin1 of their bytes)
+  keyRanges: number[] | undefined; // maps of two or more entries: [start, end] of each key read so far, while few
+  keySet: Set<string> | undefined; // ... and once many: the keys as latin1 of their bytes
 }
 
 /**
@@ -133,14 +137,10 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
       pos += len;
       fail(ErrorCode.BAD_REQUEST, `invalid UTF-8 in a ${isKey ? 'map key' : 'string'}`);
     }
-    if (isKey && top.keys !== undefined) {
-      // Valid UTF-8 decodes one way only: equal bytes are equal keys, and unequal bytes never collide.
-      const key = bytes.toString('latin1', pos, pos + len);
-      if (top.keys.has(key)) {
-        pos += len;
-        fail(ErrorCode.BAD_REQUEST, 'duplicate map key (decoding would keep only the last)');
-      }
-      top.keys.add(key);
+    // Valid UTF-8 decodes one way only: equal bytes are equal keys, and unequal bytes never collide.
+    if (isKey && top.keyRanges !== undefined && seenKey(top, pos, len)) {
+      pos += len;
+      fail(ErrorCode.BAD_REQUEST, 'duplicate map key (decoding would keep only the last)');
     }
     if (isKey) {
       for (const forbidden of forbiddenKeyBytes) {
@@ -171,7 +171,15 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
         max: limits.maxDepth,
       });
     }
-    if (items > 0) stack.push({ remaining: items, isMap, count: 0, keyStart: -1, keyEnd: -1, keys: isMap && entries > 1 ? new Set() : undefined });
+    if (items > 0) {
+      let keyRanges: number[] | undefined;
+      if (isMap && entries > 1) {
+        // One array per depth, reused: maps at one depth are walked one after the other.
+        keyRanges = rangePool[stack.length] ??= [];
+        keyRanges.length = 0;
+      }
+      stack.push({ remaining: items, isMap, count: 0, keyStart: -1, keyEnd: -1, keyRanges, keySet: undefined });
+    }
     else completeItem();
   };
   const completeItem = (): void => {
@@ -195,6 +203,31 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
   };
   const safeInt = (n: bigint): void => {
     if (n > BigInt(MAX_EXACT_NUMBER) || n < -BigInt(MAX_EXACT_NUMBER)) fail(ErrorCode.BAD_REQUEST, `integer ${n} is ${OUTSIDE_RANGE}`);
+  };
+  const rangePool: number[][] = [];
+  /** True when the key at [start, start + len) was seen before in this map; records it otherwise. */
+  const seenKey = (level: Level, start: number, len: number): boolean => {
+    if (level.keySet !== undefined) {
+      const key = bytes.toString('latin1', start, start + len);
+      if (level.keySet.has(key)) return true;
+      level.keySet.add(key);
+      return false;
+    }
+    const ranges = level.keyRanges!;
+    for (let r = 0; r < ranges.length; r += 2) {
+      const s = ranges[r]!;
+      if (ranges[r + 1]! - s !== len) continue;
+      let i = 0;
+      while (i < len && buf[s + i] === buf[start + i]) i++;
+      if (i === len) return true;
+    }
+    ranges.push(start, start + len);
+    if (ranges.length > 2 * FEW_KEYS) {
+      // Many keys: a set, so a map of 100,000 entries is not checked in quadratic time.
+      level.keySet = new Set();
+      for (let r = 0; r < ranges.length; r += 2) level.keySet.add(bytes.toString('latin1', ranges[r], ranges[r + 1]));
+    }
+    return false;
   };
   /** Short ASCII strings (most keys) are checked here; anything else by Node's UTF-8 validator. */
   const isText = (start: number, len: number): boolean => {
