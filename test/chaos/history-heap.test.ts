@@ -2,9 +2,13 @@
 // holding a 100,000-element array, then single-element sets. The history used
 // to keep every trimmed revision (each a whole copy of the array and its text)
 // and to charge each only its request's bytes: heap 193 MiB after 100 sets,
-// 1,085 MiB after 600. Here the sidecar runs with its old space capped at the
-// heap it had with the document loaded + the budget + 3 × the document's text,
-// so holding more than that is an out-of-memory crash, not a figure to guess.
+// 1,085 MiB after 600. Here the sidecar runs with its old space capped so that
+// holding more than the heap it had with the document loaded + the budget +
+// 3 × the document's text is an out-of-memory crash, not a figure to guess.
+// V8 gives up ("ineffective mark-compacts") once full collections leave the
+// old space over 80% of its limit while they take most of the time, which a
+// loaded machine makes likely: the limit is that bound / 0.8. The exact live
+// heap is measured in test/unit/history.test.ts, with collections forced.
 // HISTORY_HEAP_SETS sets the number of sets (1,000 under `npm run chaos`).
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -15,8 +19,10 @@ import { DEFAULT_HISTORY } from '../../sidecar/history.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
-const SETS = Number(process.env.HISTORY_HEAP_SETS ?? 60);
+const SETS = Number(process.env.HISTORY_HEAP_SETS ?? 80);
 const MIB = 2 ** 20;
+/** The share of its old-space limit at which V8 ends a process whose collections no longer free enough. */
+const V8_GIVES_UP_AT = 0.8;
 
 test(`the heap stays under the history budget + 3 × document size over ${SETS} single-element sets to a 100,000-element array`, async (t) => {
   const paths = await testPaths(t);
@@ -31,13 +37,13 @@ test(`the heap stays under the history budget + 3 × document size over ${SETS} 
   await probe.close();
   await first.stop();
 
-  const capBytes = loadedHeap + DEFAULT_HISTORY.maxBytes + 3 * Buffer.byteLength(text);
-  const capMiB = Math.ceil(capBytes / MIB);
+  const boundBytes = loadedHeap + DEFAULT_HISTORY.maxBytes + 3 * Buffer.byteLength(text);
+  const capMiB = Math.ceil(boundBytes / V8_GIVES_UP_AT / MIB);
   const sidecar = await startSidecar(t, paths, { env: { NODE_OPTIONS: `--max-old-space-size=${capMiB}` } });
   t.after(() => sidecar.stop());
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  let heapUsed = 0;
+  let heapUsed = 0; // collections are not forced: this includes garbage, so it is reported, not asserted
   for (let i = 1; i <= SETS; i++) {
     try {
       await client.set(`list.${i}`, -i);
@@ -47,6 +53,5 @@ test(`the heap stays under the history budget + 3 × document size over ${SETS} 
     if (i % 20 === 0) heapUsed = Math.max(heapUsed, ((await client.stats()).memory as { heapUsedBytes: number }).heapUsedBytes);
   }
   assert.equal(sidecar.child.exitCode, null, 'the sidecar is still running');
-  assert.ok(heapUsed < capBytes, `heap ${(heapUsed / MIB).toFixed(0)} MiB within the ${capMiB} MiB cap`);
-  t.diagnostic(`cap ${capMiB} MiB (loaded ${(loadedHeap / MIB).toFixed(1)} MiB); highest heap seen ${(heapUsed / MIB).toFixed(1)} MiB`);
+  t.diagnostic(`bound ${(boundBytes / MIB).toFixed(1)} MiB (loaded ${(loadedHeap / MIB).toFixed(1)} MiB), old space capped at ${capMiB} MiB; highest heapUsed seen ${(heapUsed / MIB).toFixed(1)} MiB`);
 });
