@@ -46,9 +46,21 @@ export class DecodeError extends ProtocolError {
   requestId: number | undefined;
 }
 
+/**
+ * What the walk holds values to. `exact` (the default, for everything the
+ * sidecar receives): numbers within ±(2^53−1), valid UTF-8, unique keys. A
+ * client reading the sidecar's answers passes `exact: false`: a schema's
+ * default or transform may put such a value in the view, and refusing the
+ * answer would only cut the connection over and over; the store itself never
+ * holds one.
+ */
+export interface DecodeOptions {
+  exact: boolean;
+}
+
 /** Validates then decodes one msgpack payload. Throws DecodeError naming what was wrong and where. */
-export function decodeValue(payload: Uint8Array, limits: DecodeLimits): unknown {
-  checkMsgpack(payload, limits);
+export function decodeValue(payload: Uint8Array, limits: DecodeLimits, options: DecodeOptions = { exact: true }): unknown {
+  checkMsgpack(payload, limits, options);
   return unpackr.unpack(payload);
 }
 
@@ -71,7 +83,7 @@ interface Level {
  * Walks one msgpack value; throws on anything the project does not accept.
  * Exported for the fuzz tests; decodeValue is the normal entry point.
  */
-export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
+export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits, { exact }: DecodeOptions = { exact: true }): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const stack: Level[] = [];
@@ -133,12 +145,12 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
       top.keyStart = pos;
       top.keyEnd = pos + len;
     }
-    if (!isText(pos, len)) {
+    if (exact && !isText(pos, len)) {
       pos += len;
       fail(ErrorCode.BAD_REQUEST, `invalid UTF-8 in a ${isKey ? 'map key' : 'string'}`);
     }
     // Valid UTF-8 decodes one way only: equal bytes are equal keys, and unequal bytes never collide.
-    if (isKey && top.keyRanges !== undefined && seenKey(top, pos, len)) {
+    if (exact && isKey && top.keyRanges !== undefined && seenKey(top, pos, len)) {
       pos += len;
       fail(ErrorCode.BAD_REQUEST, 'duplicate map key (decoding would keep only the last)');
     }
@@ -173,7 +185,7 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
     }
     if (items > 0) {
       let keyRanges: number[] | undefined;
-      if (isMap && entries > 1) {
+      if (exact && isMap && entries > 1) {
         // One array per depth, reused: maps at one depth are walked one after the other.
         keyRanges = rangePool[stack.length] ??= [];
         keyRanges.length = 0;
@@ -198,10 +210,11 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
     }
   };
   const exactNumber = (n: number): void => {
-    const problem = numberProblem(n);
+    const problem = exact ? numberProblem(n) : Number.isFinite(n) ? undefined : numberProblem(n);
     if (problem !== undefined) fail(ErrorCode.BAD_REQUEST, problem);
   };
   const safeInt = (n: bigint): void => {
+    if (!exact) return; // read as the nearest double, as JSON.parse would
     if (n > BigInt(MAX_EXACT_NUMBER) || n < -BigInt(MAX_EXACT_NUMBER)) fail(ErrorCode.BAD_REQUEST, `integer ${n} is ${OUTSIDE_RANGE}`);
   };
   const rangePool: number[][] = [];

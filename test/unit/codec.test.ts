@@ -123,6 +123,16 @@ describe('codec text', () => {
     assert.deepEqual(decodeValue(enc({ a: { a: 1 }, b: [{ a: 2 }, { a: 3 }], ab: 1, abc: 2 }), limits), { a: { a: 1 }, b: [{ a: 2 }, { a: 3 }], ab: 1, abc: 2 });
   });
 
+  test('a client reading answers (exact: false) takes large numbers, replaced text and repeated keys as msgpackr decodes them; never NaN', () => {
+    const lenient = { exact: false };
+    assert.equal(decodeValue(enc(2 ** 60), limits, lenient), 2 ** 60);
+    assert.equal(decodeValue(Buffer.from([0xcf, ...u64(12345678901234567890n)]), limits, lenient), 12345678901234567890);
+    assert.equal(decodeValue(Buffer.from([0xa1, 0xff]), limits, lenient), '\uFFFD');
+    assert.deepEqual(decodeValue(bytes([0x82], enc('a'), [0x01], enc('a'), [0x02]), limits, lenient), { a: 2 });
+    rejects(Buffer.from([0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]), ErrorCode.BAD_REQUEST, /not finite/);
+    assert.throws(() => decodeValue(Buffer.from([0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]), limits, lenient), /not finite/);
+  });
+
   test('valid UTF-8 of every width passes, keys and values', () => {
     const value = { 'a\u00e9\u4e2d\u{1f600}': 'z\u00ff\u0800\uffff\u{10ffff}'.repeat(20) };
     assert.deepEqual(decodeValue(enc(value), limits), value);
