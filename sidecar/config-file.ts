@@ -1,17 +1,23 @@
 // The config file on disk: reading it at start (refusing what is not a JSON
-// object, keeping a bad file aside instead of overwriting it), writing each
-// new committed version durably, and re-reading it after a hand edit.
-// Stray temp files from a crash mid-write are removed at start.
+// object, keeping a bad file aside instead of overwriting it, and rebuilding
+// the last committed state from a backup and the commit journal when the file
+// is gone, damaged or behind), writing each new committed version durably
+// together with its journal record, and re-reading it after a hand edit.
+// Every temp file is made in this owner's generation directory, so nothing
+// of a deposed owner's can land (generation-fence.ts).
 import path from 'node:path';
 import { FORBIDDEN_SEGMENTS, isPlainObject } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
 import { Backups } from './backups.js';
+import { CommitJournal, newestJournal, replayCommits, type JournalContents } from './commit-journal.js';
+import { OutcomeUnknown, type FlushGroup } from './commit-queue.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
+import { FencedOff, pidRuns, type Generation } from './generation-fence.js';
 import { documentText } from './json-text.js';
 import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
-import { SidecarState, sha256 } from './sidecar-state.js';
+import { SidecarState, sha256, type SidecarStateRecord } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
 
 /** Start-up cannot go on; the message says why and what to do. */
@@ -27,8 +33,8 @@ export interface LoadedConfig {
   fileVersion?: number;
   /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
   resume?: { epoch: string; revision: number };
-  /** The file was unusable (or gone) and this backup was put in its place. */
-  recovered?: { backup: string; quarantined: string | undefined; reason: string };
+  /** The file was unusable, gone or behind, and the served state was rebuilt: what happened, for health. */
+  recovered?: { reason: string };
 }
 
 /** What a re-read found. */
@@ -52,28 +58,58 @@ export class ConfigFile {
   memoryEqualsDisk = true;
   /** The sidecar's own keys in the file, with a schema in force (file-envelope.ts). */
   meta: FileMeta | undefined;
+  /** The journal this owner appends to; started at the end of load(). */
+  private journal: CommitJournal | undefined;
+  private nextJournalSeq = 0;
+  /** The backup the current journal builds on. */
+  private checkpointBackup: string | undefined;
+  /** An append failed part-way: the next write starts a new journal first. */
+  private journalBroken = false;
+  /** state.json could not be read at start (health names it). */
+  stateProblem: string | undefined;
 
   constructor(
     readonly configPath: string,
     readonly stateDir: string,
     private readonly fs: FsOps,
     private readonly log: Logger,
+    private readonly generation: Generation,
   ) {
-    this.state = new SidecarState(stateDir, fs);
-    this.backups = new Backups(path.join(stateDir, 'backups'), fs);
+    this.state = new SidecarState(stateDir, fs, generation.dir);
+    this.backups = new Backups(path.join(stateDir, 'backups'), fs, undefined, generation.dir);
   }
 
   get quarantineDir(): string {
     return path.join(this.stateDir, 'quarantine');
   }
 
-  /** Reads and checks the file; an unusable file is moved to quarantine and start-up stops. */
+  private replace(target: string, data: Uint8Array, mode: number): Promise<void> {
+    return durableReplace(target, data, { fs: this.fs, mode, tempDir: this.generation.dir });
+  }
+
+  /**
+   * Reads and checks the file and rebuilds the last committed state when the
+   * file is unusable, missing or behind the journal; then starts this owner's
+   * journal. Throws StartupError when no state holding every acknowledged
+   * write can be found.
+   */
   async load(): Promise<LoadedConfig> {
     const dir = path.dirname(this.configPath);
     await this.fs.mkdir(dir, 0o700);
     await this.removeStrayTemps(dir);
     const { record, problem: stateProblem } = await this.state.read();
-    if (stateProblem !== undefined) this.log.warn(stateProblem);
+    if (stateProblem !== undefined) {
+      this.stateProblem = stateProblem;
+      this.log.warn(stateProblem);
+    }
+    const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
+    if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
+    const loaded = await this.loadFile(record, stateProblem, journal);
+    await this.startJournal(loaded.existed, loaded.resume?.revision ?? 1);
+    return loaded;
+  }
+
+  private async loadFile(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
     let raw: Buffer;
     try {
       const stat = await this.fs.stat(this.configPath);
@@ -81,17 +117,7 @@ export class ConfigFile {
       this.mode = stat.mode & 0o777;
       raw = await this.fs.readFile(this.configPath);
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') {
-        if (record?.configExisted) {
-          const recovered = await this.recoverFromBackup(undefined, 'the file was missing');
-          if (recovered !== undefined) return recovered;
-          throw new StartupError(
-            `${this.configPath} is missing but existed before; refusing to start empty. ` +
-              `Put the file back (see ${this.quarantineDir}), or remove ${this.state.path} to start empty on purpose.`,
-          );
-        }
-        return { doc: {}, existed: false };
-      }
+      if ((error as { code?: string }).code === 'ENOENT') return this.loadMissing(record, stateProblem, journal);
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot read ${this.configPath}: ${(error as Error).message}`);
     }
@@ -102,20 +128,103 @@ export class ConfigFile {
     const checked = this.parse(raw);
     if (typeof checked === 'string') {
       const kept = await this.quarantine();
-      const recovered = await this.recoverFromBackup(kept, checked);
-      if (recovered !== undefined) return recovered;
+      const reason = `${this.configPath} was unusable (${checked}); it was moved to ${kept}`;
+      const rebuilt = journal === undefined ? await this.recoverFromBackup(reason) : await this.rebuild(journal, reason);
+      if (rebuilt !== undefined) return rebuilt;
       throw new StartupError(
         `${this.configPath} is not a valid config (${checked}); it was moved to ${kept} and left untouched there. ` +
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
+    if (journal !== undefined && journal.commits.length > 0) {
+      // A file that matches an earlier point of the journal is behind it (a crash between the
+      // journal's append and the rename, or an older copy put back by hand): what follows is re-applied.
+      const sha = sha256(raw);
+      const points = [journal.checkpoint.base?.sha256, ...journal.commits.map((commit) => commit.sha256)];
+      const at = points.lastIndexOf(sha);
+      if (at >= 0 && at < points.length - 1) {
+        const later = journal.commits.slice(at);
+        const doc = this.replayOnto(checked.doc, later, journal);
+        const bytes = this.render(doc);
+        await this.replace(this.configPath, bytes, this.mode);
+        this.diskBytes = bytes;
+        const reason = `${this.configPath} was behind the commit journal: ${later.length} committed flush(es) re-applied from ${journal.path}`;
+        this.log.warn({ config: this.configPath, journal: journal.path, flushes: later.length }, 'the config file was behind the commit journal; re-applied');
+        return { doc, existed: true, fileVersion: checked.version, recovered: { reason } };
+      }
+    }
     this.diskBytes = raw;
-    await this.keepBackup(raw, true);
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 
-  /** Puts the newest valid backup in place of an unusable or missing file; undefined if there is none. */
-  private async recoverFromBackup(quarantined: string | undefined, reason: string): Promise<LoadedConfig | undefined> {
+  private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
+    if (journal !== undefined) {
+      // Nothing was ever committed (a crash during the very first write): a first start.
+      if (journal.checkpoint.base === null && journal.commits.length === 0) return { doc: {}, existed: false };
+      return (await this.rebuild(journal, `${this.configPath} was missing`))!;
+    }
+    // No journal (a state directory from before journals): state.json and the backups are all there is.
+    const backups = await this.backups.list();
+    const existedBefore = record?.configExisted === true || (stateProblem !== undefined && backups.length > 0);
+    if (!existedBefore) return { doc: {}, existed: false };
+    const reason = stateProblem === undefined ? `${this.configPath} was missing` : `${this.configPath} was missing and ${stateProblem}`;
+    const recovered = await this.recoverFromBackup(reason);
+    if (recovered !== undefined) return recovered;
+    throw new StartupError(
+      `${this.configPath} is missing but existed before, and no backup is left in ${this.backups.dir}; refusing to start empty. ` +
+        `Put the file back, or remove ${this.state.path} to start empty on purpose.`,
+    );
+  }
+
+  /** The journal's base backup with its commits applied, written in place of the file. */
+  private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig | undefined> {
+    let doc: JsonObject = {};
+    let from = 'an empty config';
+    const base = journal.checkpoint.base;
+    if (base !== null) {
+      const backupPath = path.join(this.backups.dir, base.backup);
+      const fix =
+        `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
+        `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the newest backup instead (writes after it are then lost).`;
+      let bytes: Buffer;
+      try {
+        bytes = await this.fs.readFile(backupPath);
+      } catch (error) {
+        throw new StartupError(`cannot rebuild ${this.configPath}: the commit journal ${journal.path} builds on ${backupPath}, which cannot be read (${(error as Error).message}). ${fix}`);
+      }
+      const checked = this.parse(bytes);
+      if (sha256(bytes) !== base.sha256 || typeof checked === 'string') {
+        throw new StartupError(`cannot rebuild ${this.configPath}: ${backupPath}, the base of the commit journal ${journal.path}, is damaged. ${fix}`);
+      }
+      doc = checked.doc;
+      from = `backup ${backupPath}`;
+    } else if (journal.commits.length === 0) {
+      this.log.warn({ config: this.configPath, reason }, 'nothing was ever committed: starting empty');
+      return { doc: {}, existed: false, recovered: { reason: `${reason}; nothing had been committed, so it starts empty` } };
+    }
+    doc = this.replayOnto(doc, journal.commits, journal);
+    const bytes = this.render(doc);
+    await this.state.markConfigExists();
+    await this.replace(this.configPath, bytes, this.mode);
+    this.diskBytes = bytes;
+    this.log.warn({ config: this.configPath, reason, base: from, journal: journal.path, flushes: journal.commits.length }, 'rebuilt the config from a backup and the commit journal');
+    return {
+      doc,
+      existed: true,
+      recovered: { reason: `${reason}; rebuilt from ${from} and ${journal.commits.length} committed flush(es) in ${journal.path}` },
+    };
+  }
+
+  private replayOnto(doc: JsonObject, commits: JournalContents['commits'], journal: JournalContents): JsonObject {
+    try {
+      return replayCommits(doc, commits);
+    } catch (error) {
+      throw new StartupError(`the commit journal ${journal.path} does not apply to the state it builds on (${(error as Error).message}); ${this.configPath} was left as it is`);
+    }
+  }
+
+  /** Puts the newest valid backup in place of an unusable or missing file (no journal to rebuild from); undefined if there is none. */
+  private async recoverFromBackup(reason: string): Promise<LoadedConfig | undefined> {
     for (const backup of await this.backups.list()) {
       const bytes = await this.fs.readFile(backup.path);
       const checked = this.parse(bytes);
@@ -123,12 +232,53 @@ export class ConfigFile {
         this.log.warn({ backup: backup.path, problem: checked }, 'skipping an unusable backup');
         continue;
       }
-      await durableReplace(this.configPath, bytes, { fs: this.fs, mode: this.mode });
+      await this.state.markConfigExists();
+      await this.replace(this.configPath, bytes, this.mode);
       this.diskBytes = bytes;
-      this.log.warn({ backup: backup.path, quarantined, reason }, 'the config file was unusable; serving the newest good backup');
-      return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { backup: backup.path, quarantined, reason } };
+      this.log.warn({ backup: backup.path, reason }, 'the config file was unusable; serving the newest good backup');
+      return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { reason: `${reason}; recovered from backup ${backup.path}` } };
     }
     return undefined;
+  }
+
+  /** This owner's first journal: its checkpoint is a backup of the state about to be served (none for no file). */
+  private async startJournal(existed: boolean, revision: number): Promise<void> {
+    let base: { backup: string; sha256: string } | null = null;
+    if (existed && this.diskBytes !== undefined) {
+      let name: string | undefined;
+      try {
+        name = await this.backups.maybeKeep(this.diskBytes, true);
+      } catch (error) {
+        throw new StartupError(`cannot keep a backup of ${this.configPath} in ${this.backups.dir}: ${(error as Error).message}; nothing was changed`);
+      }
+      base = { backup: name!, sha256: sha256(this.diskBytes) };
+    }
+    try {
+      await this.rotate(base, revision);
+    } catch (error) {
+      throw new StartupError(`cannot start the commit journal in ${this.generation.dir}: ${(error as Error).message}; nothing was changed`);
+    }
+    for (const removed of await this.generation.pruneDead()) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
+  }
+
+  /** Starts the next journal file on `base`; the previous one is closed and removed once the new one is durable. */
+  private async rotate(base: { backup: string; sha256: string } | null, revision: number): Promise<void> {
+    const seq = this.nextJournalSeq++;
+    let next: CommitJournal;
+    try {
+      next = await CommitJournal.start(this.fs, this.generation.dir, seq, { kind: 'checkpoint', revision, base });
+    } catch (error) {
+      this.journalBroken = true;
+      throw error;
+    }
+    const previous = this.journal;
+    this.journal = next;
+    this.checkpointBackup = base?.backup;
+    this.journalBroken = false;
+    if (previous !== undefined) {
+      await previous.close().catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not close the previous commit journal'));
+      await this.fs.unlink(previous.path).catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not remove the previous commit journal'));
+    }
   }
 
   /** Makes sure the file as read at start is among the backups; rejects if it cannot be kept (a migration must not run then). */
@@ -137,34 +287,81 @@ export class ConfigFile {
   }
 
   /** A backup failing never fails the write it follows (that write is durable): it is logged. */
-  private async keepBackup(bytes: Buffer, force = false): Promise<void> {
+  private async keepBackup(bytes: Buffer): Promise<string | undefined> {
     try {
-      await this.backups.maybeKeep(bytes, force);
+      return await this.backups.maybeKeep(bytes);
     } catch (error) {
       this.log.warn({ err: error }, 'could not keep a backup of the config');
+      return undefined;
     }
   }
 
-  /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
-  async write(next: StoreState, previous: StoreState): Promise<void> {
+  /**
+   * Durably replaces the file with `next`'s document and appends `group` to
+   * the journal, both at once; resolves once both are durable and this owner
+   * is still in place. On failure the file is left as `previous` and the
+   * journal record is cancelled; OutcomeUnknown when that cannot be made sure.
+   */
+  async write(next: StoreState, previous: StoreState, group: FlushGroup): Promise<void> {
+    if (this.journal === undefined || this.journalBroken) await this.restartJournal(previous);
+    const journal = this.journal!;
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    if (this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk) return;
+    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
+    const [file, appended] = await Promise.allSettled([fileWrite, journal.append({ kind: 'commit', first: group.first, last: group.last, changes: group.changes, sha256: sha256(data) })]);
+    this.writingBytes = undefined;
+    const fileError = file.status === 'rejected' ? (file.reason as unknown) : undefined;
+    const journalError = appended.status === 'rejected' ? (appended.reason as unknown) : undefined;
+    // Checked after both are durable: if still in place now, a new owner fences us later and reads both.
+    await this.generation.assertInPlace();
+    if (fileError === undefined && journalError === undefined) {
+      if (fileWrite !== undefined) {
+        this.diskBytes = data;
+        this.memoryEqualsDisk = true;
+      }
+      const backup = await this.keepBackup(data);
+      if (backup !== undefined && backup !== this.checkpointBackup) {
+        await this.rotate({ backup, sha256: sha256(data) }, next.revision).catch((error: unknown) =>
+          this.log.warn({ err: error }, 'could not start a new commit journal after a backup; the next write tries again'),
+        );
+        for (const removed of await this.generation.pruneDead().catch(() => [])) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
+      }
+      return;
+    }
+    if (fileError instanceof WriteFailure ? fileError.renamed : fileError === undefined && fileWrite !== undefined) await this.restore(previous);
+    if (journalError !== undefined) {
+      // Part of a record may be in the file: nothing more is appended to it.
+      this.journalBroken = true;
+      throw fileError ?? new WriteFailure('journal', journalError, false);
+    }
+    // The journal holds a commit the file does not: cancel it, or a restart would apply it.
+    try {
+      await journal.append({ kind: 'abort', first: group.first });
+    } catch (abortError) {
+      this.journalBroken = true;
+      throw new OutcomeUnknown(`a failed write could not be cancelled in the commit journal (${(abortError as Error).message}); it may be applied at the next start`);
+    }
+    throw fileError;
+  }
+
+  private async replaceFile(data: Buffer): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
+    await this.replace(this.configPath, data, this.mode);
+  }
+
+  /** A new journal on a fresh backup of the committed state, after an append failed (or before the first one). */
+  private async restartJournal(previous: StoreState): Promise<void> {
+    const bytes = this.render(previous.doc);
     try {
-      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
-      this.diskBytes = data;
-      this.memoryEqualsDisk = true;
+      const backup = await this.backups.maybeKeep(bytes, true);
+      await this.rotate({ backup: backup!, sha256: sha256(bytes) }, previous.revision);
     } catch (error) {
-      if (error instanceof WriteFailure && error.renamed) await this.restore(previous);
-      throw error;
-    } finally {
-      this.writingBytes = undefined;
+      if (!(await this.generation.inPlace().catch(() => false))) throw new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
+      throw new WriteFailure('journal', error, false);
     }
-    await this.keepBackup(data);
   }
 
   /**
@@ -204,7 +401,7 @@ export class ConfigFile {
   private async restore(previous: StoreState): Promise<void> {
     try {
       const data = this.render(previous.doc);
-      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
+      await this.replace(this.configPath, data, this.mode);
       this.diskBytes = data;
       this.memoryEqualsDisk = true;
     } catch (restoreError) {
@@ -244,14 +441,17 @@ export class ConfigFile {
   async keepRejected(raw: Buffer): Promise<string> {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('rejected');
-    await durableReplace(target, raw, { fs: this.fs, mode: 0o600 });
+    await this.replace(target, raw, 0o600);
     return target;
   }
 
+  /** Temp files beside the config (made there by versions before generation directories) whose writer is gone. */
   private async removeStrayTemps(dir: string): Promise<void> {
     const prefix = tempPrefix(this.configPath);
     for (const name of await this.fs.readdir(dir)) {
       if (!name.startsWith(prefix)) continue;
+      const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+      if (Number.isSafeInteger(pid) && pidRuns(pid)) continue; // its writer may still rename it: not ours to remove
       await this.fs.unlink(path.join(dir, name));
       this.log.warn({ file: name }, 'removed a temp file left by an interrupted write');
     }

@@ -115,6 +115,11 @@ async function currentOwner(lockPath: string, ownerPath: string): Promise<OwnerR
   return parsed.success && parsed.data.lockIno === ino ? parsed.data : undefined;
 }
 
+/** The owner recorded in `stateDir` now (after a takeover: the new owner); undefined if none. */
+export function recordedOwner(stateDir: string): Promise<OwnerRecord | undefined> {
+  return readOwner(path.join(stateDir, 'owner.json'));
+}
+
 /** The owner record as written, whatever lock it describes; undefined if missing or unreadable. */
 async function readOwner(ownerPath: string): Promise<OwnerRecord | undefined> {
   let text: string;

@@ -17,14 +17,15 @@ import {
   type Request,
   type ServerHello,
 } from '../protocol/index.js';
-import { CommitQueue } from './commit-queue.js';
+import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
 import { ConfigFile } from './config-file.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
 import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
-import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
+import { acquireOwnership, AlreadyOwnedError, recordedOwner, type Ownership } from './ownership-lock.js';
+import { Generation } from './generation-fence.js';
 import { RefusalQueue } from './refusal-queue.js';
 import { Session } from './session.js';
 import { initialState } from './store-state.js';
@@ -66,6 +67,9 @@ export class Sidecar {
   private readonly handEdits: HandEdits;
   private readonly fileWatch: FileWatch;
   private stopping: Promise<void> | undefined;
+  /** Set once a flush found this process fenced off: nothing of its may touch the file any more. */
+  private lost = false;
+  onFatal: ((error: Error) => void) | undefined;
   private readonly eventLoop = new EventLoopMonitor();
   readonly startedAt = Date.now();
 
@@ -124,21 +128,25 @@ export class Sidecar {
         throw new AlreadyOwnedError(configPath, undefined);
       }
       const fs = options.fs ?? realFs;
-      const file = new ConfigFile(configPath, stateDir, fs, log);
+      // Fenced before the file is read: whatever an earlier owner renamed in is seen, later renames fail.
+      const generation = await Generation.claim(stateDir);
+      health.deposedOwners = () => generation.liveDeposed();
+      for (const deposed of generation.liveDeposed()) {
+        log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
+      }
+      const file = new ConfigFile(configPath, stateDir, fs, log, generation);
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
-      if (loaded.recovered !== undefined) {
-        const { backup, quarantined, reason } = loaded.recovered;
-        health.recoveredFromBackup = `recovered at start from backup ${backup} (${reason}${quarantined === undefined ? '' : `; the unusable file is kept in ${quarantined}`})`;
-      }
+      if (loaded.recovered !== undefined) health.recoveredFromBackup = `recovered at start: ${loaded.recovered.reason}`;
+      if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
       const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
       const firstRevision = loaded.resume?.revision ?? 1;
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
       const first = { ...initialState(loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
-      const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits, {
+      const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -149,10 +157,14 @@ export class Sidecar {
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
+        onOutcomeUnknown: (error, writes) => {
+          void sidecar?.ownershipLost(error, writes);
+        },
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema);
+      sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -164,6 +176,25 @@ export class Sidecar {
       }
       throw error;
     }
+  }
+
+  /**
+   * A flush could not tell whether it landed: another process has fenced this
+   * one off (or the journal could not be made consistent). Nothing more is
+   * written; the writes in flight stay unanswered (their clients see
+   * OUTCOME_UNKNOWN when the process exits) and the process is told to stop.
+   */
+  private async ownershipLost(error: OutcomeUnknown, writes: number): Promise<void> {
+    if (this.lost) return;
+    this.lost = true;
+    this.health.lockLost = true;
+    const owner = await recordedOwner(stateDirFor(this.configPath)).catch(() => undefined);
+    const successor = owner === undefined || owner.pid === process.pid ? 'a sidecar that has not recorded itself yet' : `sidecar pid ${owner.pid} on ${owner.socket}`;
+    this.log.fatal(
+      { err: error, inFlight: writes, newOwner: owner?.pid === process.pid ? undefined : owner },
+      `lost ownership of ${this.configPath} to ${successor}: ${writes} write(s) in flight have an unknown outcome; nothing more is written, stopping`,
+    );
+    this.onFatal?.(error);
   }
 
   /** The committed revision. */
@@ -249,18 +280,21 @@ export class Sidecar {
     this.log.info('stopping');
     this.listener?.stopAccepting();
     this.fileWatch.stop();
-    await this.handEdits.request('file');
+    if (!this.lost) await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();
-    await Promise.all([...this.sessions].map((session) => session.drained()));
+    // Fenced off: writes in flight are never answered (their outcome is unknown), so don't wait for them.
+    if (!this.lost) await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
     await this.listener?.close();
     this.watches.close();
     this.eventLoop.stop();
-    await this.file
-      .recordCleanStop(this.epoch, this.queue.committed.revision)
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
-    await this.ownership.release();
+    if (!this.lost) {
+      await this.file
+        .recordCleanStop(this.epoch, this.queue.committed.revision)
+        .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
+    }
+    await this.ownership.release().catch((error: unknown) => this.log.warn({ err: error }, 'could not release the ownership lock'));
     this.log.info('stopped');
   }
 }

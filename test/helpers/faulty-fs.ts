@@ -1,12 +1,12 @@
 // The persistence layer's file-system calls with a failpoint: one step
 // (open of the temp file, a write, fsync of the file, close, rename, fsync of
-// the directory) fails with a chosen OS error once or from then on, or is held
-// until released. The only mock in the suite: a disk fault cannot be made real
+// the directory, append to the commit journal, its datasync) fails with a
+// chosen OS error once or from then on, or is held until released. The only mock in the suite: a disk fault cannot be made real
 // on demand.
 import type { FileHandle } from 'node:fs/promises';
 import { realFs, type FsOps } from '../../sidecar/fs-ops.js';
 
-export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir';
+export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir' | 'journal-write' | 'journal-sync';
 
 export interface Failpoint {
   step: FailStep;
@@ -86,6 +86,14 @@ export class FaultyFs {
     rename: async (from, to) => {
       await this.at('rename');
       return realFs.rename(from, to);
+    },
+    append: async (handle, data) => {
+      await this.at('journal-write');
+      return realFs.append(handle, data);
+    },
+    datasync: async (handle) => {
+      await this.at('journal-sync');
+      return realFs.datasync(handle);
     },
   };
 }

@@ -37,7 +37,7 @@ for (const [damage, corrupt] of [
     const health = await cli('health');
     assert.equal(health.code, 1);
     const reasons = (JSON.parse(health.stdout) as { reasons: string[] }).reasons.join('\n');
-    assert.match(reasons, /recovered at start from backup .*backups/);
+    assert.match(reasons, /recovered at start: .*from backup .*backups/);
     assert.ok(reasons.includes(path.join(quarantine, kept!)), reasons);
   });
 }
