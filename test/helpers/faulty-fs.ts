@@ -21,6 +21,14 @@ export class FaultyFs {
   readonly log: string[] = [];
   private hold: { step: FailStep; entered: () => void; release: Promise<void> } | undefined;
 
+  /** Steps still to pass before the process kills itself (SIGKILL), or undefined. */
+  private crashIn: number | undefined;
+
+  /** The process SIGKILLs itself on entering the `n`th step from now (1 = the next one): a crash at that point. */
+  crashAt(n: number): void {
+    this.crashIn = n;
+  }
+
   arm(failpoint: Failpoint): void {
     this.failpoint = failpoint;
   }
@@ -40,6 +48,7 @@ export class FaultyFs {
 
   private async at(step: FailStep): Promise<void> {
     this.log.push(step);
+    if (this.crashIn !== undefined && --this.crashIn === 0) process.kill(process.pid, 'SIGKILL');
     if (this.hold?.step === step) {
       const hold = this.hold;
       this.hold = undefined;
