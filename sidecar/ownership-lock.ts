@@ -6,6 +6,7 @@
 // kill -9 serves within a second or two. Reclaiming happens under a second
 // mkdir mutex so two starters can never both take over the same dead lock.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,9 +116,20 @@ async function currentOwner(lockPath: string, ownerPath: string): Promise<OwnerR
   return parsed.success && parsed.data.lockIno === ino ? parsed.data : undefined;
 }
 
-/** The owner recorded in `stateDir` now (after a takeover: the new owner); undefined if none. */
-export function recordedOwner(stateDir: string): Promise<OwnerRecord | undefined> {
-  return readOwner(path.join(stateDir, 'owner.json'));
+/**
+ * Who owns the file now, for the log line of an owner that lost it: the
+ * recorded owner unless that is this process. Read synchronously: the process
+ * is about to exit.
+ */
+export function successorOf(stateDir: string): string {
+  let owner: OwnerRecord | undefined;
+  try {
+    const parsed = OwnerSchema.safeParse(safeJson(readFileSync(path.join(stateDir, 'owner.json'), 'utf8')));
+    owner = parsed.success ? parsed.data : undefined;
+  } catch (error) {
+    return `an owner not recorded yet (${(error as Error).message})`;
+  }
+  return owner === undefined || owner.pid === process.pid ? 'an owner not recorded yet' : `sidecar pid ${owner.pid} on ${owner.socket}`;
 }
 
 /** The owner record as written, whatever lock it describes; undefined if missing or unreadable. */

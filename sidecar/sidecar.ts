@@ -24,7 +24,7 @@ import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
 import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
-import { acquireOwnership, AlreadyOwnedError, recordedOwner, type Ownership } from './ownership-lock.js';
+import { acquireOwnership, AlreadyOwnedError, successorOf, type Ownership } from './ownership-lock.js';
 import { Generation } from './generation-fence.js';
 import { RefusalQueue } from './refusal-queue.js';
 import { Session } from './session.js';
@@ -118,7 +118,7 @@ export class Sidecar {
       staleMs: options.lockStaleMs,
       onCompromised: (error) => {
         health.lockLost = true;
-        log.fatal({ err: error }, 'ownership lock compromised: refusing writes and stopping');
+        log.fatal({ err: error }, `ownership lock compromised (now held by ${successorOf(stateDir)}): refusing writes and stopping`);
         sidecar?.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the ownership lock was lost; this sidecar is stopping'));
         options.onFatal?.(error);
       },
@@ -158,7 +158,7 @@ export class Sidecar {
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
         onOutcomeUnknown: (error, writes) => {
-          void sidecar?.ownershipLost(error, writes);
+          sidecar?.ownershipLost(error, writes);
         },
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
@@ -184,14 +184,13 @@ export class Sidecar {
    * written; the writes in flight stay unanswered (their clients see
    * OUTCOME_UNKNOWN when the process exits) and the process is told to stop.
    */
-  private async ownershipLost(error: OutcomeUnknown, writes: number): Promise<void> {
+  private ownershipLost(error: OutcomeUnknown, writes: number): void {
     if (this.lost) return;
     this.lost = true;
     this.health.lockLost = true;
-    const owner = await recordedOwner(stateDirFor(this.configPath)).catch(() => undefined);
-    const successor = owner === undefined || owner.pid === process.pid ? 'a sidecar that has not recorded itself yet' : `sidecar pid ${owner.pid} on ${owner.socket}`;
+    const successor = successorOf(stateDirFor(this.configPath));
     this.log.fatal(
-      { err: error, inFlight: writes, newOwner: owner?.pid === process.pid ? undefined : owner },
+      { err: error, inFlight: writes },
       `lost ownership of ${this.configPath} to ${successor}: ${writes} write(s) in flight have an unknown outcome; nothing more is written, stopping`,
     );
     this.onFatal?.(error);
