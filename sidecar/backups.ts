@@ -21,7 +21,7 @@ export interface BackupFile {
 
 export class Backups {
   private lastAt = 0;
-  private last: { bytes: Buffer; name: string } | undefined;
+  private lastBytes: Buffer | undefined;
 
   constructor(
     readonly dir: string,
@@ -47,30 +47,24 @@ export class Backups {
       .map((name) => ({ name, path: path.join(this.dir, name) }));
   }
 
-  private async newest(): Promise<{ bytes: Buffer; name: string } | undefined> {
+  private async newestBytes(): Promise<Buffer | undefined> {
     const [newest] = await this.list();
-    return newest === undefined ? undefined : { bytes: await this.fs.readFile(newest.path), name: newest.name };
+    return newest === undefined ? undefined : this.fs.readFile(newest.path);
   }
 
-  /**
-   * Keeps `bytes` as a backup if the interval has passed (or `force`), then
-   * drops the oldest past `keep`. Resolves with the name of the backup that
-   * holds `bytes` (a new one, or the newest if it already did), or undefined
-   * when the interval had not passed.
-   */
-  async maybeKeep(bytes: Buffer, force = false): Promise<string | undefined> {
+  /** Keeps `bytes` as a backup if the interval has passed (or `force`), then drops the oldest past `keep`. */
+  async maybeKeep(bytes: Buffer, force = false): Promise<void> {
     const now = Date.now();
-    if (!force && now - this.lastAt < this.options.intervalMs) return undefined;
-    this.last ??= await this.newest();
-    if (this.last !== undefined && this.last.bytes.equals(bytes)) return this.last.name;
+    if (!force && now - this.lastAt < this.options.intervalMs) return;
+    this.lastBytes ??= await this.newestBytes();
+    if (this.lastBytes !== undefined && this.lastBytes.equals(bytes)) return;
     await this.fs.mkdir(this.dir, 0o700);
-    // Names sort by time; the pid keeps two sidecars' backups of one millisecond apart.
+    // Names sort by time; the counter keeps two backups of one millisecond apart.
     const name = `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${process.pid}.json`;
     await durableReplace(path.join(this.dir, name), bytes, { fs: this.fs, mode: 0o600, ...(this.tempDir === undefined ? {} : { tempDir: this.tempDir }) });
     this.lastAt = now;
-    this.last = { bytes, name };
+    this.lastBytes = bytes;
     const all = await this.list();
     for (const old of all.slice(this.options.keep)) await this.fs.unlink(old.path);
-    return name;
   }
 }

@@ -1,10 +1,9 @@
 // The commit journal: one record per flush group (its revisions, their
 // changes, the hash of the file they leave), appended to a file in the
 // owner's generation directory and made durable before the group is
-// acknowledged. Each journal file starts with a checkpoint naming the backup
+// acknowledged. Each journal file starts with a checkpoint holding the file
 // it builds on (or none: an empty config), so the last acknowledged state can
-// be rebuilt from that backup and the records after it whatever happened to
-// the config file. Records are framed with their length and a CRC32: a torn
+// be rebuilt from the journal alone, whatever happened to the config file. Records are framed with their length and a CRC32: a torn
 // tail (a crash mid-append) is detected and dropped. Why a journal and how it
 // is fenced: docs/decisions.md ("The commit journal").
 import path from 'node:path';
@@ -19,8 +18,8 @@ const RecordSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('checkpoint'),
     revision: z.number().int(),
-    /** The backup the journal builds on (name in backups/ and content hash), or null: an empty config, no file. */
-    base: z.object({ backup: z.string(), sha256: z.string() }).nullable(),
+    /** The file's bytes the journal builds on (base64) and their hash, or null: an empty config, no file. */
+    base: z.object({ bytes: z.string(), sha256: z.string() }).nullable(),
   }),
   z.object({ kind: z.literal('commit'), first: z.number().int(), last: z.number().int(), changes: z.array(ChangeSchema), sha256: z.string() }),
   /** The commit starting at `first` was answered WRITE_FAILED: it never happened. */
@@ -113,7 +112,7 @@ export async function newestJournal(fs: FsOps, dirs: readonly string[]): Promise
 /** The journal file this owner appends to. */
 export class CommitJournal {
   /** Bytes appended so far: a failed append is cut back to this, giving its space back. */
-  private size = 0;
+  size = 0;
 
   private constructor(
     private readonly fs: FsOps,

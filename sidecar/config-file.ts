@@ -20,6 +20,9 @@ import type { Logger } from './logger.js';
 import { SidecarState, sha256, type SidecarStateRecord } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
 
+/** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
+const ROTATE_MIN_BYTES = 1 << 20;
+
 /** Start-up cannot go on; the message says why and what to do. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -61,8 +64,6 @@ export class ConfigFile {
   /** The journal this owner appends to; started at the end of load(). */
   private journal: CommitJournal | undefined;
   private nextJournalSeq = 0;
-  /** The backup the current journal builds on. */
-  private checkpointBackup: string | undefined;
   /** An append failed part-way: the next write starts a new journal first. */
   private journalBroken = false;
   /** state.json could not be read at start (health names it). */
@@ -161,7 +162,7 @@ export class ConfigFile {
     if (journal !== undefined) {
       // Nothing was ever committed (a crash during the very first write): a first start.
       if (journal.checkpoint.base === null && journal.commits.length === 0) return { doc: {}, existed: false };
-      return (await this.rebuild(journal, `${this.configPath} was missing`))!;
+      return this.rebuild(journal, `${this.configPath} was missing`);
     }
     // No journal (a state directory from before journals): state.json and the backups are all there is.
     const backups = await this.backups.list();
@@ -176,28 +177,21 @@ export class ConfigFile {
     );
   }
 
-  /** The journal's base backup with its commits applied, written in place of the file. */
-  private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig | undefined> {
+  /** The journal's base with its commits applied, written in place of the file. */
+  private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig> {
     let doc: JsonObject = {};
-    let from = 'an empty config';
     const base = journal.checkpoint.base;
     if (base !== null) {
-      const backupPath = path.join(this.backups.dir, base.backup);
-      const fix =
-        `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
-        `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the newest backup instead (writes after it are then lost).`;
-      let bytes: Buffer;
-      try {
-        bytes = await this.fs.readFile(backupPath);
-      } catch (error) {
-        throw new StartupError(`cannot rebuild ${this.configPath}: the commit journal ${journal.path} builds on ${backupPath}, which cannot be read (${(error as Error).message}). ${fix}`);
-      }
+      const bytes = Buffer.from(base.bytes, 'base64');
       const checked = this.parse(bytes);
       if (sha256(bytes) !== base.sha256 || typeof checked === 'string') {
-        throw new StartupError(`cannot rebuild ${this.configPath}: ${backupPath}, the base of the commit journal ${journal.path}, is damaged. ${fix}`);
+        throw new StartupError(
+          `cannot rebuild ${this.configPath}: the checkpoint of the commit journal ${journal.path} is damaged. ` +
+            `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
+            `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the newest backup instead.`,
+        );
       }
       doc = checked.doc;
-      from = `backup ${backupPath}`;
     } else if (journal.commits.length === 0) {
       this.log.warn({ config: this.configPath, reason }, 'nothing was ever committed: starting empty');
       return { doc: {}, existed: false, recovered: { reason: `${reason}; nothing had been committed, so it starts empty` } };
@@ -207,11 +201,11 @@ export class ConfigFile {
     await this.state.markConfigExists();
     await this.replace(this.configPath, bytes, this.mode);
     this.diskBytes = bytes;
-    this.log.warn({ config: this.configPath, reason, base: from, journal: journal.path, flushes: journal.commits.length }, 'rebuilt the config from a backup and the commit journal');
+    this.log.warn({ config: this.configPath, reason, journal: journal.path, flushes: journal.commits.length }, 'rebuilt the config from the commit journal');
     return {
       doc,
       existed: true,
-      recovered: { reason: `${reason}; rebuilt from ${from} and ${journal.commits.length} committed flush(es) in ${journal.path}` },
+      recovered: { reason: `${reason}; rebuilt from the commit journal ${journal.path} (its checkpoint and ${journal.commits.length} committed flush(es))` },
     };
   }
 
@@ -241,39 +235,33 @@ export class ConfigFile {
     return undefined;
   }
 
-  /** This owner's first journal: its checkpoint is a backup of the state about to be served (none for no file). */
+  /** This owner's first journal: its checkpoint holds the file about to be served (none for no file). */
   private async startJournal(existed: boolean, revision: number): Promise<void> {
-    let base: { backup: string; sha256: string } | null = null;
-    if (existed && this.diskBytes !== undefined) {
-      let name: string | undefined;
-      try {
-        name = await this.backups.maybeKeep(this.diskBytes, true);
-      } catch (error) {
-        throw new StartupError(`cannot keep a backup of ${this.configPath} in ${this.backups.dir}: ${(error as Error).message}; nothing was changed`);
-      }
-      base = { backup: name!, sha256: sha256(this.diskBytes) };
-    }
+    if (existed && this.diskBytes !== undefined) await this.keepBackup(this.diskBytes, true);
     try {
-      await this.rotate(base, revision);
+      await this.rotate(existed && this.diskBytes !== undefined ? this.diskBytes : undefined, revision);
     } catch (error) {
       throw new StartupError(`cannot start the commit journal in ${this.generation.dir}: ${(error as Error).message}; nothing was changed`);
     }
     for (const removed of await this.generation.pruneDead()) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
   }
 
-  /** Starts the next journal file on `base`; the previous one is closed and removed once the new one is durable. */
-  private async rotate(base: { backup: string; sha256: string } | null, revision: number): Promise<void> {
+  /** Starts the next journal file on `base` (the file's bytes; undefined: no file); the previous one is removed once the new one is durable. */
+  private async rotate(base: Buffer | undefined, revision: number): Promise<void> {
     const seq = this.nextJournalSeq++;
     let next: CommitJournal;
     try {
-      next = await CommitJournal.start(this.fs, this.generation.dir, seq, { kind: 'checkpoint', revision, base });
+      next = await CommitJournal.start(this.fs, this.generation.dir, seq, {
+        kind: 'checkpoint',
+        revision,
+        base: base === undefined ? null : { bytes: base.toString('base64'), sha256: sha256(base) },
+      });
     } catch (error) {
       this.journalBroken = true;
       throw error;
     }
     const previous = this.journal;
     this.journal = next;
-    this.checkpointBackup = base?.backup;
     this.journalBroken = false;
     if (previous !== undefined) {
       await previous.close().catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not close the previous commit journal'));
@@ -287,12 +275,11 @@ export class ConfigFile {
   }
 
   /** A backup failing never fails the write it follows (that write is durable): it is logged. */
-  private async keepBackup(bytes: Buffer): Promise<string | undefined> {
+  private async keepBackup(bytes: Buffer, force = false): Promise<void> {
     try {
-      return await this.backups.maybeKeep(bytes);
+      await this.backups.maybeKeep(bytes, force);
     } catch (error) {
       this.log.warn({ err: error }, 'could not keep a backup of the config');
-      return undefined;
     }
   }
 
@@ -319,12 +306,12 @@ export class ConfigFile {
         this.diskBytes = data;
         this.memoryEqualsDisk = true;
       }
-      const backup = await this.keepBackup(data);
-      if (backup !== undefined && backup !== this.checkpointBackup) {
-        await this.rotate({ backup, sha256: sha256(data) }, next.revision).catch((error: unknown) =>
-          this.log.warn({ err: error }, 'could not start a new commit journal after a backup; the next write tries again'),
+      await this.keepBackup(data);
+      // Records worth a few copies of the document: start again from a checkpoint of it (amortised, a set's cost stays flat).
+      if (journal.size > Math.max(ROTATE_MIN_BYTES, 4 * data.length)) {
+        await this.rotate(data, next.revision).catch((error: unknown) =>
+          this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
         );
-        for (const removed of await this.generation.pruneDead().catch(() => [])) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
       }
       return;
     }
@@ -354,10 +341,8 @@ export class ConfigFile {
 
   /** A new journal on a fresh backup of the committed state, after an append failed (or before the first one). */
   private async restartJournal(previous: StoreState): Promise<void> {
-    const bytes = this.render(previous.doc);
     try {
-      const backup = await this.backups.maybeKeep(bytes, true);
-      await this.rotate({ backup: backup!, sha256: sha256(bytes) }, previous.revision);
+      await this.rotate(this.render(previous.doc), previous.revision);
     } catch (error) {
       if (!(await this.generation.inPlace().catch(() => false))) throw new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
       throw new WriteFailure('journal', error, false);
