@@ -17,8 +17,8 @@ export class Health {
   readOnly: string | null = null;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
-  /** Set when start-up replaced an unusable file with a backup: an operator should look. */
-  recoveredFromBackup: string | null = null;
+  /** Set when start-up rebuilt the served state (the file was unusable, missing or behind): an operator should look. */
+  recoveredAtStart: string | null = null;
   /** state.json could not be read at start. */
   stateProblem: string | null = null;
   /** Earlier owners that still run although this one took over their stale lock (fenced off, but an operator should know). */
@@ -42,7 +42,7 @@ export class Health {
     if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
-    if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
+    if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     if (this.stateProblem !== null) degraded.push(this.stateProblem);
     for (const deposed of this.deposedOwners()) {

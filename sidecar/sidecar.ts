@@ -138,7 +138,7 @@ export class Sidecar {
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
-      if (loaded.recovered !== undefined) health.recoveredFromBackup = `recovered at start: ${loaded.recovered.reason}`;
+      if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;
       if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
       const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
