@@ -79,9 +79,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     a.child.kill('SIGCONT');
     const code = await a.exitWithin(15_000);
     assert.notEqual(code, 0, 'A exits non-zero');
-    assert.ok(a.stderr().includes(`pid ${b.pid}`), `A's last words name B (pid ${b.pid}):\n${a.stderr()}`);
     assert.deepEqual(await readFile(paths.configPath), before, 'A wrote nothing after waking');
     assert.equal((await stat(paths.configPath)).ino, beforeIno, 'A renamed nothing over the file');
+    assert.ok(a.stderr().includes(`pid ${b.pid}`), `A's last words name B (pid ${b.pid}):\n${a.stderr()}`);
 
     const served = (await client.get('')) as Record<string, number>;
     for (let i = 0; i < B_WRITERS; i++) {
