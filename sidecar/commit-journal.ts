@@ -21,7 +21,15 @@ const RecordSchema = z.discriminatedUnion('kind', [
     /** The file's bytes the journal builds on (base64) and their hash, or null: an empty config, no file. */
     base: z.object({ bytes: z.string(), sha256: z.string() }).nullable(),
   }),
-  z.object({ kind: z.literal('commit'), first: z.number().int(), last: z.number().int(), changes: z.array(ChangeSchema), sha256: z.string() }),
+  z.object({
+    kind: z.literal('commit'),
+    first: z.number().int(),
+    last: z.number().int(),
+    changes: z.array(ChangeSchema),
+    sha256: z.string(),
+    /** The schema version the file declares after this commit (with a versioned schema in force). */
+    version: z.number().int().optional(),
+  }),
   /** The commit starting at `first` was answered WRITE_FAILED: it never happened. */
   z.object({ kind: z.literal('abort'), first: z.number().int() }),
 ]);

@@ -146,12 +146,13 @@ export class ConfigFile {
       if (at >= 0 && at < points.length - 1) {
         const later = journal.commits.slice(at);
         const doc = this.replayOnto(checked.doc, later, journal);
-        const bytes = this.render(doc);
+        const version = later.at(-1)?.version ?? checked.version;
+        const bytes = this.renderAt(doc, version);
         await this.replace(this.configPath, bytes, this.mode);
         this.diskBytes = bytes;
         const reason = `${this.configPath} was behind the commit journal: ${later.length} committed flush(es) re-applied from ${journal.path}`;
         this.log.warn({ config: this.configPath, journal: journal.path, flushes: later.length }, 'the config file was behind the commit journal; re-applied');
-        return { doc, existed: true, fileVersion: checked.version, recovered: { reason } };
+        return { doc, existed: true, fileVersion: version, recovered: { reason } };
       }
     }
     this.diskBytes = raw;
@@ -180,6 +181,7 @@ export class ConfigFile {
   /** The journal's base with its commits applied, written in place of the file. */
   private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig> {
     let doc: JsonObject = {};
+    let baseVersion: number | undefined;
     const base = journal.checkpoint.base;
     if (base !== null) {
       const bytes = Buffer.from(base.bytes, 'base64');
@@ -192,12 +194,15 @@ export class ConfigFile {
         );
       }
       doc = checked.doc;
+      baseVersion = checked.version;
     } else if (journal.commits.length === 0) {
       this.log.warn({ config: this.configPath, reason }, 'nothing was ever committed: starting empty');
       return { doc: {}, existed: false, recovered: { reason: `${reason}; nothing had been committed, so it starts empty` } };
     }
     doc = this.replayOnto(doc, journal.commits, journal);
-    const bytes = this.render(doc);
+    // Written with the schema version the state had, so a migration still pending runs after this.
+    const version = journal.commits.at(-1)?.version ?? baseVersion;
+    const bytes = this.renderAt(doc, version);
     await this.state.markConfigExists();
     await this.replace(this.configPath, bytes, this.mode);
     this.diskBytes = bytes;
@@ -205,6 +210,7 @@ export class ConfigFile {
     return {
       doc,
       existed: true,
+      fileVersion: version,
       recovered: { reason: `${reason}; rebuilt from the commit journal ${journal.path} (its checkpoint and ${journal.commits.length} committed flush(es))` },
     };
   }
@@ -295,7 +301,15 @@ export class ConfigFile {
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
     const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
-    const [file, appended] = await Promise.allSettled([fileWrite, journal.append({ kind: 'commit', first: group.first, last: group.last, changes: group.changes, sha256: sha256(data) })]);
+    const record = {
+      kind: 'commit' as const,
+      first: group.first,
+      last: group.last,
+      changes: group.changes,
+      sha256: sha256(data),
+      ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
+    };
+    const [file, appended] = await Promise.allSettled([fileWrite, journal.append(record)]);
     this.writingBytes = undefined;
     const fileError = file.status === 'rejected' ? (file.reason as unknown) : undefined;
     const journalError = appended.status === 'rejected' ? (appended.reason as unknown) : undefined;
@@ -398,8 +412,15 @@ export class ConfigFile {
 
   /** The bytes the file should hold for `doc`. */
   render(doc: JsonObject): Buffer {
+    return this.renderAt(doc, this.meta?.schemaVersion);
+  }
+
+  /** The bytes for `doc` declaring schema `version` (with a schema in force). */
+  private renderAt(doc: JsonObject, version: number | undefined): Buffer {
     const text = documentText(doc).text;
-    return Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
+    if (this.meta === undefined) return Buffer.from(text);
+    const { schemaVersion: _current, ...meta } = this.meta;
+    return Buffer.from(withMeta(text, version === undefined ? meta : { ...meta, schemaVersion: version }));
   }
 
   /** The document in `raw` (without the sidecar's own keys) and the version it declares, or why it is unusable. */
