@@ -63,7 +63,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     await new Promise((resolve) => setTimeout(resolve, STALE_MS * 1.6));
     const bPaths = { ...paths, socketPath: path.join(paths.dir, 'run-b', 's.sock') };
     const b = await startSidecar(t, bPaths, { extraArgs: ['--lock-stale-ms', String(STALE_MS)], timeoutMs: 20_000 });
-    const bWriters = Array.from({ length: B_WRITERS }, (_, i) => writer(t, bPaths.socketPath, A_WRITERS + i, 1500));
+    const bWriters = Array.from({ length: B_WRITERS }, (_, i) => writer(t, bPaths.socketPath, A_WRITERS + i, 1000));
     const client = connect({ socketPath: bPaths.socketPath });
     t.after(() => client.close());
     const paused = await client.health();
