@@ -86,11 +86,13 @@ export class Generation {
    * Removes fenced generations whose owner is gone, once this generation's
    * journal checkpoint makes them unnecessary. One whose process still runs
    * is left alone: nothing of its is removed while it may still hold it open.
+   * One with this process's pid is an earlier run's (a process claims one
+   * generation; a container's sidecar often has the same pid every run).
    */
   async pruneDead(): Promise<string[]> {
     const removed: string[] = [];
     for (const gen of this.fenced) {
-      if (gen.pid === process.pid || pidRuns(gen.pid)) continue;
+      if (gen.pid !== process.pid && pidRuns(gen.pid)) continue;
       await fs.rm(gen.dir, { recursive: true, force: true });
       removed.push(gen.dir);
     }

@@ -7,7 +7,7 @@
 // A has exited. TAKEOVER_ROUNDS rounds (3 by default; `npm run chaos` runs 20).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connect } from '../../client/index.js';
@@ -69,6 +69,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     const paused = await client.health();
     assert.equal(paused.status, 'degraded', JSON.stringify(paused));
     assert.ok(paused.reasons.some((reason) => reason.includes(`pid ${a.pid}`)), `B's health names the paused owner: ${JSON.stringify(paused.reasons)}`);
+    // B removed nothing of A's while A may still hold it: A's generation is fenced, not deleted.
+    const fenced = await readdir(path.join(path.dirname(paths.configPath), '.config.json.sidecar', 'fenced'));
+    assert.ok(fenced.some((name) => name.endsWith(`-${a.pid}`)), `A's generation directory is kept in fenced/: ${fenced}`);
     await Promise.all(bWriters.map((w) => w.exited));
     const bAcked = bWriters.map((w) => w.acked());
     assert.ok(bAcked.every((n) => n > 0), `B acknowledged writes: ${bAcked}`);
