@@ -6,7 +6,7 @@
 // Then the process is killed at every step of the very first write and of a
 // later one: each restart serves, with every acknowledged write.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigSidecarError, connect, type ConfigClient } from '../../client/index.js';
@@ -40,7 +40,7 @@ async function noTempFiles(configPath: string): Promise<void> {
   assert.deepEqual(names.filter((name) => name.includes('.tmp-')), []);
 }
 
-const STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir'];
+const STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir', 'journal-write', 'journal-sync'];
 
 for (const step of STEPS) {
   test(`a failure at ${step}, once: WRITE_FAILED, the file untouched, the next write succeeds`, async (t) => {
@@ -185,4 +185,17 @@ test('a crash at every step of the first write and of a later one: each restart 
     assert.ok(run.crashed, `${label}: the process was killed`);
     await restartKeeps(t, paths, run.acked, LATER, label);
   }
+});
+
+test('a write answered WRITE_FAILED after its journal record was durable is cancelled: a rebuild from the journal leaves it out', async (t) => {
+  const { faulty, client, configPath, sidecar } = await start(t);
+  faulty.arm({ step: 'rename', mode: 'once', code: 'EIO' });
+  await writeFails(client, 2, 'EIO', 'rename');
+  await sidecar.stop();
+  await unlink(configPath);
+  const again = await Sidecar.start({ configPath, socketPath: path.join(path.dirname(configPath), 'again.sock'), logger: createLogger('silent') });
+  t.after(() => again.stop());
+  const reader = connect({ socketPath: path.join(path.dirname(configPath), 'again.sock') });
+  t.after(() => reader.close());
+  assert.deepEqual(await reader.get(''), { a: 1 });
 });
