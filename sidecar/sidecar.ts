@@ -193,7 +193,9 @@ export class Sidecar {
       { err: error, inFlight: writes },
       `lost ownership of ${this.configPath} to ${successor}: ${writes} write(s) in flight have an unknown outcome; nothing more is written, stopping`,
     );
-    this.onFatal?.(error);
+    if (this.onFatal !== undefined) this.onFatal(error);
+    // Embedded without a fatal handler: stop serving a file this process no longer owns.
+    else void this.stop().catch((stopError: unknown) => this.log.error({ err: stopError }, 'stop after losing ownership failed'));
   }
 
   /** The committed revision. */
