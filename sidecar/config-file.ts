@@ -84,8 +84,11 @@ export class ConfigFile {
     return path.join(this.stateDir, 'quarantine');
   }
 
+  /** Checked before every rename into place (the ownership lease); set by the sidecar. */
+  beforeRename: (() => void) | undefined;
+
   private replace(target: string, data: Uint8Array, mode: number): Promise<void> {
-    return durableReplace(target, data, { fs: this.fs, mode, tempDir: this.generation.dir });
+    return durableReplace(target, data, { fs: this.fs, mode, tempDir: this.generation.dir, ...(this.beforeRename === undefined ? {} : { beforeRename: this.beforeRename }) });
   }
 
   /**

@@ -41,6 +41,8 @@ export interface DurableWriteOptions {
    * off (generation-fence.ts). Default: beside the target.
    */
   tempDir?: string;
+  /** Called right before the rename into place; throwing fails the write at 'rename' with the target untouched. */
+  beforeRename?: () => void;
 }
 
 /** Prefix of temp files for `target` (followed by the writer's pid). */
@@ -80,6 +82,7 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   }
 
   try {
+    options.beforeRename?.();
     await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
   } catch (error) {
     const cleanup: unknown[] = [];

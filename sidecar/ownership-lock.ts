@@ -6,7 +6,7 @@
 // kill -9 serves within a second or two. Reclaiming happens under a second
 // mkdir mutex so two starters can never both take over the same dead lock.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import nodeFs, { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +45,22 @@ export interface OwnershipOptions {
 
 export interface Ownership {
   release(): Promise<void>;
+  /**
+   * Throws LeaseExpired unless the lock was refreshed recently enough (by the
+   * monotonic clock) that no other process can have taken it over yet.
+   * Checked before each rename into place; the generation fence
+   * (generation-fence.ts) closes the window between this check and the rename.
+   */
+  assertLease(): void;
 }
+
+/** The lock was not refreshed within the lease: another process may own the file by now. */
+export class LeaseExpired extends Error {
+  override readonly name = 'LeaseExpired';
+}
+
+/** Share of the stale threshold a refresh stays good for: a new owner takes over only after all of it. */
+const LEASE_SHARE = 0.8;
 
 const UNKNOWN_OWNER_WAIT_MS = 1500;
 
@@ -55,7 +70,20 @@ export async function acquireOwnership(options: OwnershipOptions): Promise<Owner
   const lockPath = path.join(stateDir, 'lock');
   const ownerPath = path.join(stateDir, 'owner.json');
   const staleMs = options.staleMs ?? 10_000;
+  // When the last refresh that succeeded was started (monotonic): the lock's mtime is no older than that.
+  let refreshedAt = performance.now();
+  const leaseFs = {
+    ...nodeFs,
+    utimes: (file: string, atime: Date, mtime: Date, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      const started = performance.now();
+      nodeFs.utimes(file, atime, mtime, (error) => {
+        if (error === null) refreshedAt = started;
+        callback(error);
+      });
+    },
+  };
   const lockOptions = {
+    fs: leaseFs,
     lockfilePath: lockPath,
     realpath: false,
     stale: staleMs,
@@ -65,13 +93,21 @@ export async function acquireOwnership(options: OwnershipOptions): Promise<Owner
   };
 
   const take = async (): Promise<Ownership> => {
+    const started = performance.now();
     const release = await lockfile.lock(options.configPath, lockOptions);
+    refreshedAt = started;
     const { ino } = await fs.stat(lockPath);
     const record: OwnerRecord = { pid: process.pid, socket: options.socketPath, lockIno: ino, host: os.hostname(), since: new Date().toISOString() };
     const temp = `${ownerPath}.${randomBytes(4).toString('hex')}`;
     await fs.writeFile(temp, JSON.stringify(record) + '\n', { mode: 0o600 });
     await fs.rename(temp, ownerPath);
     return {
+      assertLease: () => {
+        const age = performance.now() - refreshedAt;
+        if (age > staleMs * LEASE_SHARE) {
+          throw new LeaseExpired(`the ownership lock was last refreshed ${Math.round(age)} ms ago (stale after ${staleMs} ms): another sidecar may own the file`);
+        }
+      },
       release: async () => {
         // After a compromise the record may be the new owner's: only ever remove our own.
         const current = await readOwner(ownerPath);

@@ -135,6 +135,7 @@ export class Sidecar {
         log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
       }
       const file = new ConfigFile(configPath, stateDir, fs, log, generation);
+      file.beforeRename = () => ownership.assertLease();
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log);
