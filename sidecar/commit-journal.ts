@@ -3,9 +3,10 @@
 // owner's generation directory and made durable before the group is
 // acknowledged. Each journal file starts with a checkpoint holding the file
 // it builds on (or none: an empty config), so the last acknowledged state can
-// be rebuilt from the journal alone, whatever happened to the config file. Records are framed with their length and a CRC32: a torn
-// tail (a crash mid-append) is detected and dropped. Why a journal and how it
-// is fenced: docs/decisions.md ("The commit journal").
+// be rebuilt from the journal alone, whatever happened to the config file.
+// Records are framed with their length and a CRC32: a torn tail (a crash
+// mid-append) is detected and dropped. Why a journal and how it is fenced:
+// docs/decisions.md ("The commit journal").
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
