@@ -5,6 +5,7 @@
 // together with its journal record, and re-reading it after a hand edit.
 // Every temp file is made in this owner's generation directory, so nothing
 // of a deposed owner's can land (generation-fence.ts).
+import { webcrypto } from 'node:crypto';
 import path from 'node:path';
 import { FORBIDDEN_SEGMENTS, isPlainObject } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
@@ -309,7 +310,8 @@ export class ConfigFile {
       first: group.first,
       last: group.last,
       changes: group.changes,
-      sha256: sha256(data),
+      // Hashed off the event loop: a large document would otherwise hold every request up.
+      sha256: Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'),
       ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
     };
     const [file, appended] = await Promise.allSettled([fileWrite, journal.append(record)]);
