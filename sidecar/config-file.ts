@@ -305,16 +305,19 @@ export class ConfigFile {
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
     const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
-    const record = {
-      kind: 'commit' as const,
-      first: group.first,
-      last: group.last,
-      changes: group.changes,
-      // Hashed off the event loop: a large document would otherwise hold every request up.
-      sha256: Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex'),
-      ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
+    // Hashed off the event loop (a large document would otherwise hold every request up), while the file is written.
+    const appendRecord = async () => {
+      const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+      await journal.append({
+        kind: 'commit',
+        first: group.first,
+        last: group.last,
+        changes: group.changes,
+        sha256: digest,
+        ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
+      });
     };
-    const [file, appended] = await Promise.allSettled([fileWrite, journal.append(record)]);
+    const [file, appended] = await Promise.allSettled([fileWrite, appendRecord()]);
     this.writingBytes = undefined;
     const fileError = file.status === 'rejected' ? (file.reason as unknown) : undefined;
     const journalError = appended.status === 'rejected' ? (appended.reason as unknown) : undefined;
