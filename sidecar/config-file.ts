@@ -141,9 +141,12 @@ export class ConfigFile {
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
-    if (journal !== undefined && journal.commits.length > 0) {
-      // A file that matches an earlier point of the journal is behind it (a crash between the
-      // journal's append and the rename, or an older copy put back by hand): what follows is re-applied.
+    // After a clean stop the file was complete: a valid file found different is a hand edit made while
+    // stopped (an older version put back on purpose included), served as it is.
+    const stoppedCleanly = journal !== undefined && record?.contentSha256 === (journal.commits.at(-1)?.sha256 ?? journal.checkpoint.base?.sha256);
+    if (journal !== undefined && journal.commits.length > 0 && !stoppedCleanly) {
+      // Otherwise a file that matches an earlier point of the journal is behind it (a crash between the
+      // journal's append and the rename, or an older copy put back after one): what follows is re-applied.
       const sha = sha256(raw);
       const points = [journal.checkpoint.base?.sha256, ...journal.commits.map((commit) => commit.sha256)];
       const at = points.lastIndexOf(sha);

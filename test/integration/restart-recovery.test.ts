@@ -1,8 +1,10 @@
 // A restart never goes behind an acknowledged write: whatever became of the
 // config file while the sidecar was down (replaced by an invalid one, removed,
-// truncated after a kill -9, put back as an older copy), and when state.json
-// is unreadable, the restarted sidecar serves every acknowledged write from
-// the newest backup and the commit journal, with health degraded naming the file.
+// truncated after a kill -9, put back as an older copy after a kill -9), and
+// when state.json is unreadable, the restarted sidecar serves every
+// acknowledged write from the commit journal (or, for a state directory
+// without one, the newest backup), with health degraded naming the file. A
+// valid file changed after a clean stop is a hand edit and is served as it is.
 import assert from 'node:assert/strict';
 import { copyFile, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,13 +18,18 @@ const ACKED = { base: 0, acked1: 1, acked2: 2, acked3: 3 };
 /** Starts a sidecar and acknowledges `values` one set at a time. */
 async function serveAndSet(t: TestContext, paths: TestPaths, values: Record<string, number>): Promise<SidecarProcess> {
   const sidecar = await startSidecar(t, paths);
+  await serveAndSetOn(paths, values);
+  return sidecar;
+}
+
+/** Acknowledges `values` on the sidecar already serving `paths`. */
+async function serveAndSetOn(paths: TestPaths, values: Record<string, number>): Promise<void> {
   const client = connect({ socketPath: paths.socketPath });
   try {
     for (const [key, value] of Object.entries(values)) await client.set(key, value);
   } finally {
     client.close();
   }
-  return sidecar;
 }
 
 /** The restarted sidecar serves `expected` with health degraded, a reason naming `names`. */
@@ -62,7 +69,7 @@ test('kill -9, then the file truncated while stopped: the restart serves all 5 a
   await restartServes(t, paths, five, paths.configPath);
 });
 
-test('an older copy of the file put back while stopped: the writes acknowledged since are re-applied', async (t) => {
+test('kill -9, then an older copy of the file put back: the writes acknowledged since are re-applied', async (t) => {
   const paths = await testPaths(t);
   const sidecar = await serveAndSet(t, paths, { a: 1 });
   const older = path.join(paths.dir, 'older.json');
@@ -71,9 +78,28 @@ test('an older copy of the file put back while stopped: the writes acknowledged 
   await client.set('a', 2);
   await client.set('b', 3);
   client.close();
-  assert.equal(await sidecar.stop(), 0);
+  await sidecar.kill9();
   await copyFile(older, paths.configPath);
   await restartServes(t, paths, { a: 2, b: 3 }, paths.configPath);
+});
+
+test('after a clean stop, an older version put back by hand is a hand edit: served as it is', async (t) => {
+  const paths = await testPaths(t);
+  const sidecar = await serveAndSet(t, paths, { a: 1 });
+  const older = path.join(paths.dir, 'older.json');
+  await copyFile(paths.configPath, older);
+  await serveAndSetOn(paths, { a: 2 });
+  assert.equal(await sidecar.stop(), 0);
+  await copyFile(older, paths.configPath);
+  const again = await startSidecar(t, paths);
+  const client = connect({ socketPath: paths.socketPath });
+  try {
+    assert.deepEqual(await client.get(''), { a: 1 });
+    assert.equal((await client.health()).status, 'ok');
+  } finally {
+    client.close();
+  }
+  assert.equal(await again.stop(), 0);
 });
 
 test('an unreadable state.json and a missing file: the last committed state is served, health names state.json', async (t) => {
