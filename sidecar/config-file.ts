@@ -24,6 +24,9 @@ import type { StoreState } from './store-state.js';
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
 
+/** Files at least this big are hashed in the thread pool. */
+const ASYNC_HASH_BYTES = 256 * 1024;
+
 /** Start-up cannot go on; the message says why and what to do. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -308,9 +311,10 @@ export class ConfigFile {
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
     const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
-    // Hashed off the event loop (a large document would otherwise hold every request up), while the file is written.
     const appendRecord = async () => {
-      const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+      // A large document is hashed off the event loop (it would hold every request up); a small one
+      // at once (a trip through the thread pool costs more than the hash).
+      const digest = data.length < ASYNC_HASH_BYTES ? sha256(data) : Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
       await journal.append({
         kind: 'commit',
         first: group.first,
