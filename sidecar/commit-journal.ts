@@ -146,6 +146,10 @@ export class CommitJournal {
       }
     } catch (error) {
       await journal.close();
+      // Without its checkpoint the file is of no use; gone, it cannot be mistaken for a journal either.
+      await fs.unlink(file).catch((unlinkError: unknown) => {
+        throw new AggregateError([error, unlinkError], `starting ${file} failed and it could not be removed`);
+      });
       throw error;
     }
     return journal;
@@ -156,15 +160,16 @@ export class CommitJournal {
     const frame = encodeRecord(record);
     try {
       await this.fs.append(this.handle, frame);
+      await this.fs.datasync(this.handle);
     } catch (error) {
-      // A full disk leaves part of the record: cut it off so its space is free again.
+      // Cut the record off: a full disk leaves part of it (its space is given back), a failed
+      // datasync leaves one whose write was answered WRITE_FAILED, which a restart must not apply.
       await this.fs.truncate(this.handle, this.size).catch((truncateError: unknown) => {
-        throw new AggregateError([error, truncateError], `appending to ${this.path} failed and the partial record could not be cut off`);
+        throw new AggregateError([error, truncateError], `appending to ${this.path} failed and the record could not be cut off`);
       });
       throw error;
     }
     this.size += frame.length;
-    await this.fs.datasync(this.handle);
   }
 
   close(): Promise<void> {

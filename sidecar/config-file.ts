@@ -346,8 +346,12 @@ export class ConfigFile {
     }
     if (fileError instanceof WriteFailure ? fileError.renamed : fileError === undefined && fileWrite !== undefined) await this.restore(previous);
     if (journalError !== undefined) {
-      // Part of a record may be in the file: nothing more is appended to it.
+      // Nothing more is appended to a journal whose append failed: a new one, at a higher number,
+      // supersedes it at once if it can (else the next write tries again).
       this.journalBroken = true;
+      await this.rotate(this.render(previous.doc), previous.revision).catch((error: unknown) =>
+        this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
+      );
       throw fileError ?? new WriteFailure('journal', journalError, false);
     }
     // The journal holds a commit the file does not: cancel it, or a restart would apply it.
@@ -373,6 +377,7 @@ export class ConfigFile {
     try {
       await this.rotate(this.render(previous.doc), previous.revision);
     } catch (error) {
+      // A generation whose place cannot even be checked is treated as fenced off: nothing more is written.
       if (!(await this.generation.inPlace().catch(() => false))) throw new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
       throw new WriteFailure('journal', error, false);
     }

@@ -187,15 +187,18 @@ test('a crash at every step of the first write and of a later one: each restart 
   }
 });
 
-test('a write answered WRITE_FAILED after its journal record was durable is cancelled: a rebuild from the journal leaves it out', async (t) => {
-  const { faulty, client, configPath, sidecar } = await start(t);
-  faulty.arm({ step: 'rename', mode: 'once', code: 'EIO' });
-  await writeFails(client, 2, 'EIO', 'rename');
-  await sidecar.stop();
-  await unlink(configPath);
-  const again = await Sidecar.start({ configPath, socketPath: path.join(path.dirname(configPath), 'again.sock'), logger: createLogger('silent') });
-  t.after(() => again.stop());
-  const reader = connect({ socketPath: path.join(path.dirname(configPath), 'again.sock') });
-  t.after(() => reader.close());
-  assert.deepEqual(await reader.get(''), { a: 1 });
-});
+for (const step of ['rename', 'journal-sync'] as const) {
+  test(`a write answered WRITE_FAILED at ${step} is never rebuilt from the journal`, async (t) => {
+    const { faulty, client, configPath, sidecar } = await start(t);
+    faulty.arm({ step, mode: 'once', code: 'EIO' });
+    await writeFails(client, 2, 'EIO', step);
+    await sidecar.stop();
+    await unlink(configPath);
+    const socketPath = path.join(path.dirname(configPath), 'again.sock');
+    const again = await Sidecar.start({ configPath, socketPath, logger: createLogger('silent') });
+    t.after(() => again.stop());
+    const reader = connect({ socketPath });
+    t.after(() => reader.close());
+    assert.deepEqual(await reader.get(''), { a: 1 });
+  });
+}
