@@ -25,7 +25,7 @@ export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
   return args.config === undefined ? {} : { configPath: args.config };
 }
 
-export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean }): Promise<number> {
+export async function runClientCommand(command: string, positionals: string[], args: ClientArgs, flags: { string: boolean; ifModRevision?: number; prometheus: boolean; ack?: boolean }): Promise<number> {
   const client = connect({
     socketPath: args.socket,
     app: args.app,
@@ -53,7 +53,7 @@ async function execute(
   command: string,
   positionals: string[],
   args: ClientArgs,
-  flags: { string: boolean; ifModRevision?: number; prometheus: boolean },
+  flags: { string: boolean; ifModRevision?: number; prometheus: boolean; ack?: boolean },
 ): Promise<Output> {
   switch (command) {
     case 'get': {
@@ -77,7 +77,7 @@ async function execute(
       return { stdout: args.json ? JSON.stringify({ epoch: result.epoch, revision: result.revision, existed: result.results[0]?.existed }) : '', exit: ExitCode.OK };
     }
     case 'health': {
-      const health = await client.health();
+      const health = await client.health({ ack: flags.ack });
       return { stdout: JSON.stringify(health, null, 2), exit: health.status === 'ok' ? ExitCode.OK : ExitCode.REJECTED };
     }
     case 'info':

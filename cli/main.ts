@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
         limit: { type: 'string', multiple: true, default: [] },
         quarantine: { type: 'string' },
         prometheus: { type: 'boolean', default: false },
+        ack: { type: 'boolean', default: false },
         'auto-start': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         string: { type: 'boolean', default: false },
@@ -136,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const [{ runClientCommand }, { watchCommand }] = await Promise.all([import('./client-commands.js'), import('./watch.js')]);
   if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
-  return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus });
+  return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus, ack: values.ack });
 }
 
 main(process.argv.slice(2)).then(

@@ -14,7 +14,7 @@ export const USAGE = `usage: config-sidecar <command> [options]
   unset  PATH [--if-mod-revision N]
   dump                            the whole document as JSON
   watch  [PATH] [--no-initial]    one JSON line per change (first the current value unless --no-initial)
-  health                          JSON; exit 0 ok, 1 degraded or failing, 3 unreachable
+  health [--ack]                  JSON; exit 0 ok, 1 degraded or failing, 3 unreachable; --ack: acknowledge a hand-edit merge conflict
   info                            sidecar and machine facts (OS, kernel, virtualization, container, shell), JSON
   stats  [--prometheus]           counters, latency histograms per op, event-loop delay, health: JSON,
                                   or the Prometheus text format with --prometheus

@@ -245,8 +245,9 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     }
   }
 
-  async health(options?: CallOptions): Promise<HealthResult> {
-    return HealthResultSchema.parse(stripEnvelope(await this.request({ op: 'health' }, options)));
+  /** `ack`: acknowledges a reported hand-edit merge conflict first. */
+  async health(options?: CallOptions & { ack?: boolean }): Promise<HealthResult> {
+    return HealthResultSchema.parse(stripEnvelope(await this.request({ op: 'health', ...(options?.ack === true ? { ack: true } : {}) }, options)));
   }
 
   /** Runtime facts: the sidecar (version, pid, uptime, paths) and the machine (OS, kernel, virtualization, container, WSL, user's shell). */

@@ -73,7 +73,8 @@ export const BatchRequestSchema = z
   .object({ ...base, op: z.literal('batch'), ops: z.array(WriteOpSchema).min(1) })
   .strict();
 export const PingRequestSchema = z.object({ ...base, op: z.literal('ping') }).strict();
-export const HealthRequestSchema = z.object({ ...base, op: z.literal('health') }).strict();
+/** `ack`: acknowledges a reported hand-edit merge conflict (health stops naming it). */
+export const HealthRequestSchema = z.object({ ...base, op: z.literal('health'), ack: z.boolean().optional() }).strict();
 export const WatchRequestSchema = z
   .object({
     ...base,

@@ -11,6 +11,7 @@ import { countsOneMore, entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
 import { sizeDelta } from './document-size.js';
+import type { JsonObject } from './document.js';
 
 export interface CommitResult {
   revision: number;
@@ -38,6 +39,15 @@ export type Persist = (next: StoreState, previous: StoreState, group: FlushGroup
  */
 export class OutcomeUnknown extends Error {
   override readonly name: string = 'OutcomeUnknown';
+}
+
+/**
+ * The file no longer holds what the sidecar last wrote (a hand edit): nothing
+ * was written; the edit is taken in (CommitQueueEvents.onDiskChanged) and the
+ * same writes are flushed again on top of it.
+ */
+export class DiskChanged extends Error {
+  override readonly name = 'DiskChanged';
 }
 
 /** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
@@ -69,10 +79,21 @@ export interface CommitQueueEvents {
   onFlushFailed?(error: unknown, writes: number): void;
   /** A flush ended with OutcomeUnknown: the queue has stopped for good. */
   onOutcomeUnknown?(error: OutcomeUnknown, writes: number): void;
+  /**
+   * A flush found the file changed on disk (DiskChanged): resolves once the
+   * edit has been queued (submitEdit) or dealt with; the flush then runs
+   * again with it on top.
+   */
+  onDiskChanged?(): Promise<void>;
 }
+
+/** How many times in a row one flush takes in a hand edit before it gives up (the file keeps changing). */
+const MAX_TAKE_INS = 50;
 
 interface PendingWrite {
   ops: readonly WriteOp[];
+  /** Computes `ops` from the working document when the write is applied (a hand edit's merge). */
+  derive?: ((working: JsonObject) => readonly WriteOp[]) | undefined;
   source: RevisionSource;
   bytes: number;
   revision: number;
@@ -143,11 +164,37 @@ export class CommitQueue {
     }
   }
 
-  private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
+  /**
+   * Queues a hand edit whose writes are computed from the working document
+   * at its turn (so every write accepted before it is seen by the merge).
+   * Resolves with revision 0 when there is nothing to change.
+   */
+  async submitEdit(derive: (working: JsonObject) => readonly WriteOp[], source: RevisionSource): Promise<CommitResult> {
+    if (this.refusal !== undefined && this.exempt?.([], source) !== true) throw this.refusal;
+    const outcome = await this.enqueue([], source, 0, derive);
+    if (outcome === RETRY_AFTER_FLUSH) throw new Error('a hand edit has no preconditions to wait on');
+    return outcome;
+  }
+
+  /** Resolves once everything submitted so far has been applied to the working copy (or refused). */
+  applied(): Promise<void> {
+    return this.lane;
+  }
+
+  private enqueue(
+    ops: readonly WriteOp[],
+    source: RevisionSource,
+    bytes: number,
+    derive?: (working: JsonObject) => readonly WriteOp[],
+  ): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
     return new Promise<CommitResult | typeof RETRY_AFTER_FLUSH>((resolve, reject) => {
-      const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], docChanges: [], resolve, reject };
+      const write: PendingWrite = { ops, derive, source, bytes, revision: 0, results: [], changes: [], docChanges: [], resolve, reject };
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
+        if (derive !== undefined) {
+          write.ops = derive(this.working.doc);
+          if (write.ops.length === 0) return resolve({ revision: 0, results: [] });
+        }
         let admitted: Promise<void> | undefined;
         try {
           admitted = this.applyToWorking(write);
@@ -271,6 +318,7 @@ export class CommitQueue {
   }
 
   private async flushLoop(): Promise<void> {
+    let takeIns = 0;
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
@@ -284,10 +332,17 @@ export class CommitQueue {
           this.halt(error, batch.length);
           return;
         }
+        if (error instanceof DiskChanged && this.events.onDiskChanged !== undefined && takeIns++ < MAX_TAKE_INS) {
+          // Nothing was written: the same writes go again, after the edit is queued on top of them.
+          this.pending = [...batch, ...this.pending];
+          await this.events.onDiskChanged();
+          continue;
+        }
         await this.failBatch(batch, error);
         this.wakeFlushWaiters();
         continue;
       }
+      takeIns = 0;
       this.committedState = target;
       this.committedBytes = targetBytes;
       this.counters.flushes++;
@@ -334,6 +389,7 @@ export class CommitQueue {
       this.pending = [];
       for (const write of queued) {
         try {
+          if (write.derive !== undefined) write.ops = write.derive(this.working.doc);
           await this.applyToWorking(write);
           this.pending.push(write);
         } catch (replayError) {

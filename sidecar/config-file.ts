@@ -6,12 +6,14 @@
 // Every temp file is made in this owner's generation directory, so nothing
 // of a deposed owner's can land (generation-fence.ts).
 import { webcrypto } from 'node:crypto';
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject, parseExactJson } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
 import { Backups } from './backups.js';
 import { CommitJournal, newestJournal, replayCommits, type JournalContents } from './commit-journal.js';
-import { OutcomeUnknown, type FlushGroup } from './commit-queue.js';
+import { DiskChanged, OutcomeUnknown, type FlushGroup } from './commit-queue.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
 import { FencedOff, pidRuns, type Generation } from './generation-fence.js';
@@ -21,12 +23,43 @@ import type { Logger } from './logger.js';
 import { boundQuarantine, DEFAULT_QUARANTINE, type QuarantineBounds } from './quarantine.js';
 import { SidecarState, sha256, type SidecarStateRecord } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
+import { WrittenVersions } from './written-versions.js';
 
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
 
 /** Files at least this big are hashed in the thread pool. */
 const ASYNC_HASH_BYTES = 256 * 1024;
+
+/** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
+const SYNC_COMPARE_BYTES = 1024 * 1024;
+
+/**
+ * File times come from a coarse clock (a few ms): a rewrite in place, of the
+ * same size, within this long of the sidecar's write can leave size and mtime
+ * as they were (git's "racily clean" files). Until the file is seen unchanged
+ * after that, its bytes are compared too.
+ */
+const RACY_NS = 50_000_000n;
+
+/** What the sidecar knows the file holds: the version it last wrote or took in. */
+interface OnDisk {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  /** Undefined for a file too big to read (its stat alone is compared). */
+  bytes: Buffer | undefined;
+  /** Seen unchanged after the racy interval: the stat alone can be trusted. */
+  verified: boolean;
+}
+
+function onDiskOf(stat: BigIntStats, bytes: Buffer | undefined): OnDisk {
+  return { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, bytes, verified: bytes === undefined };
+}
+
+function sameStat(known: OnDisk, stat: BigIntStats): boolean {
+  return stat.ino === known.ino && stat.size === known.size && stat.mtimeNs === known.mtimeNs;
+}
 
 /** Start-up cannot go on; the message says why and what to do. */
 export class StartupError extends Error {
@@ -57,7 +90,9 @@ type FileFound = Omit<LoadedConfig, 'revisionFloor'>;
 /** What a re-read found. */
 export type Reread =
   | { kind: 'unchanged' } // the file holds what the sidecar wrote or last read
+  | { kind: 'seen' } // the file holds a rejected text already dealt with
   | { kind: 'missing' }
+  | { kind: 'oversized'; size: number; keptAt: string | undefined }
   | { kind: 'invalid'; problem: string; raw: Buffer }
   | { kind: 'valid'; doc: JsonObject; raw: Buffer };
 
@@ -86,6 +121,12 @@ export class ConfigFile {
   private journalBroken = false;
   /** state.json could not be read at start (health names it). */
   stateProblem: string | undefined;
+  /** What the file holds as far as the sidecar knows; undefined: no file. Checked before every flush's rename. */
+  private onDisk: OnDisk | undefined;
+  /** The versions the file held lately: the bases hand edits are merged against. */
+  readonly versions = new WrittenVersions();
+  /** limits.maxDocumentBytes: a bigger file is refused by its size, before it is read. */
+  maxDocumentBytes = DEFAULT_LIMITS.maxDocumentBytes;
 
   constructor(
     readonly configPath: string,
@@ -172,14 +213,14 @@ export class ConfigFile {
         const doc = this.replayOnto(checked.doc, later, journal);
         const version = later.at(-1)?.version ?? checked.version;
         const bytes = this.renderAt(doc, version);
-        await this.replace(this.configPath, bytes, this.mode);
-        this.diskBytes = bytes;
+        await this.replaceConfig(bytes, doc, false);
         const reason = `${this.configPath} was behind the commit journal: ${later.length} committed flush(es) re-applied from ${journal.path}`;
         this.log.warn({ config: this.configPath, journal: journal.path, flushes: later.length }, 'the config file was behind the commit journal; re-applied');
         return { doc, existed: true, fileVersion: version, recovered: { reason } };
       }
     }
     this.diskBytes = raw;
+    this.tookIn(checked.doc, raw, statSync(this.configPath, { bigint: true }));
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 
@@ -228,8 +269,7 @@ export class ConfigFile {
     const version = journal.commits.at(-1)?.version ?? baseVersion;
     const bytes = this.renderAt(doc, version);
     await this.state.markConfigExists();
-    await this.replace(this.configPath, bytes, this.mode);
-    this.diskBytes = bytes;
+    await this.replaceConfig(bytes, doc, false);
     this.log.warn({ config: this.configPath, reason, journal: journal.path, flushes: journal.commits.length }, 'rebuilt the config from the commit journal');
     return {
       doc,
@@ -257,8 +297,7 @@ export class ConfigFile {
         continue;
       }
       await this.state.markConfigExists();
-      await this.replace(this.configPath, bytes, this.mode);
-      this.diskBytes = bytes;
+      await this.replaceConfig(bytes, checked.doc, false);
       this.log.warn({ backup: backup.path, reason }, 'the config file was unusable; serving the newest good backup');
       return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { reason: `${reason}; recovered from backup ${backup.path}` } };
     }
@@ -325,7 +364,7 @@ export class ConfigFile {
     const journal = this.journal!;
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
+    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data, next.doc);
     const appendRecord = async () => {
       // A large document is hashed off the event loop (it would hold every request up); a small one
       // at once (a trip through the thread pool costs more than the hash).
@@ -346,10 +385,8 @@ export class ConfigFile {
     // Checked after both are durable: if still in place now, a new owner fences us later and reads both.
     await this.generation.assertInPlace();
     if (fileError === undefined && journalError === undefined) {
-      if (fileWrite !== undefined) {
-        this.diskBytes = data;
-        this.memoryEqualsDisk = true;
-      }
+      if (fileWrite !== undefined) this.memoryEqualsDisk = true;
+      else this.versions.add(next.doc, data.length); // a hand edit left as it was: the file holds this version
       await this.keepBackup(data);
       // Records worth a few copies of the document: start again from a checkpoint of it (amortised, a set's cost stays flat).
       if (journal.size > Math.max(ROTATE_MIN_BYTES, 4 * data.length)) {
@@ -376,15 +413,70 @@ export class ConfigFile {
       this.journalBroken = true;
       throw new OutcomeUnknown(`a failed write could not be cancelled in the commit journal (${(abortError as Error).message}); it may be applied at the next start`);
     }
+    // Not a failure: the file holds a hand edit to take in before these writes are written on top of it.
+    if (fileError instanceof WriteFailure && fileError.cause instanceof DiskChanged) throw fileError.cause;
     throw fileError;
   }
 
-  private async replaceFile(data: Buffer): Promise<void> {
+  private async replaceFile(data: Buffer, doc: JsonObject): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
-    await this.replace(this.configPath, data, this.mode);
+    await this.replaceConfig(data, doc, true);
+  }
+
+  /**
+   * Durably replaces the config file with `data` (the text of `doc`) and
+   * records what it then holds. With `check`, the rename happens only if the
+   * file still holds what the sidecar last wrote or took in (else DiskChanged,
+   * as the cause of a WriteFailure at 'rename'): checked synchronously right
+   * before the rename, so the window left (docs/decisions.md, "Hand edits are
+   * never overwritten") is as short as it can be without an atomic exchange.
+   */
+  private async replaceConfig(data: Buffer, doc: JsonObject, check: boolean): Promise<void> {
+    let written: BigIntStats | undefined;
+    const recordRename = () => {
+      if (written === undefined) return;
+      this.diskBytes = data;
+      this.onDisk = onDiskOf(written, data);
+      this.versions.add(doc, data.length);
+    };
+    try {
+      await durableReplace(this.configPath, data, {
+        fs: this.fs,
+        mode: this.mode,
+        tempDir: this.generation.dir,
+        onSynced: (stat) => {
+          written = stat;
+        },
+        beforeRename: () => {
+          this.beforeRename?.();
+          if (check) this.assertUnchanged();
+        },
+      });
+    } catch (error) {
+      if (error instanceof WriteFailure && error.renamed) recordRename();
+      throw error;
+    }
+    recordRename();
+  }
+
+  /** Throws DiskChanged unless the file holds what the sidecar last wrote or took in (a removed file is written back). */
+  private assertUnchanged(): void {
+    const stat = statSync(this.configPath, { bigint: true, throwIfNoEntry: false });
+    if (stat === undefined) return;
+    const known = this.onDisk;
+    if (known === undefined || !sameStat(known, stat)) throw new DiskChanged(`${this.configPath} was changed on disk`);
+    if (known.verified || known.bytes === undefined || known.bytes.length > SYNC_COMPARE_BYTES) return;
+    if (!readFileSync(this.configPath).equals(known.bytes)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
+    if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > RACY_NS) known.verified = true;
+  }
+
+  /** The file holds `doc` (read from `raw`, whose stat is `stat`): what later changes are told from. */
+  private tookIn(doc: JsonObject, raw: Buffer, stat: BigIntStats): void {
+    this.onDisk = onDiskOf(stat, raw);
+    this.versions.add(doc, raw.length);
   }
 
   /** A new journal on a fresh backup of the committed state, after an append failed (or before the first one). */
@@ -400,8 +492,9 @@ export class ConfigFile {
 
   /**
    * Reads the file again after a change on disk. The sidecar's own writes are
-   * recognised by content and reported unchanged (kodegen #17: our own write
-   * must not reload itself).
+   * recognised by content and reported unchanged (our own write must not
+   * reload itself). A file over maxDocumentBytes is refused by its size,
+   * before it is read.
    */
   async reread(): Promise<Reread> {
     // Writes may complete while the file is being read: the bytes read can be any of them.
@@ -409,8 +502,18 @@ export class ConfigFile {
     for (const bytes of [this.diskBytes, this.writingBytes]) if (bytes !== undefined) own.push(bytes);
     this.ownDuringReread = own;
     let raw: Buffer;
+    let stat: BigIntStats;
     try {
-      raw = await this.fs.readFile(this.configPath);
+      // Stat and bytes from one open file: they describe the same version.
+      const handle = await this.fs.open(this.configPath, 'r');
+      try {
+        stat = await handle.stat({ bigint: true });
+        if (this.onDisk?.verified === true && sameStat(this.onDisk, stat)) return { kind: 'unchanged' };
+        if (stat.size > BigInt(this.maxDocumentBytes)) return await this.refuseOversized(stat);
+        raw = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') return { kind: 'missing' };
       throw error;
@@ -418,11 +521,36 @@ export class ConfigFile {
       this.ownDuringReread = undefined;
     }
     // Lengths first: comparing contents is only needed when they match.
-    if (own.some((bytes) => bytes.length === raw.length && bytes.equals(raw))) return { kind: 'unchanged' };
+    if (own.some((bytes) => bytes.length === raw.length && bytes.equals(raw))) {
+      // Not while a write is in flight: its rename may land after this read.
+      if (this.writingBytes === undefined && this.diskBytes?.equals(raw) === true) this.onDisk = onDiskOf(stat, raw);
+      return { kind: 'unchanged' };
+    }
+    if (this.onDisk?.bytes?.equals(raw) === true) {
+      this.onDisk = { ...onDiskOf(stat, raw), verified: this.onDisk.verified };
+      return { kind: 'seen' };
+    }
     const checked = this.parse(raw);
+    this.onDisk = onDiskOf(stat, raw);
     if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw };
+    // Not a version to merge against yet: the merge of this edit is (it is written once merged).
     this.diskBytes = raw;
     return { kind: 'valid', doc: checked.doc, raw };
+  }
+
+  /** A file over maxDocumentBytes: copied aside into quarantine/ (in the thread pool, never read into memory) and not applied. */
+  private async refuseOversized(stat: BigIntStats): Promise<Reread> {
+    const size = Number(stat.size);
+    if (this.onDisk !== undefined && this.onDisk.bytes === undefined && sameStat(this.onDisk, stat)) return { kind: 'seen' };
+    this.onDisk = onDiskOf(stat, undefined);
+    let keptAt: string | undefined;
+    if (size <= this.quarantineBounds.maxBytes) {
+      await this.fs.mkdir(this.quarantineDir, 0o700);
+      keptAt = this.quarantineName('too-big');
+      await copyFile(this.configPath, keptAt);
+      await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, keptAt);
+    }
+    return { kind: 'oversized', size, keptAt };
   }
 
   /** At a clean stop: record epoch and revision with the hash of the file they describe. */
@@ -434,9 +562,7 @@ export class ConfigFile {
   /** The new file was renamed in but not made durable: put the committed text back. */
   private async restore(previous: StoreState): Promise<void> {
     try {
-      const data = this.render(previous.doc);
-      await this.replace(this.configPath, data, this.mode);
-      this.diskBytes = data;
+      await this.replaceConfig(this.render(previous.doc), previous.doc, false);
       this.memoryEqualsDisk = true;
     } catch (restoreError) {
       // Memory keeps the committed state; the next successful flush rewrites the file.

@@ -4,6 +4,7 @@
 // or the new one, never a mix; after a crash the old or the new one is there.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { FsOps } from './fs-ops.js';
 
@@ -43,6 +44,8 @@ export interface DurableWriteOptions {
   tempDir?: string;
   /** Called right before the rename into place; throwing fails the write at 'rename' with the target untouched. */
   beforeRename?: () => void;
+  /** Given the temp file's stat once it is durable: after the rename it is the target's (same inode, size, mtime). */
+  onSynced?: (stat: BigIntStats) => void;
 }
 
 /** Prefix of temp files for `target` (followed by the writer's pid). */
@@ -72,6 +75,7 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
     }
     step = 'fsync';
     await fs.fsync(handle);
+    if (options.onSynced !== undefined) options.onSynced(await handle.stat({ bigint: true }));
     step = 'close';
     await fs.close(handle);
   } catch (error) {

@@ -22,14 +22,20 @@ export class FileWatch {
     this.watcher = watch(path.dirname(this.configPath), { persistent: false }, (_event, filename) => {
       // Some platforms do not report the name; then any change in the directory is checked.
       if (filename !== null && filename !== name) return;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(this.onChange, this.settleMs);
+      // Counted from the first event of a burst and never restarted: under steady writes (the sidecar's
+      // own renames are events too) a timer restarted on every event would never fire.
+      if (this.timer !== undefined) return;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.onChange();
+      }, this.settleMs);
     });
     this.watcher.on('error', (error) => this.log.error({ err: error }, 'watching the config directory failed; hand edits are not picked up until SIGHUP'));
   }
 
   stop(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
   }

@@ -1,22 +1,27 @@
 // Turning a change of the file on disk into a revision. A valid edit is
-// diffed against the committed document and committed as one revision
-// (source 'file', or 'reload' for SIGHUP); the sidecar's own writes are
-// recognised and skipped; an invalid edit is not applied: the last good state
-// keeps being served, health says what is wrong and where, and the rejected
-// text is kept in quarantine/. Re-reads never overlap (kodegen #18): requests
-// arriving during one are coalesced into one more.
-import { ErrorCode, ProtocolError } from '../protocol/index.js';
-import { diffOps } from './diff-ops.js';
+// merged three ways (three-way-merge.ts) against the version it started from
+// and committed as one revision (source 'file', or 'reload' for SIGHUP); the
+// sidecar's own writes are recognised and skipped; an invalid or oversized
+// edit is not applied: the last good state keeps being served, health says
+// what is wrong and where, and the rejected text is kept in quarantine/.
+// Edits come from the directory watch and SIGHUP, and from a flush that finds
+// the file changed before its rename (takeInFirst): no edit is overwritten.
+// Re-reads from the watch never overlap: requests arriving during one are
+// coalesced into one more.
+import { ErrorCode, formatPath, ProtocolError } from '../protocol/index.js';
 import type { CommitQueue, RevisionSource } from './commit-queue.js';
-import type { ConfigFile } from './config-file.js';
+import type { ConfigFile, Reread } from './config-file.js';
 import type { Health } from './health.js';
 import type { Logger } from './logger.js';
+import { mergeEdit, type MergeConflict } from './three-way-merge.js';
 
 const INVALID_SETTLE_MS = 150;
 
 export class HandEdits {
   private running: Promise<void> | undefined;
   private again: RevisionSource | undefined;
+  /** Counts for stats and metrics. */
+  readonly counters = { applied: 0, merged: 0, rejected: 0 };
 
   constructor(
     private readonly file: ConfigFile,
@@ -39,12 +44,29 @@ export class HandEdits {
     return this.running;
   }
 
+  /**
+   * A flush found the file changed before its rename: reads it and queues the
+   * edit behind the writes of that flush; resolves once it is queued (or
+   * refused), not once it is durable (it is part of the flush that follows).
+   */
+  async takeInFirst(): Promise<void> {
+    try {
+      const queued = await this.take(await this.settledRead(), 'file');
+      if (queued === undefined) return;
+      await this.queue.applied();
+      void queued.done.catch((error: unknown) => this.log.error({ err: error }, 'taking in a hand edit failed'));
+    } catch (error) {
+      this.health.fileProblem = `re-reading the file failed: ${(error as Error).message}`;
+      this.log.error({ err: error }, 're-reading the config file failed');
+    }
+  }
+
   private async loop(first: RevisionSource): Promise<void> {
     let source: RevisionSource | undefined = first;
     while (source !== undefined) {
       this.again = undefined;
       try {
-        await this.reread(source);
+        await (await this.take(await this.settledRead(), source))?.done;
       } catch (error) {
         this.health.fileProblem = `re-reading the file failed: ${(error as Error).message}`;
         this.log.error({ err: error }, 're-reading the config file failed');
@@ -53,42 +75,84 @@ export class HandEdits {
     }
   }
 
-  private async reread(source: RevisionSource): Promise<void> {
-    let found = await this.file.reread();
-    if (found.kind === 'invalid') {
-      // An editor that truncates and then writes shows an empty or partial file for a moment:
-      // judge the text once it has stopped changing.
-      await new Promise((resolve) => setTimeout(resolve, INVALID_SETTLE_MS));
-      const later = await this.file.reread();
-      if (later.kind !== 'invalid' || !later.raw.equals(found.raw)) found = later;
-    }
+  /** Reads the file; an invalid text is read again once it has stopped changing. */
+  private async settledRead(): Promise<Reread> {
+    const found = await this.file.reread();
+    if (found.kind !== 'invalid') return found;
+    // An editor that truncates and then writes shows an empty or partial file for a moment:
+    // judge the text once it has stopped changing.
+    await new Promise((resolve) => setTimeout(resolve, INVALID_SETTLE_MS));
+    const later = await this.file.reread();
+    return later.kind === 'seen' ? found : later;
+  }
+
+  /** Deals with what a read found; for a valid edit, returns the promise of its revision (queued by then). */
+  private async take(found: Reread, source: RevisionSource): Promise<{ done: Promise<void> } | undefined> {
     switch (found.kind) {
       case 'unchanged':
         this.health.fileProblem = null;
-        return;
+        return undefined;
+      case 'seen':
+        return undefined;
       case 'missing':
         this.health.fileProblem = 'the config file was removed from disk; the served config is written back at the next write';
         this.log.warn({ path: this.file.configPath }, 'config file removed');
-        return;
+        return undefined;
+      case 'oversized': {
+        this.counters.rejected++;
+        const kept = found.keptAt === undefined ? 'it is too big to keep in quarantine/' : `a copy is kept in ${found.keptAt}`;
+        this.health.fileProblem = `hand edit rejected: the file is ${found.size} bytes, above maxDocumentBytes ${this.file.maxDocumentBytes}; it was not read; ${kept}`;
+        this.log.warn({ path: this.file.configPath, size: found.size, keptAt: found.keptAt }, 'hand edit over maxDocumentBytes not applied');
+        return undefined;
+      }
       case 'invalid': {
+        this.counters.rejected++;
         const keptAt = await this.file.keepRejected(found.raw);
         this.health.fileProblem = `hand edit rejected: ${found.problem}; the text is kept in ${keptAt}`;
         this.log.warn({ path: this.file.configPath, keptAt, problem: found.problem }, 'invalid hand edit not applied');
-        return;
+        return undefined;
       }
     }
-    const ops = diffOps(this.queue.committed.doc, found.doc);
     this.health.fileProblem = null;
-    if (ops.length === 0) return this.onAgrees();
-    try {
-      const { revision } = await this.queue.submit(ops, source);
-      this.log.info({ revision, source, paths: ops.length }, 'hand edit applied');
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
-      const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
-      this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
-      this.log.warn({ code: error.code, reason: error.message, keptAt }, 'hand edit not applied');
-    }
+    const edit = found.doc;
+    // The version the edit started from; with none kept, the edit is taken as made from what is served.
+    const base = this.file.versions.baseFor(edit);
+    let conflicts: MergeConflict[] = [];
+    const submitted = this.queue.submitEdit((working) => {
+      const merged = mergeEdit(base ?? working, working, edit);
+      conflicts = merged.conflicts;
+      return merged.ops;
+    }, source);
+    const done = submitted.then(
+      ({ revision }) => {
+        if (revision === 0 && conflicts.length === 0) return this.onAgrees();
+        this.counters.applied++;
+        this.reportConflicts(conflicts, revision);
+        if (revision !== 0) this.log.info({ revision, source }, 'hand edit applied');
+      },
+      async (error: unknown) => {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.counters.rejected++;
+        // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
+        const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
+        this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
+        this.log.warn({ code: error.code, reason: error.message, keptAt }, 'hand edit not applied');
+      },
+    );
+    return { done };
+  }
+
+  /** Paths both a client and the edit changed keep the client's value; the edit's is reported until acknowledged. */
+  private reportConflicts(conflicts: MergeConflict[], revision: number): void {
+    // An edit applied acknowledges the conflicts reported before it.
+    this.health.mergeConflict = null;
+    if (conflicts.length === 0) return;
+    this.counters.merged++;
+    const paths = conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
+    const edit = Object.fromEntries(conflicts.map((conflict) => [formatPath(conflict.path) || '(root)', conflict.edit.exists ? conflict.edit.value : '(deleted)']));
+    this.health.mergeConflict =
+      `a hand edit conflicted with client writes at ${paths.join(', ')}: the client values were kept and the edit's were not applied ` +
+      `(see the log); acknowledge with \`config-sidecar health --ack\` or a new edit`;
+    this.log.warn({ revision, paths, edit }, 'hand edit conflicted with client writes: the client values were kept');
   }
 }

@@ -109,6 +109,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         return { ...written, restored: name };
       }
       case 'health':
+        if (request.ack === true && origin.readOnly !== true) ctx.health.mergeConflict = null;
         await ctx.beforeHealth();
         return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
       case 'info':

@@ -17,6 +17,8 @@ export class Health {
   readOnly: string | null = null;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
+  /** A hand edit's values were not applied where clients had changed the same paths; cleared by the next edit or an acknowledgement. */
+  mergeConflict: string | null = null;
   /** Why the file on disk does not match the schema (it is served read-only from an earlier state meanwhile), or null. */
   schemaMismatch: string | null = null;
   /** Values in the config that fail a disk check now (kept and served): one reason each (stale-values.ts). */
@@ -46,6 +48,7 @@ export class Health {
     if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
+    if (this.mergeConflict !== null) degraded.push(this.mergeConflict);
     if (this.schemaMismatch !== null) degraded.push(this.schemaMismatch);
     degraded.push(...this.staleValues);
     if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);

@@ -156,6 +156,7 @@ export class Sidecar {
       file.beforeRename = () => ownership.assertLease();
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       file.maxDepth = limits.maxDepth;
+      file.maxDocumentBytes = limits.maxDocumentBytes;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
@@ -184,6 +185,7 @@ export class Sidecar {
         onOutcomeUnknown: (error, writes) => {
           sidecar?.ownershipLost(error, writes);
         },
+        onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
