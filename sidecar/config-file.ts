@@ -462,15 +462,28 @@ export class ConfigFile {
     recordRename();
   }
 
-  /** Throws DiskChanged unless the file holds what the sidecar last wrote or took in (a removed file is written back). */
+  /**
+   * Throws DiskChanged unless the file holds what the sidecar last wrote or
+   * took in (a removed file is written back). The bytes are compared first
+   * (while the stat alone could be fooled) and the stat last, so what follows
+   * it at once is the rename.
+   */
   private assertUnchanged(): void {
+    const known = this.onDisk;
+    const racy = known !== undefined && !known.verified && known.bytes !== undefined && known.bytes.length <= SYNC_COMPARE_BYTES;
+    if (racy) {
+      let now: Buffer | undefined;
+      try {
+        now = readFileSync(this.configPath);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      }
+      if (now !== undefined && !now.equals(known.bytes!)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
+    }
     const stat = statSync(this.configPath, { bigint: true, throwIfNoEntry: false });
     if (stat === undefined) return;
-    const known = this.onDisk;
     if (known === undefined || !sameStat(known, stat)) throw new DiskChanged(`${this.configPath} was changed on disk`);
-    if (known.verified || known.bytes === undefined || known.bytes.length > SYNC_COMPARE_BYTES) return;
-    if (!readFileSync(this.configPath).equals(known.bytes)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
-    if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > RACY_NS) known.verified = true;
+    if (racy && BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > RACY_NS) known.verified = true;
   }
 
   /** The file holds `doc` (read from `raw`, whose stat is `stat`): what later changes are told from. */
@@ -536,6 +549,11 @@ export class ConfigFile {
     // Not a version to merge against yet: the merge of this edit is (it is written once merged).
     this.diskBytes = raw;
     return { kind: 'valid', doc: checked.doc, raw };
+  }
+
+  /** True when `raw` is what the sidecar last wrote or read from the file. */
+  holds(raw: Buffer): boolean {
+    return this.onDisk?.bytes?.equals(raw) === true;
   }
 
   /** A file over maxDocumentBytes: copied aside into quarantine/ (in the thread pool, never read into memory) and not applied. */

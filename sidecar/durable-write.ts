@@ -87,7 +87,9 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
 
   try {
     options.beforeRename?.();
-    await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
+    // In the same turn as the check: the window in which a hand edit can be overwritten is the two syscalls apart.
+    if (fs.renameSync !== undefined && platform !== 'win32') fs.renameSync(temp, target);
+    else await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
   } catch (error) {
     const cleanup: unknown[] = [];
     await fs.unlink(temp).catch((e: unknown) => cleanup.push(e));

@@ -1,5 +1,6 @@
 // The file-system calls persistence makes, behind one interface, so tests can
 // inject a fault into any single step (open, write, fsync, rename, ...).
+import { renameSync } from 'node:fs';
 import fs from 'node:fs/promises';
 
 /** The subset of node:fs/promises the persistence code uses. */
@@ -9,6 +10,12 @@ export interface FsOps {
   fsync(handle: fs.FileHandle): Promise<void>;
   close(handle: fs.FileHandle): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /**
+   * A rename in this turn of the event loop, when the layer can make one:
+   * durable-write.ts uses it so nothing runs between its last check of the
+   * target and the rename (a layer without it gets the async rename).
+   */
+  renameSync?(from: string, to: string): void;
   unlink(path: string): Promise<void>;
   readFile(path: string): Promise<Buffer>;
   stat(path: string): Promise<import('node:fs').Stats>;
@@ -27,6 +34,7 @@ export const realFs: FsOps = {
   fsync: (handle) => handle.sync(),
   close: (handle) => handle.close(),
   rename: (from, to) => fs.rename(from, to),
+  renameSync: (from, to) => renameSync(from, to),
   unlink: (path) => fs.unlink(path),
   readFile: (path) => fs.readFile(path),
   stat: (path) => fs.stat(path),

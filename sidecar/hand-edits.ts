@@ -83,7 +83,8 @@ export class HandEdits {
     // judge the text once it has stopped changing.
     await new Promise((resolve) => setTimeout(resolve, INVALID_SETTLE_MS));
     const later = await this.file.reread();
-    return later.kind === 'seen' ? found : later;
+    // 'seen' and the same text: still the invalid text read first (else another reader dealt with it).
+    return later.kind === 'seen' && this.file.holds(found.raw) ? found : later;
   }
 
   /** Deals with what a read found; for a valid edit, returns the promise of its revision (queued by then). */
