@@ -23,6 +23,8 @@ export interface FlushGroup {
   first: number;
   last: number;
   changes: Change[];
+  /** Every write in it is a hand edit (source 'file' or 'reload'). */
+  onlyHandEdits?: boolean;
 }
 
 /**
@@ -324,7 +326,12 @@ export class CommitQueue {
       this.pending = [];
       const target = this.working;
       const targetBytes = this.workingBytes;
-      const group: FlushGroup = { first: batch[0]!.revision, last: batch.at(-1)!.revision, changes: batch.flatMap((w) => w.docChanges) };
+      const group: FlushGroup = {
+        first: batch[0]!.revision,
+        last: batch.at(-1)!.revision,
+        changes: batch.flatMap((w) => w.docChanges),
+        onlyHandEdits: batch.every((w) => w.source === 'file' || w.source === 'reload'),
+      };
       try {
         await this.persist(target, this.committedState, group);
       } catch (error) {

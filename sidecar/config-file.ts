@@ -364,7 +364,7 @@ export class ConfigFile {
     const journal = this.journal!;
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data, next.doc);
+    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data, next.doc, group.onlyHandEdits !== true);
     const appendRecord = async () => {
       // A large document is hashed off the event loop (it would hold every request up); a small one
       // at once (a trip through the thread pool costs more than the hash).
@@ -386,7 +386,7 @@ export class ConfigFile {
     await this.generation.assertInPlace();
     if (fileError === undefined && journalError === undefined) {
       if (fileWrite !== undefined) this.memoryEqualsDisk = true;
-      else this.versions.add(next.doc, data.length); // a hand edit left as it was: the file holds this version
+      else this.versions.add(next.doc, data.length, group.onlyHandEdits !== true); // a hand edit left as it was: the file holds this version
       await this.keepBackup(data);
       // Records worth a few copies of the document: start again from a checkpoint of it (amortised, a set's cost stays flat).
       if (journal.size > Math.max(ROTATE_MIN_BYTES, 4 * data.length)) {
@@ -418,12 +418,12 @@ export class ConfigFile {
     throw fileError;
   }
 
-  private async replaceFile(data: Buffer, doc: JsonObject): Promise<void> {
+  private async replaceFile(data: Buffer, doc: JsonObject, byClients: boolean): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
-    await this.replaceConfig(data, doc, true);
+    await this.replaceConfig(data, doc, true, byClients);
   }
 
   /**
@@ -434,13 +434,13 @@ export class ConfigFile {
    * before the rename, so the window left (docs/decisions.md, "Hand edits are
    * never overwritten") is as short as it can be without an atomic exchange.
    */
-  private async replaceConfig(data: Buffer, doc: JsonObject, check: boolean): Promise<void> {
+  private async replaceConfig(data: Buffer, doc: JsonObject, check: boolean, byClients = true): Promise<void> {
     let written: BigIntStats | undefined;
     const recordRename = () => {
       if (written === undefined) return;
       this.diskBytes = data;
       this.onDisk = onDiskOf(written, data);
-      this.versions.add(doc, data.length);
+      this.versions.add(doc, data.length, byClients);
     };
     try {
       await durableReplace(this.configPath, data, {

@@ -16,6 +16,8 @@ export const DEFAULT_VERSION_BOUNDS: VersionBounds = { count: 16, bytes: 16 * 10
 interface Kept {
   doc: JsonObject;
   bytes: number;
+  /** Made by a flush holding a client write (not only hand edits). */
+  byClients: boolean;
 }
 
 export class WrittenVersions {
@@ -23,31 +25,33 @@ export class WrittenVersions {
 
   constructor(private readonly bounds: VersionBounds = DEFAULT_VERSION_BOUNDS) {}
 
-  /** Records that the file now holds `doc` (`bytes` long). */
-  add(doc: JsonObject, bytes: number): void {
+  /** Records that the file now holds `doc` (`bytes` long), made by clients' writes or only by hand edits. */
+  add(doc: JsonObject, bytes: number, byClients = true): void {
     if (this.kept.at(-1)?.doc === doc) return;
-    this.kept.push({ doc, bytes });
+    this.kept.push({ doc, bytes, byClients });
     let total = this.kept.reduce((sum, kept) => sum + kept.bytes, 0);
     while (this.kept.length > 1 && (this.kept.length > this.bounds.count || total > this.bounds.bytes)) total -= this.kept.shift()!.bytes;
   }
 
   /**
    * The kept version the edit most likely started from: the one it differs
-   * from at the fewest paths; on a tie the newest. Undefined when none is kept.
+   * from at the fewest paths. Versions tie when everything changed between
+   * them was changed by the edit too: then the newest, unless a client write
+   * lies between it and an older tied one, then that older one (the paths
+   * clients changed count as conflicts: the client values are kept and the
+   * edit's reported, never overwritten unseen). docs/decisions.md, "Hand
+   * edits merge", has the cases. Undefined when none is kept.
    */
   baseFor(edit: JsonObject): JsonObject | undefined {
-    let best: JsonObject | undefined;
-    let bestDistance = Infinity;
-    for (let i = this.kept.length - 1; i >= 0; i--) {
-      const { doc } = this.kept[i]!;
-      const distance = diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length;
-      if (distance < bestDistance) {
-        best = doc;
-        bestDistance = distance;
-        if (distance === 0) break;
-      }
+    const distances = this.kept.map(({ doc }) => diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length);
+    const nearest = Math.min(...distances);
+    let chosen = distances.lastIndexOf(nearest);
+    if (chosen < 0) return undefined;
+    for (let older = chosen - 1; older >= 0; older--) {
+      if (distances[older] !== nearest) continue;
+      if (this.kept.slice(older + 1, chosen + 1).some((kept) => kept.byClients)) chosen = older;
     }
-    return best;
+    return this.kept[chosen]!.doc;
   }
 
   get size(): number {

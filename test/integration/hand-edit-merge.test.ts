@@ -1,0 +1,66 @@
+// A hand edit saved from a stale copy of the file is merged, not applied
+// over the file: client writes made since the copy stay (docs/decisions.md,
+// "Hand edits merge"). A path both changed keeps the client's value, and
+// health says so until `config-sidecar health --ack` or the next edit.
+import assert from 'node:assert/strict';
+import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { connect } from '../../client/index.js';
+import { healthOnceNotOk } from '../helpers/health-wait.js';
+import { CLI } from '../helpers/paths.js';
+import { runNode } from '../helpers/run-process.js';
+import { startSidecar } from '../helpers/sidecar-process.js';
+import { testPaths } from '../helpers/temp-dir.js';
+
+/** Waits, with a bound, until `get(path)` answers `expected`. */
+async function servedWithin(client: ReturnType<typeof connect>, path: string, expected: unknown, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await client.get(path).catch(() => undefined)) !== expected) {
+    if (Date.now() > deadline) throw new Error(`${path} is not ${JSON.stringify(expected)} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('set a 1; copy the file; set b 2; save the copy plus "c": 3 — the config is {a:1, b:2, c:3}, health ok', async (t) => {
+  const paths = await testPaths(t);
+  await startSidecar(t, paths);
+  const cli = (...args: string[]) => runNode(CLI, [...args, '--socket', paths.socketPath]);
+  assert.equal((await cli('set', 'a', '1')).code, 0);
+  const copy = `${paths.configPath}.copy`;
+  await copyFile(paths.configPath, copy);
+  assert.equal((await cli('set', 'b', '2')).code, 0);
+  const edited = { ...(JSON.parse(await readFile(copy, 'utf8')) as object), c: 3 };
+  await writeFile(copy, JSON.stringify(edited, null, 2));
+  await rename(copy, paths.configPath);
+
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  await servedWithin(client, 'c', 3);
+  assert.deepEqual(await client.get(''), { a: 1, b: 2, c: 3 });
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 1, b: 2, c: 3 }, 'the merged result is what the file holds');
+  assert.equal((await client.health()).status, 'ok');
+});
+
+test('a path changed by a client and by a stale edit keeps the client value; health degraded until health --ack', async (t) => {
+  const paths = await testPaths(t);
+  const sidecar = await startSidecar(t, paths);
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  await client.set('port', 80);
+  await client.set('name', 'x');
+  const copy = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
+  await client.set('port', 81);
+  await writeFile(paths.configPath, JSON.stringify({ ...copy, port: 8080, extra: 'y' }, null, 2));
+
+  await servedWithin(client, 'extra', 'y');
+  assert.equal(await client.get('port'), 81, 'the client value is kept');
+  const health = await healthOnceNotOk(client);
+  assert.equal(health.status, 'degraded');
+  assert.match(health.reasons.join('\n'), /conflicted with client writes at port/);
+  assert.match(sidecar.stderr(), /"paths":\["port"\].*"edit":\{"port":8080\}/);
+
+  const acked = await runNode(CLI, ['health', '--ack', '--socket', paths.socketPath]);
+  assert.equal(acked.code, 0, acked.stdout);
+  assert.equal(JSON.parse(acked.stdout).status, 'ok');
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { port: 81, name: 'x', extra: 'y' });
+});
