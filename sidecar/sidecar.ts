@@ -39,6 +39,7 @@ import { schemaAdmission } from './schema-admission.js';
 import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-start.js';
 import { backupStates } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
+import { resolveConfigPath } from './config-path.js';
 import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
 import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
@@ -113,7 +114,9 @@ export class Sidecar {
   /** Starts a sidecar; rejects with AlreadyOwnedError, StartupError or an I/O error. */
   static async start(options: SidecarOptions = {}): Promise<Sidecar> {
     const app = options.app ?? DEFAULT_APP_NAME;
-    const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+    const givenPath = path.resolve(options.configPath ?? defaultConfigPath(app));
+    // Owned and written where links lead: two names for one file get one owner (config-path.ts).
+    const configPath = await resolveConfigPath(givenPath);
     const socketPath = options.socketPath ?? defaultSocketPath(app);
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const log = options.logger ?? createLogger(options.logLevel);
@@ -193,7 +196,7 @@ export class Sidecar {
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
-      log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
+      log.info({ config: configPath, ...(givenPath === configPath ? {} : { link: givenPath }), socket: socketPath, existed: loaded.existed, epoch }, 'serving');
       return sidecar;
     } catch (error) {
       await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
