@@ -551,6 +551,11 @@ export class ConfigFile {
     return { kind: 'valid', doc: checked.doc, raw };
   }
 
+  /** The file existed at some point while this sidecar ran (false for a fresh config before its first write). */
+  get hadFile(): boolean {
+    return this.onDisk !== undefined;
+  }
+
   /** True when `raw` is what the sidecar last wrote or read from the file. */
   holds(raw: Buffer): boolean {
     return this.onDisk?.bytes?.equals(raw) === true;

@@ -96,6 +96,8 @@ export class HandEdits {
       case 'seen':
         return undefined;
       case 'missing':
+        // A config never written yet (a fresh start) is not removed: nothing to report.
+        if (!this.file.hadFile) return undefined;
         this.health.fileProblem = 'the config file was removed from disk; the served config is written back at the next write';
         this.log.warn({ path: this.file.configPath }, 'config file removed');
         return undefined;
