@@ -82,6 +82,8 @@ export interface LoadedConfig {
   revisionFloor: number;
   /** The file was unusable, gone or behind, and the served state was rebuilt: what happened, for health. */
   recovered?: { reason: string };
+  /** The file is over maxDocumentBytes: it was not read; `doc` is the last committed state (or empty), to be served read-only. */
+  oversized?: { size: number };
 }
 
 /** What reading the file (and rebuilding it when needed) found, before the journal's revisions are known. */
@@ -168,7 +170,8 @@ export class ConfigFile {
     const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
     if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
     const loaded = { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
-    await this.startJournal(loaded.existed, firstRevisionOf(loaded));
+    // A file too big to read is not the state served: the checkpoint keeps the state served (the last committed one).
+    await this.startJournal(loaded.existed, firstRevisionOf(loaded), loaded.oversized === undefined ? undefined : this.renderAt(loaded.doc, loaded.fileVersion));
     return loaded;
   }
 
@@ -178,6 +181,8 @@ export class ConfigFile {
       const stat = await this.fs.stat(this.configPath);
       if (!stat.isFile()) throw new StartupError(`${this.configPath} is not a regular file`);
       this.mode = stat.mode & 0o777;
+      // Checked before it is read: a file far over the limit would hold the start up and take its size in memory many times over.
+      if (stat.size > this.maxDocumentBytes) return await this.loadOversized(stat.size, journal);
       raw = await this.fs.readFile(this.configPath);
     } catch (error) {
       if ((error as { code?: string }).code === 'ENOENT') return this.loadMissing(record, stateProblem, journal);
@@ -222,6 +227,23 @@ export class ConfigFile {
     this.diskBytes = raw;
     this.tookIn(checked.doc, raw, statSync(this.configPath, { bigint: true }));
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
+  }
+
+  /** Not read: the journal's last committed state (or an empty one) is served read-only; the file is left untouched. */
+  private async loadOversized(size: number, journal: JournalContents | undefined): Promise<FileFound> {
+    this.onDisk = onDiskOf(statSync(this.configPath, { bigint: true }), undefined);
+    let doc: JsonObject = {};
+    let version: number | undefined;
+    const base = journal?.checkpoint.base;
+    if (journal !== undefined) {
+      const bytes = base == null ? undefined : Buffer.from(base.bytes, 'base64');
+      const checked = bytes === undefined ? undefined : this.parse(bytes);
+      if (typeof checked === 'string') throw new StartupError(`${this.configPath} is over maxDocumentBytes and the checkpoint of ${journal.path} is damaged (${checked})`);
+      doc = this.replayOnto(checked?.doc ?? {}, journal.commits, journal);
+      version = journal.commits.at(-1)?.version ?? checked?.version;
+    }
+    this.log.warn({ config: this.configPath, size, maxDocumentBytes: this.maxDocumentBytes }, 'the config file is over maxDocumentBytes: not read; serving the last committed state read-only');
+    return { doc, existed: true, fileVersion: version, oversized: { size } };
   }
 
   private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<FileFound> {
@@ -305,11 +327,11 @@ export class ConfigFile {
   }
 
   /** This owner's first journal: its checkpoint holds the file about to be served (none for no file). */
-  private async startJournal(existed: boolean, revision: number): Promise<void> {
+  private async startJournal(existed: boolean, revision: number, served?: Buffer): Promise<void> {
     // With a schema, the file becomes a backup once it is known to match (schema-start.ts).
     if (existed && this.diskBytes !== undefined && this.meta === undefined) await this.keepBackup(this.diskBytes, true);
     try {
-      await this.rotate(existed && this.diskBytes !== undefined ? this.diskBytes : undefined, revision);
+      await this.rotate(served ?? (existed && this.diskBytes !== undefined ? this.diskBytes : undefined), revision);
     } catch (error) {
       throw new StartupError(`cannot start the commit journal in ${this.generation.dir}: ${(error as Error).message}; nothing was changed`);
     }

@@ -29,6 +29,8 @@ export class SchemaFallback {
     private readonly queue: CommitQueue,
     private readonly health: Health,
     private readonly log: Logger,
+    /** What the log says on entering (a file over maxDocumentBytes uses this read-only mode too: sidecar.ts). */
+    private readonly entering = 'the config file does not match the schema: serving an earlier state read-only',
   ) {
     this.refusal = new ProtocolError(ErrorCode.READ_ONLY, `${mismatch}; writes are refused until ${remedy}`);
   }
@@ -38,7 +40,7 @@ export class SchemaFallback {
     this.health.schemaMismatch = this.mismatch;
     this.health.readOnly = `until ${this.remedy}`;
     this.queue.refuseWrites(this.refusal, repairsFile);
-    this.log.warn({ reason: this.mismatch }, 'the config file does not match the schema: serving an earlier state read-only');
+    this.log.warn({ reason: this.mismatch }, this.entering);
   }
 
   /** The file holds a document that matches again (a repairing write committed, or an edit equal to what is served). */
@@ -48,6 +50,6 @@ export class SchemaFallback {
     this.queue.liftRefusal(this.refusal);
     this.health.schemaMismatch = null;
     this.health.readOnly = null;
-    this.log.info({ why }, 'the config file matches the schema again: writes are taken');
+    this.log.info({ why }, 'the config file is usable again: writes are taken');
   }
 }

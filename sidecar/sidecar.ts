@@ -39,6 +39,7 @@ import { schemaAdmission } from './schema-admission.js';
 import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-start.js';
 import { backupStates } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
+import { SchemaFallback } from './schema-fallback.js';
 import { resolveConfigPath } from './config-path.js';
 import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
@@ -171,11 +172,13 @@ export class Sidecar {
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
       let schemaRunning: SchemaRunning | undefined;
+      let oversized: SchemaFallback | undefined;
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
       const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
       const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
+          oversized?.leave('a write replaced the file over maxDocumentBytes');
           history.append(revisions);
           watches?.publish(revisions);
           schemaRunning?.committed();
@@ -190,6 +193,11 @@ export class Sidecar {
         },
         onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
       }, schema === undefined ? undefined : schemaAdmission(schema));
+      if (loaded.oversized !== undefined) {
+        const mismatch = `${configPath} is ${loaded.oversized.size} bytes, above maxDocumentBytes ${limits.maxDocumentBytes}: it was not read; the last committed state is served`;
+        oversized = new SchemaFallback(mismatch, 'the file is replaced by one within the limit (a hand edit, or `config-sidecar restore`)', queue, health, log, 'the config file is over maxDocumentBytes: serving the last committed state read-only');
+        oversized.enter();
+      }
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
