@@ -8,6 +8,7 @@ import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
+import { reportError } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { ServeSignals, StopSignal } from './start-signals.js';
 
@@ -26,6 +27,8 @@ export interface ServeArgs {
   readOnlySocket?: { path: string } & SocketAccess;
   /** Installed by the entry point before anything else loaded. */
   signals: ServeSignals;
+  /** A start-up failure as one JSON line (--json). */
+  json?: boolean;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -55,7 +58,8 @@ export async function serve(args: ServeArgs): Promise<number> {
     });
   } catch (error) {
     const message = (error as Error).message;
-    process.stderr.write(`config-sidecar: cannot start: ${message}\n`);
+    if (args.json) reportError({ code: 'CANNOT_START', message }, true);
+    else process.stderr.write(`config-sidecar: cannot start: ${message}\n`);
     await notifier?.status(`cannot start: ${message}`);
     return ExitCode.REJECTED;
   }

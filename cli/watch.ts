@@ -1,29 +1,25 @@
 // `config-sidecar watch [PATH]`: one JSON line per change event, until
 // SIGINT/SIGTERM. Rides through sidecar restarts like any client; only the
 // first connection must succeed within --timeout.
-import { connect, ConfigSidecarError } from '../client/index.js';
-import { formatPath } from '../protocol/index.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { autoStartOption, type ClientArgs } from './client-commands.js';
+import { formatPath } from '../protocol/paths.js';
+import { connectFor, reportCallError, type ClientArgs } from './client-commands.js';
+import { ExitCode } from './exit-codes.js';
 
 export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
-  const client = connect({
-    socketPath: args.socket,
-    app: args.app,
-    name: 'config-sidecar watch',
-    defaultTimeoutMs: args.timeoutMs,
-    autoStart: autoStartOption(args),
-    ...(args.expectOwner === undefined ? {} : { expectedOwner: args.expectOwner }),
-  });
+  const client = connectFor('watch', args);
   try {
     await client.ready();
   } catch (error) {
     client.close();
-    if (!(error instanceof ConfigSidecarError)) throw error;
-    process.stderr.write(`config-sidecar: ${error.code}: ${error.message}\n`);
-    return exitCodeFor(error.code);
+    return reportCallError(error, args.json);
   }
-  const stream = client.watch(path, { initial });
+  let stream;
+  try {
+    stream = client.watch(path, { initial });
+  } catch (error) {
+    client.close();
+    return reportCallError(error, args.json);
+  }
   const stop = () => {
     stream.close();
     client.close();
@@ -42,9 +38,7 @@ export async function watchCommand(path: string, args: ClientArgs, initial: 'sna
       process.stdout.write(JSON.stringify(line) + '\n');
     }
   } catch (error) {
-    if (!(error instanceof ConfigSidecarError)) throw error;
-    process.stderr.write(`config-sidecar: ${error.code}: ${error.message}\n`);
-    return exitCodeFor(error.code);
+    return reportCallError(error, args.json);
   } finally {
     client.close();
   }
