@@ -29,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write((invocation.command === undefined ? overviewHelp() : commandHelp(invocation.command)) + '\n');
       return ExitCode.OK;
     case 'run':
+      // Only now: the cache pays off for the command's modules, and --help or --version need none.
+      enableCompileCache();
       return invocation.command === 'serve' ? runServe(invocation) : runClient(invocation);
   }
 }
@@ -131,7 +133,6 @@ async function resolveSocket(socket: string | undefined, app: string | undefined
   }
 }
 
-enableCompileCache();
 const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {
