@@ -5,12 +5,15 @@ import { connect, ConfigSidecarError, ErrorCode, type AutoStartOptions, type Bat
 import { UsageError, reportError } from './cli-errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPrometheus, StatsShapeError } from './prometheus.js';
+import { socketAppears } from './socket-presence.js';
 import { parseExactJson, parseValue, readValueText, ValueError } from './values.js';
 
 export interface ClientArgs {
   /** The socket, resolved from --socket, --app or the environment. */
   socketPath: string;
   timeoutMs: number;
+  /** How long to wait for a socket that does not exist yet (--wait); none: fail at once. */
+  waitMs?: number;
   json: boolean;
   /** Start a sidecar on these paths when none answers. */
   autoStart: boolean;
@@ -57,8 +60,28 @@ export function reportCallError(error: unknown, json: boolean): number {
   throw error;
 }
 
+/**
+ * No socket, no sidecar: says so and returns the exit code now rather than after --timeout, unless
+ * asked to wait for one (--wait) or to start one (--auto-start). undefined: go ahead and connect.
+ */
+export async function checkSocketExists(args: ClientArgs): Promise<number | undefined> {
+  if (args.autoStart || process.platform === 'win32') return undefined;
+  if (await socketAppears(args.socketPath, args.waitMs ?? 0)) return undefined;
+  reportError(
+    {
+      code: 'UNAVAILABLE',
+      message: `${args.socketPath}: no such socket${args.waitMs === undefined ? '' : ` after waiting ${args.waitMs} ms`}: no sidecar is running there`,
+      hint: args.waitMs === undefined ? 'start one (config-sidecar serve), pass --auto-start, or --wait MS for one being started' : undefined,
+    },
+    args.json,
+  );
+  return ExitCode.UNREACHABLE;
+}
+
 export async function runClientCommand(command: string, positionals: string[], flags: CommandFlags, args: ClientArgs): Promise<number> {
   const run = await prepare(command, positionals, flags, args.json);
+  const absent = await checkSocketExists(args);
+  if (absent !== undefined) return absent;
   const client = connectFor(command, args);
   try {
     const output = await run(client);

@@ -83,24 +83,10 @@ async function runClient({ command, positionals, values, json }: Run): Promise<n
   const autoStart = values['auto-start'] === true;
   if (values.config !== undefined && !autoStart) throw new UsageError('--config names the file of an auto-started sidecar: it goes with --auto-start', command);
   const socketPath = await resolveSocket(values.socket as string | undefined, values.app as string | undefined, command);
-  // No socket, no sidecar: say so now rather than after --timeout (unless asked to wait, or to start one).
-  if (!autoStart && process.platform !== 'win32') {
-    const { socketAppears } = await import('./socket-presence.js');
-    if (!(await socketAppears(socketPath, waitMs ?? 0))) {
-      reportError(
-        {
-          code: 'UNAVAILABLE',
-          message: `${socketPath}: no such socket${waitMs === undefined ? '' : ` after waiting ${waitMs} ms`}: no sidecar is running there`,
-          hint: waitMs === undefined ? 'start one (config-sidecar serve), pass --auto-start, or --wait MS for one being started' : undefined,
-        },
-        json,
-      );
-      return ExitCode.UNREACHABLE;
-    }
-  }
   const args = {
     socketPath,
     timeoutMs,
+    waitMs,
     json,
     autoStart,
     config: values.config as string | undefined,

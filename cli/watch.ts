@@ -2,10 +2,12 @@
 // SIGINT/SIGTERM. Rides through sidecar restarts like any client; only the
 // first connection must succeed within --timeout.
 import { formatPath } from '../protocol/paths.js';
-import { connectFor, reportCallError, type ClientArgs } from './client-commands.js';
+import { checkSocketExists, connectFor, reportCallError, type ClientArgs } from './client-commands.js';
 import { ExitCode } from './exit-codes.js';
 
 export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
+  const absent = await checkSocketExists(args);
+  if (absent !== undefined) return absent;
   const client = connectFor('watch', args);
   try {
     await client.ready();
