@@ -6,7 +6,7 @@ import { UsageError, reportError } from './cli-errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPrometheus, StatsShapeError } from './prometheus.js';
 import { socketAppears } from './socket-presence.js';
-import { parseExactJson, parseValue, readValueText, ValueError } from './values.js';
+import { parseDocument, parseValue, readInput, readValueText } from './values.js';
 
 export interface ClientArgs {
   /** The socket, resolved from --socket, --app or the environment. */
@@ -119,7 +119,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       const file = flags.file as string | undefined;
       if (file !== undefined && given !== undefined) throw new UsageError('give VALUE or --file F, not both', 'set');
       if (file === undefined && given === undefined) throw new UsageError('set takes PATH VALUE (VALUE - reads standard input; or --file F)', 'set');
-      const text = file !== undefined ? await readValueText({ file }, 'set') : given === '-' ? await readValueText({ stdin: true }, 'set') : given!;
+      const text = file !== undefined ? await readValueText(file) : given === '-' ? await readValueText('-') : given!;
       const value = parseValue(text, flags.string === true, path);
       const ifModRevision = revisionFlag(flags['if-mod-revision'], '--if-mod-revision', 'set');
       return async (client) => {
@@ -152,15 +152,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
     case 'load': {
       const source = positionals[0]!;
       const where = source === '-' ? 'standard input' : source;
-      const text = await readValueText(source === '-' ? { stdin: true } : { file: source }, 'load');
-      let doc: unknown;
-      try {
-        doc = parseExactJson(text, where);
-      } catch (error) {
-        if (error instanceof ValueError) throw new UsageError(`${error.message}; keep such numbers as strings in the file`, 'load');
-        if (error instanceof SyntaxError) throw new UsageError(`${where} is not JSON: ${error.message}`, 'load');
-        throw error;
-      }
+      const doc = parseDocument(await readInput(source, 'load'), where);
       if (!isObject(doc)) throw new UsageError(`${where} holds ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : `a ${typeof doc}`}: the document is a JSON object`, 'load');
       const merge = flags.merge === true;
       return async (client) => {

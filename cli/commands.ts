@@ -12,6 +12,7 @@ export const OPTIONS = {
   'lock-stale-ms': { type: 'string' },
   schema: { type: 'string' },
   limit: { type: 'string', multiple: true },
+  quarantine: { type: 'string' },
   'socket-mode': { type: 'string' },
   'socket-group': { type: 'string' },
   'read-only-socket': { type: 'string' },
@@ -57,7 +58,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     args: [0, 0],
     synopsis:
       'serve [--config F] [--socket S] [--app NAME] [--log-level L] [--lock-stale-ms N] [--schema M] [--limit NAME=VALUE]...\n' +
-      '      [--socket-mode 0660 --socket-group G] [--read-only-socket P [--read-only-socket-mode M --read-only-socket-group G]]',
+      '      [--quarantine FILES,BYTES] [--socket-mode 0660 --socket-group G]\n' +
+      '      [--read-only-socket P [--read-only-socket-mode M --read-only-socket-group G]]',
     summary: 'run the sidecar in the foreground',
     details: `  --config F          the config file (default $CONFIG_SIDECAR_CONFIG, else the platform's config directory)
   --socket S          the socket (default $CONFIG_SIDECAR_SOCKET, else the per-user runtime directory)
@@ -65,13 +67,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
   --lock-stale-ms N   the lock counts as abandoned N ms after its last refresh (>= 2000; default 10000)
   --schema M          an ES module exporting a zod schema, or a JSON Schema file
   --limit NAME=VALUE  override one limit (docs/protocol.md lists them); repeatable
+  --quarantine FILES,BYTES
+                      quarantine/ keeps the newest FILES refused files within BYTES (default 20,67108864)
   --socket-mode M, --socket-group G
                       who may connect (default 0600: this user only)
   --read-only-socket P
                       a second socket serving get/watch/health/info; every write is refused READ_ONLY
   --json              a start-up failure as one JSON line on stderr
 Stops on SIGTERM or SIGINT; SIGHUP re-reads the file. Under systemd (NOTIFY_SOCKET) it reports readiness.`,
-    options: ['config', 'socket', 'app', 'log-level', 'lock-stale-ms', 'schema', 'limit', 'socket-mode', 'socket-group', 'read-only-socket', 'read-only-socket-mode', 'read-only-socket-group', 'json'],
+    options: ['config', 'socket', 'app', 'log-level', 'lock-stale-ms', 'schema', 'limit', 'quarantine', 'socket-mode', 'socket-group', 'read-only-socket', 'read-only-socket-mode', 'read-only-socket-group', 'json'],
   },
   get: {
     args: [0, 1],

@@ -46,10 +46,13 @@ async function runServe({ values, json }: Run): Promise<number> {
   }
   const [{ parseLimitFlags }, { parseSocketAccess }] = await Promise.all([import('./limit-flags.js'), import('./socket-access-flags.js')]);
   let limits;
+  let quarantine;
   let socketAccess;
   let readOnlySocket;
   try {
     limits = parseLimitFlags((values.limit as string[] | undefined) ?? []);
+    const quarantineFlag = values.quarantine as string | undefined;
+    quarantine = quarantineFlag === undefined ? undefined : (await import('./quarantine-flag.js')).parseQuarantineFlag(quarantineFlag);
     socketAccess = await parseSocketAccess('socket', values['socket-mode'] as string | undefined, values['socket-group'] as string | undefined);
     const readOnlyPath = values['read-only-socket'] as string | undefined;
     const readOnlyMode = values['read-only-socket-mode'] as string | undefined;
@@ -72,6 +75,7 @@ async function runServe({ values, json }: Run): Promise<number> {
     limits,
     socketAccess,
     readOnlySocket,
+    quarantine,
     signals,
     json,
   });

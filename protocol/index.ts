@@ -8,3 +8,5 @@ export * from './messages.js';
 export * from './default-paths.js';
 export * from './json-diff.js';
 export * from './validation-issues.js';
+export * from './json-numbers.js';
+export * from './exact-json.js';

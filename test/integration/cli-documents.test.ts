@@ -60,7 +60,7 @@ test('load FILE replaces the document in one revision; --merge keeps what the fi
   await writeFile(notJson, '{"a": 1,,}');
   const bad = await cli(['load', notJson]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /bad\.json is not JSON/);
+  assert.match(bad.stderr, /bad\.json: invalid JSON.*line 1 column 9/);
   const array = await cli(['load', '-', '--json'], '[1, 2]');
   assert.equal(array.code, 2);
   assert.match((JSON.parse(array.stderr) as ErrorLine).error.message, /holds an array: the document is a JSON object/);
