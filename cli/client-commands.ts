@@ -4,7 +4,6 @@
 import { connect, ConfigSidecarError, ErrorCode, type AutoStartOptions, type BatchOp, type ConfigClient } from '../client/index.js';
 import { UsageError, reportError } from './cli-errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { formatPrometheus, StatsShapeError } from './prometheus.js';
 import { socketAppears } from './socket-presence.js';
 import { parseDocument, parseValue, readInput, readValueText } from './values.js';
 
@@ -184,6 +183,8 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       return async (client) => {
         const stats = await client.stats();
         if (flags.prometheus !== true) return { stdout: JSON.stringify(stats, null, 2), exit: ExitCode.OK };
+        // Loaded only here: it checks the stats' shape with zod, which no other command needs.
+        const { formatPrometheus, StatsShapeError } = await import('./prometheus.js');
         try {
           // The exposition ends with a line feed already; one is added to every output.
           return { stdout: formatPrometheus(stats).trimEnd(), exit: ExitCode.OK };
