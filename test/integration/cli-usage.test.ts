@@ -86,3 +86,13 @@ test('serve --json reports a failed start as one JSON line', async (t) => {
   assert.equal(error.code, 'CANNOT_START');
   assert.match(error.message, /missing\.mjs/);
 });
+
+test('the compile cache never holds the CLI up: a home it cannot create a cache in is skipped', { skip: process.platform !== 'linux' && 'a home under /proc' }, async (t) => {
+  const paths = await testPaths(t);
+  // Node's recursive mkdir never returns for a missing directory under /proc; a home that does not exist is not created.
+  for (const home of ['/proc/no-such-home', path.join(paths.dir, 'missing-home')]) {
+    const result = await runNode(CLI, ['get', 'x', '--socket', path.join(paths.dir, 'nobody.sock')], { env: { HOME: home, XDG_CACHE_HOME: '' }, timeoutMs: 20_000 });
+    assert.equal(result.code, 3, result.stderr);
+    await assert.rejects(readFile(home), /ENOENT/, `${home} was not created`);
+  }
+});
