@@ -1,10 +1,12 @@
 // Node's on-disk compile cache for the CLI's own modules and its
 // dependencies: a later run skips compiling them. Kept per user in the user's
 // cache directory, never a shared directory another user could fill.
-import { mkdirSync } from 'node:fs';
-import module from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
+
+// Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
+const { mkdirSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const os = process.getBuiltinModule('node:os');
+const path = process.getBuiltinModule('node:path');
 
 /** Turns the cache on; a cache that cannot be used (no home, read-only) only costs the speed-up. */
 export function enableCompileCache(): void {

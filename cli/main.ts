@@ -4,14 +4,16 @@
 // command loads its own code when it runs (a `get` never loads the sidecar), and
 // `serve` installs its signal handlers before the sidecar's modules load
 // (docs/operations.md, signals).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseCommandLine, wantsJson, type Invocation } from './arguments.js';
 import { UsageError, reportError, reportUsage } from './cli-errors.js';
 import { commandHelp, overviewHelp } from './commands.js';
 import { enableCompileCache } from './compile-cache.js';
 import { ExitCode } from './exit-codes.js';
 import { ServeSignals } from './start-signals.js';
+
+// Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -104,11 +106,11 @@ async function runClient({ command, positionals, values, json }: Run): Promise<n
   return runClientCommand(command, positionals, values, args);
 }
 
-/** A millisecond flag: plain decimal digits, above zero. */
-function positiveMs(text: unknown, flag: string, command: string): number | undefined {
+/** A flag that counts milliseconds (or a revision): plain decimal digits, above zero. */
+function positiveMs(text: unknown, flag: string, command: string, unit = 'ms'): number | undefined {
   if (text === undefined) return undefined;
   const n = typeof text === 'string' && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (ms), got ${JSON.stringify(text)}`, command);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (${unit}), got ${JSON.stringify(text)}`, command);
   return n;
 }
 
