@@ -8,3 +8,7 @@ export * from './messages.js';
 export * from './default-paths.js';
 export * from './json-diff.js';
 export * from './validation-issues.js';
+export * from './server-messages.js';
+export * from './operations.js';
+export * as shape from './shape.js';
+export * from './schema-hash.js';
