@@ -98,7 +98,7 @@ export type ObjectOf<F extends Fields> = Flatten<
   { [K in RequiredKeys<F>]: Infer<F[K]> } & { [K in OptionalKeys<F>]?: F[K] extends Optional<infer T> ? T : never }
 >;
 
-export interface ObjectShape<F extends Fields> extends Shape<ObjectOf<F>> {
+export interface ObjectShape<F extends Fields, T = ObjectOf<F>> extends Shape<T> {
   readonly shape: F;
 }
 
@@ -107,6 +107,8 @@ export interface ObjectShape<F extends Fields> extends Shape<ObjectOf<F>> {
  * Unknown keys are refused by default: the two sides ship together, and a
  * field nobody expects is a bug to see, not to drop.
  */
+export function object<const F extends Fields>(fields: F): ObjectShape<F>;
+export function object<const F extends Fields>(fields: F, options: { open: true }): ObjectShape<F, ObjectOf<F> & Record<string, unknown>>;
 export function object<const F extends Fields>(fields: F, options: { open?: boolean } = {}): ObjectShape<F> {
   const entries = Object.entries(fields).map(([key, field]) => ({
     key,
