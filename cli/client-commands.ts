@@ -1,5 +1,6 @@
 // get / set / unset / dump / health / info / stats / backups / restore: one call each through the client library.
 import { connect, ConfigSidecarError, type AutoStartOptions, type ConfigClient } from '../client/index.js';
+import { parseExactJson } from '../protocol/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPrometheus, StatsShapeError } from './prometheus.js';
 
@@ -63,7 +64,12 @@ async function execute(
       return { stdout: JSON.stringify(await client.get(''), null, 2), exit: ExitCode.OK };
     case 'set': {
       const [path, raw] = positionals as [string, string];
-      const result = await client.set(path, flags.string ? raw : parseValue(raw), { ifModRevision: flags.ifModRevision });
+      const parsed = flags.string ? { value: raw } : parseValue(raw);
+      if ('problem' in parsed) {
+        process.stderr.write(`config-sidecar: cannot set ${path}: VALUE ${parsed.problem}. To store the text as it is: set ${path} --string ${raw}\n`);
+        return { stdout: '', exit: ExitCode.USAGE };
+      }
+      const result = await client.set(path, parsed.value, { ifModRevision: flags.ifModRevision });
       return { stdout: args.json ? JSON.stringify({ epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
     }
     case 'unset': {
@@ -105,11 +111,12 @@ async function execute(
   }
 }
 
-/** VALUE is JSON when it parses as JSON, else the literal string (so `set name alice` works). */
-function parseValue(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch (error) {
-    return raw;
-  }
+/**
+ * VALUE is JSON when it parses as JSON, else the literal string (so `set name alice` works).
+ * JSON that would not be read exactly (12345678901234567890 would become …7000) is refused, never rounded.
+ */
+function parseValue(raw: string): { value: unknown } | { problem: string } {
+  const read = parseExactJson(raw, Number.MAX_SAFE_INTEGER); // nesting is the sidecar's to judge
+  if (read.ok) return { value: read.value };
+  return read.syntax ? { value: raw } : { problem: read.problem };
 }

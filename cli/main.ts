@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
         'lock-stale-ms': { type: 'string' },
         schema: { type: 'string' },
         limit: { type: 'string', multiple: true, default: [] },
+        quarantine: { type: 'string' },
         prometheus: { type: 'boolean', default: false },
         'auto-start': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -85,10 +86,12 @@ async function main(argv: string[]): Promise<number> {
     }
     const { parseSocketAccess } = await import('./socket-access-flags.js');
     let limits;
+    let quarantine;
     let socketAccess;
     let readOnlySocket;
     try {
       limits = parseLimitFlags(values.limit);
+      quarantine = values.quarantine === undefined ? undefined : (await import('./quarantine-flag.js')).parseQuarantineFlag(values.quarantine);
       socketAccess = await parseSocketAccess('socket', values['socket-mode'], values['socket-group']);
       const readOnlyPath = values['read-only-socket'];
       if (readOnlyPath === undefined && (values['read-only-socket-mode'] ?? values['read-only-socket-group']) !== undefined) {
@@ -111,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       limits,
       socketAccess,
       readOnlySocket,
+      quarantine,
       signals,
     });
   }

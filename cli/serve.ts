@@ -8,6 +8,7 @@ import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
+import type { QuarantineBounds } from '../sidecar/quarantine.js';
 import { ExitCode } from './exit-codes.js';
 import type { ServeSignals, StopSignal } from './start-signals.js';
 
@@ -26,6 +27,8 @@ export interface ServeArgs {
   readOnlySocket?: { path: string } & SocketAccess;
   /** Installed by the entry point before anything else loaded. */
   signals: ServeSignals;
+  /** How many refused files quarantine/ keeps, and how many bytes (--quarantine). */
+  quarantine?: QuarantineBounds;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -44,6 +47,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       limits: args.limits,
       socketAccess: args.socketAccess,
       readOnlySocket: args.readOnlySocket,
+      quarantine: args.quarantine,
       onFatal: (error) => {
         fatal = error;
         const stopped = notifier?.stopping(`stopping: ${error.message}`);

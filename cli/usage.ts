@@ -2,11 +2,12 @@
 export const USAGE = `usage: config-sidecar <command> [options]
 
   serve  [--config F] [--socket S] [--app NAME] [--log-level L] [--lock-stale-ms N]
-         [--schema M] [--limit NAME=VALUE]... [--socket-mode 0660 --socket-group G]
+         [--schema M] [--limit NAME=VALUE]... [--quarantine FILES,BYTES] [--socket-mode 0660 --socket-group G]
          [--read-only-socket P [--read-only-socket-mode 0660 --read-only-socket-group G]]
                                   run the sidecar (the lock counts as abandoned N ms after its last refresh; default 10000);
                                   M: an ES module exporting a zod schema, or a JSON Schema file;
-                                  P: a second socket serving get/watch/health/info, every write refused READ_ONLY
+                                  P: a second socket serving get/watch/health/info, every write refused READ_ONLY;
+                                  quarantine/ keeps the newest FILES refused files within BYTES (default 20,67108864)
   get    [PATH] [--json]          print a value (strings raw unless --json)
   set    PATH VALUE [--string] [--if-mod-revision N]
                                   VALUE is parsed as JSON if it parses, else taken as a string

@@ -8,7 +8,7 @@
 // starts at most one sidecar per `retryAfterMs`, so a sidecar that cannot
 // start is not spawned in a loop.
 import { spawn } from 'node:child_process';
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ export interface AutoStartOptions {
   schemaPath?: string;
   /** The started sidecar's stderr log, appended to; default `<state dir>/autostart.log`; null discards it. */
   logFile?: string | null;
+  /** A log this large is renamed to `<logFile>.1` (replacing the older one) before the next start (bytes, default 1 MiB). */
+  logMaxBytes?: number;
   /** More `serve` arguments (`--log-level`, `--limit NAME=VALUE`, ...). */
   serveArgs?: string[];
   /** Start another sidecar only if the socket is still silent this long after the last start, by any client (ms, default 10 000). */
@@ -29,6 +31,7 @@ export interface AutoStartOptions {
 }
 
 const DEFAULT_RETRY_AFTER_MS = 10_000;
+const DEFAULT_LOG_MAX_BYTES = 1024 * 1024;
 const PROBE_TIMEOUT_MS = 1000;
 /** The CLI beside this library in the package (dist/client → dist/cli); client/ never imports it, it only runs it. */
 const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -143,6 +146,7 @@ async function startSidecar(socketPath: string, configPath: string, claimPath: s
   let log: FileHandle | undefined;
   if (logFile !== null) {
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    await rotateLog(logFile, options.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES);
     log = await open(logFile, 'a', 0o600);
   }
   const env = { ...process.env };
@@ -170,6 +174,22 @@ async function startSidecar(socketPath: string, configPath: string, claimPath: s
     child.unref();
   } finally {
     await log?.close();
+  }
+}
+
+/**
+ * Keeps the log and one older generation: every start appends to it, so a
+ * sidecar that fails to start at every login would otherwise grow it forever.
+ * A running sidecar writes to the file it was given; its own output is small
+ * (warnings and start/stop lines at the default level).
+ */
+async function rotateLog(logFile: string, maxBytes: number): Promise<void> {
+  try {
+    if ((await stat(logFile)).size < maxBytes) return;
+    await rename(logFile, `${logFile}.1`);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return; // no log yet, or another client rotated it first
+    warn(`could not rotate ${logFile}: ${(error as Error).message}`);
   }
 }
 

@@ -176,7 +176,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           let message: unknown;
           try {
             // The sidecar keeps documents within its announced maxDepth; a few levels more for envelopes.
-            message = wire.decodeValue(frame, { maxDepth: this.limits.maxDepth + 8, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 });
+            message = wire.decodeValue(frame, { maxDepth: this.limits.maxDepth + 8, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 }, { exact: false });
           } catch (error) {
             this.drop(link, `bad message from sidecar: ${(error as Error).message}`);
             return;

@@ -3,12 +3,16 @@
 // present and against the limits, key types, forbidden keys, and that only
 // JSON-compatible types appear; only then is it handed to msgpackr. A 6 KB
 // frame claiming a 4 GiB string, or 100,000 nested arrays, fails in the walk.
-// msgpackr renames a decoded `__proto__` key silently, so the walk is also
-// where such keys are refused.
+// msgpackr renames a decoded `__proto__` key silently, decodes invalid UTF-8
+// as U+FFFD, keeps the last of two equal keys and reads uint64/int64 as
+// (rounded) doubles, so the walk is also where such keys, strings, duplicate
+// keys and numbers outside ±(2^53−1) (json-numbers.ts) are refused.
+import { isUtf8 } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { encodeFrame } from './frame.js';
 import type { Limits } from './limits.js';
+import { MAX_EXACT_NUMBER, OUTSIDE_RANGE, numberProblem } from './json-numbers.js';
 import { FORBIDDEN_SEGMENTS } from './paths.js';
 
 /** The limits the decoder checks. */
@@ -42,11 +46,26 @@ export class DecodeError extends ProtocolError {
   requestId: number | undefined;
 }
 
+/**
+ * What the walk holds values to. `exact` (the default, for everything the
+ * sidecar receives): numbers within ±(2^53−1), valid UTF-8, unique keys. A
+ * client reading the sidecar's answers passes `exact: false`: a schema's
+ * default or transform may put such a value in the view, and refusing the
+ * answer would only cut the connection over and over; the store itself never
+ * holds one.
+ */
+export interface DecodeOptions {
+  exact: boolean;
+}
+
 /** Validates then decodes one msgpack payload. Throws DecodeError naming what was wrong and where. */
-export function decodeValue(payload: Uint8Array, limits: DecodeLimits): unknown {
-  checkMsgpack(payload, limits);
+export function decodeValue(payload: Uint8Array, limits: DecodeLimits, options: DecodeOptions = { exact: true }): unknown {
+  checkMsgpack(payload, limits, options);
   return unpackr.unpack(payload);
 }
+
+/** Maps with up to this many keys check duplicates by comparing bytes; larger ones through a Set. */
+const FEW_KEYS = 16;
 
 const forbiddenKeyBytes = [...FORBIDDEN_SEGMENTS].map((k) => Buffer.from(k, 'utf8'));
 
@@ -56,14 +75,17 @@ interface Level {
   count: number; // items read so far
   keyStart: number; // last key's byte range, for error paths
   keyEnd: number;
+  keyRanges: number[] | undefined; // maps of two or more entries: [start, end] of each key read so far, while few
+  keySet: Set<string> | undefined; // ... and once many: the keys as latin1 of their bytes
 }
 
 /**
  * Walks one msgpack value; throws on anything the project does not accept.
  * Exported for the fuzz tests; decodeValue is the normal entry point.
  */
-export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
+export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits, { exact }: DecodeOptions = { exact: true }): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const stack: Level[] = [];
   let pos = 0;
   const end = buf.length;
@@ -118,9 +140,21 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
     }
     need(len, 'string');
     const top = stack[stack.length - 1];
-    if (top !== undefined && top.isMap && top.count % 2 === 0) {
+    const isKey = top !== undefined && top.isMap && top.count % 2 === 0;
+    if (isKey) {
       top.keyStart = pos;
       top.keyEnd = pos + len;
+    }
+    if (exact && !isText(pos, len)) {
+      pos += len;
+      fail(ErrorCode.BAD_REQUEST, `invalid UTF-8 in a ${isKey ? 'map key' : 'string'}`);
+    }
+    // Valid UTF-8 decodes one way only: equal bytes are equal keys, and unequal bytes never collide.
+    if (exact && isKey && top.keyRanges !== undefined && seenKey(top, pos, len)) {
+      pos += len;
+      fail(ErrorCode.BAD_REQUEST, 'duplicate map key (decoding would keep only the last)');
+    }
+    if (isKey) {
       for (const forbidden of forbiddenKeyBytes) {
         if (forbidden.length === len && Buffer.compare(forbidden, buf.subarray(pos, pos + len)) === 0) {
           pos += len;
@@ -149,7 +183,15 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
         max: limits.maxDepth,
       });
     }
-    if (items > 0) stack.push({ remaining: items, isMap, count: 0, keyStart: -1, keyEnd: -1 });
+    if (items > 0) {
+      let keyRanges: number[] | undefined;
+      if (exact && isMap && entries > 1) {
+        // One array per depth, reused: maps at one depth are walked one after the other.
+        keyRanges = rangePool[stack.length] ??= [];
+        keyRanges.length = 0;
+      }
+      stack.push({ remaining: items, isMap, count: 0, keyStart: -1, keyEnd: -1, keyRanges, keySet: undefined });
+    }
     else completeItem();
   };
   const completeItem = (): void => {
@@ -167,13 +209,47 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
       fail(ErrorCode.BAD_REQUEST, 'map key is not a string');
     }
   };
-  const finite = (n: number): void => {
-    if (!Number.isFinite(n)) fail(ErrorCode.BAD_REQUEST, 'number is not finite (NaN and Infinity are not JSON)');
+  const exactNumber = (n: number): void => {
+    const problem = exact ? numberProblem(n) : Number.isFinite(n) ? undefined : numberProblem(n);
+    if (problem !== undefined) fail(ErrorCode.BAD_REQUEST, problem);
   };
   const safeInt = (n: bigint): void => {
-    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
-      fail(ErrorCode.BAD_REQUEST, `integer ${n} is outside the safe integer range`);
+    if (!exact) return; // read as the nearest double, as JSON.parse would
+    if (n > BigInt(MAX_EXACT_NUMBER) || n < -BigInt(MAX_EXACT_NUMBER)) fail(ErrorCode.BAD_REQUEST, `integer ${n} is ${OUTSIDE_RANGE}`);
+  };
+  const rangePool: number[][] = [];
+  /** True when the key at [start, start + len) was seen before in this map; records it otherwise. */
+  const seenKey = (level: Level, start: number, len: number): boolean => {
+    if (level.keySet !== undefined) {
+      const key = bytes.toString('latin1', start, start + len);
+      if (level.keySet.has(key)) return true;
+      level.keySet.add(key);
+      return false;
     }
+    const ranges = level.keyRanges!;
+    for (let r = 0; r < ranges.length; r += 2) {
+      const s = ranges[r]!;
+      if (ranges[r + 1]! - s !== len) continue;
+      let i = 0;
+      while (i < len && buf[s + i] === buf[start + i]) i++;
+      if (i === len) return true;
+    }
+    ranges.push(start, start + len);
+    if (ranges.length > 2 * FEW_KEYS) {
+      // Many keys: a set, so a map of 100,000 entries is not checked in quadratic time.
+      level.keySet = new Set();
+      for (let r = 0; r < ranges.length; r += 2) level.keySet.add(bytes.toString('latin1', ranges[r], ranges[r + 1]));
+    }
+    return false;
+  };
+  /** Short ASCII strings (most keys) are checked here; anything else by Node's UTF-8 validator. */
+  const isText = (start: number, len: number): boolean => {
+    if (len <= 32) {
+      let ascii = true;
+      for (let i = start; i < start + len; i++) if (buf[i]! >= 0x80) ascii = false;
+      if (ascii) return true;
+    }
+    return isUtf8(buf.subarray(start, start + len));
   };
 
   if (end === 0) throw new DecodeError(ErrorCode.PROTOCOL, 'empty msgpack payload');
@@ -199,8 +275,8 @@ export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits): void {
         case 0xdd: container(false, u32()); break;
         case 0xde: container(true, u16()); break;
         case 0xdf: container(true, u32()); break;
-        case 0xca: need(4, 'float32'); finite(view.getFloat32(pos)); pos += 4; completeItem(); break;
-        case 0xcb: need(8, 'float64'); finite(view.getFloat64(pos)); pos += 8; completeItem(); break;
+        case 0xca: need(4, 'float32'); exactNumber(view.getFloat32(pos)); pos += 4; completeItem(); break;
+        case 0xcb: need(8, 'float64'); exactNumber(view.getFloat64(pos)); pos += 8; completeItem(); break;
         case 0xcc: case 0xd0: need(1, 'int'); pos += 1; completeItem(); break;
         case 0xcd: case 0xd1: need(2, 'int'); pos += 2; completeItem(); break;
         case 0xce: case 0xd2: need(4, 'int'); pos += 4; completeItem(); break;

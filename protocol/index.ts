@@ -12,3 +12,5 @@ export * from './server-messages.js';
 export * from './operations.js';
 export * as shape from './shape.js';
 export * from './schema-hash.js';
+export * from './json-numbers.js';
+export * from './exact-json.js';

@@ -3,7 +3,7 @@
 // new committed version durably, and re-reading it after a hand edit.
 // Stray temp files from a crash mid-write are removed at start.
 import path from 'node:path';
-import { FORBIDDEN_SEGMENTS, isPlainObject } from '../protocol/index.js';
+import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject, parseExactJson } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
 import { Backups } from './backups.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
@@ -11,6 +11,7 @@ import type { FsOps } from './fs-ops.js';
 import { documentText } from './json-text.js';
 import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
+import { boundQuarantine, DEFAULT_QUARANTINE, type QuarantineBounds } from './quarantine.js';
 import { SidecarState, sha256 } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
 
@@ -52,6 +53,10 @@ export class ConfigFile {
   memoryEqualsDisk = true;
   /** The sidecar's own keys in the file, with a schema in force (file-envelope.ts). */
   meta: FileMeta | undefined;
+  /** limits.maxDepth: a file nested deeper is refused like any invalid file. */
+  maxDepth = DEFAULT_LIMITS.maxDepth;
+  /** How much quarantine/ keeps (quarantine.ts). */
+  quarantineBounds: QuarantineBounds = DEFAULT_QUARANTINE;
 
   constructor(
     readonly configPath: string,
@@ -223,7 +228,7 @@ export class ConfigFile {
 
   /** The document in `raw` (without the sidecar's own keys) and the version it declares, or why it is unusable. */
   private parse(raw: Buffer): { doc: JsonObject; version: number | undefined } | string {
-    const checked = checkText(raw);
+    const checked = checkText(raw, this.maxDepth);
     if (typeof checked === 'string' || this.meta === undefined) return typeof checked === 'string' ? checked : { doc: checked.doc, version: undefined };
     const split = splitMeta(checked.doc);
     return split.problem ?? { doc: split.doc, version: split.version };
@@ -238,6 +243,7 @@ export class ConfigFile {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('invalid');
     await this.fs.rename(this.configPath, target);
+    await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
   }
 
@@ -246,6 +252,7 @@ export class ConfigFile {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('rejected');
     await durableReplace(target, raw, { fs: this.fs, mode: 0o600 });
+    await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
   }
 
@@ -259,15 +266,13 @@ export class ConfigFile {
   }
 }
 
-/** The parsed document, or why the text is not a usable config. */
-export function checkText(raw: Buffer): { doc: JsonObject } | string {
+/** The parsed document, or why the text is not a usable config (exact-json.ts: never a changed reading). */
+export function checkText(raw: Buffer, maxDepth = DEFAULT_LIMITS.maxDepth): { doc: JsonObject } | string {
   if (raw.length === 0) return 'the file is empty';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    return `invalid JSON: ${(error as Error).message}`;
-  }
+  // A document nests at most maxDepth - 1 levels: a get of the root must fit in a response envelope.
+  const read = parseExactJson(raw, maxDepth - 1);
+  if (!read.ok) return read.problem;
+  const parsed = read.value;
   if (!isPlainObject(parsed)) return 'the top level is not a JSON object';
   const forbidden = findForbiddenKey(parsed, []);
   if (forbidden !== undefined) return `forbidden key "${forbidden.at(-1)}" at ${forbidden.join('.')}`;

@@ -130,7 +130,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         writesCommitted: ctx.queue.counters.writes,
         failedFlushes: ctx.queue.counters.failedFlushes,
         eventLoopDelay: ctx.eventLoop.summary(),
-        memory: { rssBytes: process.memoryUsage.rss() },
+        memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
         health: {
           status: health.status,
           reasons: health.reasons,

@@ -52,6 +52,16 @@ export function knownBytes(value: unknown): number | undefined {
   return typeof value === 'object' && value !== null ? cache.get(value)?.text.bytes : undefined;
 }
 
+/**
+ * Heap held by a value's cached text (0 when none is cached): one byte per
+ * character for ASCII text (V8's one-byte strings), else two.
+ */
+export function cachedTextHeapBytes(value: object): number {
+  const text = cache.get(value)?.text;
+  if (text === undefined) return 0;
+  return 64 + (text.bytes === text.text.length ? 1 : 2) * text.text.length;
+}
+
 function renderArray(items: readonly unknown[], indent: number): Text {
   if (items.length === 0) return { text: '[]', bytes: 2 };
   // An array is copied whole by any edit of one element; for flat arrays the native stringifier is

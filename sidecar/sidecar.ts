@@ -42,6 +42,7 @@ import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
 import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
 import { VERSION } from './version.js';
+import type { QuarantineBounds } from './quarantine.js';
 
 export interface SidecarOptions {
   /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
@@ -64,6 +65,8 @@ export interface SidecarOptions {
   socketAccess?: SocketAccess;
   /** A second socket on which only reads and watches are served (its own mode and group). */
   readOnlySocket?: { path: string } & SocketAccess;
+  /** How many refused files quarantine/ keeps, and how many bytes (default DEFAULT_QUARANTINE). */
+  quarantine?: QuarantineBounds;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
 }
@@ -141,6 +144,8 @@ export class Sidecar {
       const fs = options.fs ?? realFs;
       const file = new ConfigFile(configPath, stateDir, fs, log);
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
+      file.maxDepth = limits.maxDepth;
+      if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
       if (loaded.recovered !== undefined) {

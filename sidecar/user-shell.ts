@@ -1,10 +1,12 @@
 // The user's shell, found when asked (kodegen #1-#3, seeds/000: a shell fixed
 // at build time, never checked). Candidates in order: $SHELL, the passwd
-// entry, %COMSPEC% on Windows, then /bin/sh; each must exist, be a file and be
-// executable, and a rejected one is reported with the reason.
+// entry, %COMSPEC% on Windows, then /bin/sh; each must exist, be a file, be
+// executable and (not on Windows) be a login shell — listed in /etc/shells,
+// not /bin/false or nologin — and a rejected one is reported with the reason.
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import os from 'node:os';
+import { loginShellProblem } from '../validators/login-shells.js';
 
 export interface ShellCandidate {
   path: string;
@@ -45,8 +47,9 @@ export async function shellProblem(path: string, platform = process.platform): P
   try {
     const info = await stat(path);
     if (!info.isFile()) return 'not a regular file';
-    if (platform !== 'win32') await access(path, constants.X_OK);
-    return undefined;
+    if (platform === 'win32') return undefined;
+    await access(path, constants.X_OK);
+    return await loginShellProblem(path);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') return 'does not exist';

@@ -10,6 +10,7 @@ import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { diskCheckFailed } from './disk-checks.js';
+import { loginShellProblem } from './login-shells.js';
 
 /**
  * An absolute path to an existing, readable directory. The value readers see
@@ -64,6 +65,25 @@ export function executableFile() {
       diskCheckFailed(ctx, value, `"${value}" is not an executable file: ${reason(error)}`);
     }
   });
+}
+
+/**
+ * A shell setting: an executableFile() that is also a login shell — listed in
+ * /etc/shells where it exists, and not /bin/false or nologin (login-shells.ts).
+ */
+export function loginShell() {
+  // A pipe: the login-shell check runs only on a value executableFile() accepted.
+  return executableFile().pipe(
+    z.string().superRefine(async (value, ctx) => {
+      if (process.platform === 'win32') return;
+      try {
+        const problem = await loginShellProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `"${value}" is not a login shell: ${problem}`, input: value });
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" could not be checked as a login shell: ${reason(error)}`, input: value });
+      }
+    }),
+  );
 }
 
 function reason(error: unknown): string {

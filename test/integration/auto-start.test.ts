@@ -180,3 +180,24 @@ test('an autoStart client leaves a sidecar that already answers alone', async (t
   await assert.rejects(readFile(logFile), { code: 'ENOENT' }, 'no sidecar was started');
   if (process.platform === 'linux') assert.deepEqual(await servePidsFor(paths.socketPath), [sidecar.pid]);
 });
+
+test('autostart.log is rotated before a start once it has reached 1 MiB: the log and one older generation', async (t) => {
+  const paths = await testPaths(t);
+  stopAutostartedAfter(t, paths);
+  const logFile = path.join(stateDirFor(paths.configPath), 'autostart.log');
+  await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  const earlier = 'an earlier start that failed\n'.repeat(40_000); // 1.1 MiB of failed starts
+  await writeFile(logFile, earlier);
+  await writeFile(`${logFile}.1`, 'the generation before: dropped\n');
+
+  const client = connect({ socketPath: paths.socketPath, autoStart: { configPath: paths.configPath } });
+  try {
+    await client.set('a', 1, { timeoutMs: 15_000 });
+  } finally {
+    client.close();
+  }
+  assert.equal(await readFile(`${logFile}.1`, 'utf8'), earlier, 'the full log became the older generation');
+  const current = await readFile(logFile, 'utf8');
+  assert.match(current, /config-sidecar: serving/);
+  assert.ok(current.length < 64 * 1024, `the new log holds only this start (${current.length} bytes)`);
+});

@@ -45,3 +45,13 @@ test('info reports runtime facts and a checked shell, and never writes them into
   const onDisk = await readFile(paths.configPath, 'utf8');
   assert.deepEqual(JSON.parse(onDisk), { app: { name: 'demo' } });
 });
+
+test('info passes over SHELL=/bin/false with the reason: a login refuser is not a shell', { skip: process.platform === 'win32' && 'no login shells' }, async (t) => {
+  const paths = await testPaths(t);
+  await startSidecar(t, paths, { env: { SHELL: '/bin/false' } });
+  const result = await runNode(CLI, ['info', '--socket', paths.socketPath]);
+  assert.equal(result.code, 0, result.stderr);
+  const { shell } = (JSON.parse(result.stdout) as Info).system;
+  assert.deepEqual(shell.rejected[0], { path: '/bin/false', source: 'SHELL', reason: 'false refuses logins; it is not a shell' });
+  assert.ok(shell.shell !== null && shell.shell.source !== 'SHELL');
+});

@@ -83,10 +83,59 @@ describe('codec round trip', () => {
     );
   });
 
-  test('large and fractional numbers keep their value (msgpackr sends them as float64)', () => {
-    for (const n of [2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 64, 1e300, -(2 ** 53), 5e-324, 0.1]) {
+  test('large and fractional numbers within ±(2^53−1) keep their value (msgpackr sends them as float64)', () => {
+    for (const n of [2 ** 31, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1), 5e-324, 0.1, 9007199254740990.5 - 0.5]) {
       assert.equal(decodeValue(enc(n), limits), n);
     }
+  });
+
+  test('numbers beyond ±(2^53−1) are refused in every encoding, naming the path, never rounded', () => {
+    // A double this large no longer holds every integer: 12345678901234567890 has already become …7000.
+    for (const n of [2 ** 53, -(2 ** 53), 12345678901234567890, 2 ** 64, 1e300, -Number.MAX_VALUE]) {
+      rejects(enc(n), ErrorCode.BAD_REQUEST, /outside the safe integer range ±9007199254740991/);
+      rejects(requestWith(enc({ deep: [n] })), ErrorCode.BAD_REQUEST, / at "value.deep.0"$/);
+    }
+    rejects(Buffer.from([0xca, 0x5f, 0x80, 0, 0]), ErrorCode.BAD_REQUEST, /number 18446744073709552000 is outside/); // float32 2^64
+  });
+});
+
+describe('codec text', () => {
+  test('invalid UTF-8 in a string value is refused, not decoded as U+FFFD', () => {
+    for (const raw of [[0xa1, 0xff], [0xa2, 0xc3, 0x28], [0xa3, 0xed, 0xa0, 0x80] /* an encoded lone surrogate */, [0xa1, 0x80], [0xa2, 0xe2, 0x82]]) {
+      rejects(Buffer.from(raw), ErrorCode.BAD_REQUEST, /invalid UTF-8 in a string at the top level/);
+      rejects(requestWith(bytes([0x92, 0xa1, 0x61], raw)), ErrorCode.BAD_REQUEST, /invalid UTF-8 in a string at "value.1"$/);
+    }
+    const long = Buffer.alloc(100, 0x61);
+    long[77] = 0xfe;
+    rejects(requestWith(bytes([0xd9, 100], long)), ErrorCode.BAD_REQUEST, /invalid UTF-8 in a string at "value"$/);
+  });
+
+  test('invalid UTF-8 in a map key is refused: {<ff>:1, <fe>:2} is not one U+FFFD key', () => {
+    const map = bytes([0x82, 0xa1, 0xff, 0x01, 0xa1, 0xfe, 0x02]);
+    rejects(map, ErrorCode.BAD_REQUEST, /invalid UTF-8 in a map key at "\uFFFD"$/u);
+    rejects(requestWith(map), ErrorCode.BAD_REQUEST, /invalid UTF-8 in a map key at "value.\uFFFD"$/u);
+  });
+
+  test('a duplicate map key is refused, not merged (last one wins in msgpackr)', () => {
+    rejects(bytes([0x82], enc('a'), [0x01], enc('a'), [0x02]), ErrorCode.BAD_REQUEST, /duplicate map key .* at "a"$/);
+    rejects(requestWith(bytes([0x81], enc('x'), [0x83], enc('k'), [0x01], enc('é'), [0x02], enc('k'), [0x03])), ErrorCode.BAD_REQUEST, / at "value.x.k"$/);
+    // The same key in different maps, and keys that differ only past a shared prefix, are fine.
+    assert.deepEqual(decodeValue(enc({ a: { a: 1 }, b: [{ a: 2 }, { a: 3 }], ab: 1, abc: 2 }), limits), { a: { a: 1 }, b: [{ a: 2 }, { a: 3 }], ab: 1, abc: 2 });
+  });
+
+  test('a client reading answers (exact: false) takes large numbers, replaced text and repeated keys as msgpackr decodes them; never NaN', () => {
+    const lenient = { exact: false };
+    assert.equal(decodeValue(enc(2 ** 60), limits, lenient), 2 ** 60);
+    assert.equal(decodeValue(Buffer.from([0xcf, ...u64(12345678901234567890n)]), limits, lenient), 12345678901234567890);
+    assert.equal(decodeValue(Buffer.from([0xa1, 0xff]), limits, lenient), '\uFFFD');
+    assert.deepEqual(decodeValue(bytes([0x82], enc('a'), [0x01], enc('a'), [0x02]), limits, lenient), { a: 2 });
+    rejects(Buffer.from([0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]), ErrorCode.BAD_REQUEST, /not finite/);
+    assert.throws(() => decodeValue(Buffer.from([0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]), limits, lenient), /not finite/);
+  });
+
+  test('valid UTF-8 of every width passes, keys and values', () => {
+    const value = { 'a\u00e9\u4e2d\u{1f600}': 'z\u00ff\u0800\uffff\u{10ffff}'.repeat(20) };
+    assert.deepEqual(decodeValue(enc(value), limits), value);
   });
 
   test('non-ASCII strings and keys survive', () => {
@@ -264,7 +313,9 @@ describe('codec non-JSON types', () => {
     ['float64 -Infinity', [0xcb, 0xff, 0xf0, 0, 0, 0, 0, 0, 0], ErrorCode.BAD_REQUEST, /not finite/],
     ['float32 NaN', [0xca, 0x7f, 0xc0, 0, 0], ErrorCode.BAD_REQUEST, /not finite/],
     ['float32 Infinity', [0xca, 0x7f, 0x80, 0, 0], ErrorCode.BAD_REQUEST, /not finite/],
-    ['uint64 2^53', [0xcf, ...u64(2n ** 53n)], ErrorCode.BAD_REQUEST, /integer 9007199254740992 is outside the safe integer range/],
+    ['uint64 2^53', [0xcf, ...u64(2n ** 53n)], ErrorCode.BAD_REQUEST, /integer 9007199254740992 is outside the safe integer range ±9007199254740991/],
+    ['uint64 12345678901234567890', [0xcf, ...u64(12345678901234567890n)], ErrorCode.BAD_REQUEST, /integer 12345678901234567890 is outside/],
+    ['float64 2^53', [0xcb, 0x43, 0x40, 0, 0, 0, 0, 0, 0], ErrorCode.BAD_REQUEST, /number 9007199254740992 is outside the safe integer range/],
     ['uint64 2^64-1', [0xcf, ...u64(2n ** 64n - 1n)], ErrorCode.BAD_REQUEST, /outside the safe integer range/],
     ['int64 -(2^53)', [0xd3, ...u64(-(2n ** 53n))], ErrorCode.BAD_REQUEST, /outside the safe integer range/],
     ['never-used byte 0xc1', [0xc1], ErrorCode.PROTOCOL, /invalid msgpack byte 0xc1/],

@@ -5,16 +5,19 @@
 // contiguous run up to the newest revision.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { DEFAULT_LIMITS } from '../../protocol/index.js';
 import { CommitQueue, type CommittedRevision } from '../../sidecar/commit-queue.js';
-import { DEFAULT_HISTORY, History, type HistoryOptions } from '../../sidecar/history.js';
+import { DEFAULT_HISTORY, History, revisionCost, type HistoryOptions } from '../../sidecar/history.js';
+import { documentText, knownBytes } from '../../sidecar/json-text.js';
 import { initialState } from '../../sidecar/store-state.js';
 
-/** Revisions `from..to`, each setting `r` to its number, each `bytes` big. */
-function revisions(from: number, to: number, bytes = 10): CommittedRevision[] {
+/** Revisions `from..to`, each setting `r` to a string of `extra` characters (each costs `2 × extra` more to hold). */
+function revisions(from: number, to: number, extra = 0): CommittedRevision[] {
   const out: CommittedRevision[] = [];
-  for (let revision = from; revision <= to; revision++) out.push({ revision, source: 'client', changes: [{ segments: ['r'], value: revision }], bytes });
+  for (let revision = from; revision <= to; revision++) out.push({ revision, source: 'client', changes: [{ segments: ['r'], value: 'x'.repeat(extra) }], bytes: 0 });
   return out;
 }
 
@@ -117,14 +120,14 @@ describe('History.since', () => {
   });
 
   test('the byte budget trims oldest-first even among young entries and below minEntries', () => {
-    // Each entry costs bytes + 64: 136 + 64 = 200, so 1,000 bytes hold five.
-    const history = new History(1, { minEntries: 1000, minAgeMs: Number.MAX_SAFE_INTEGER, maxBytes: 1000 });
-    history.append(revisions(2, 6, 136));
+    const cost = revisionCost(revisions(2, 2)[0]!);
+    const history = new History(1, { minEntries: 1000, minAgeMs: Number.MAX_SAFE_INTEGER, maxBytes: 5 * cost });
+    history.append(revisions(2, 6));
     assert.deepEqual(numbers(history.since(1)), [2, 3, 4, 5, 6], 'exactly at the budget: all held');
-    history.append(revisions(7, 7, 136));
+    history.append(revisions(7, 7));
     assert.deepEqual(numbers(history.since(2)), [3, 4, 5, 6, 7]);
     assert.equal(history.since(1), undefined);
-    history.append(revisions(8, 8, 336)); // costs 400: two old ones go
+    history.append(revisions(8, 8, cost / 2)); // costs twice as much: two old ones go
     assert.deepEqual(numbers(history.since(4)), [5, 6, 7, 8]);
     assert.equal(history.since(3), undefined);
   });
@@ -132,6 +135,7 @@ describe('History.since', () => {
   test('a single revision larger than the budget empties the history; only the newest position stays reachable', () => {
     const history = new History(1, { minEntries: 1000, minAgeMs: Number.MAX_SAFE_INTEGER, maxBytes: 1000 });
     history.append(revisions(2, 3));
+    assert.ok(revisionCost(revisions(2, 2)[0]!) <= 500, 'two small revisions fit');
     history.append(revisions(4, 4, 5000));
     assert.deepEqual(history.since(4), [], 'a watcher that saw revision 4 misses nothing');
     assert.equal(history.since(3), undefined, 'revision 4 itself is gone');
@@ -160,13 +164,14 @@ describe('History.since', () => {
         (options, steps) => {
           const clock = manualClock();
           const history = new History(1, { ...options, now: clock.now });
-          const appended: { revision: number; bytes: number; at: number }[] = [];
+          const appended: { revision: number; cost: number; at: number }[] = [];
           let newest = 1;
           let lastBoundary = 0;
           for (const { count, bytes, advanceMs } of steps) {
             clock.advance(advanceMs);
-            history.append(revisions(newest + 1, newest + count, bytes));
-            for (let r = newest + 1; r <= newest + count; r++) appended.push({ revision: r, bytes, at: clock.now() });
+            const added = revisions(newest + 1, newest + count, bytes);
+            history.append(added);
+            for (const revision of added) appended.push({ revision: revision.revision, cost: revisionCost(revision), at: clock.now() });
             newest += count;
 
             const b = boundary(history, newest);
@@ -183,7 +188,7 @@ describe('History.since', () => {
             let cost = 0;
             for (let i = appended.length - 1; i >= 0; i--) {
               const entry = appended[i]!;
-              cost += entry.bytes + 64;
+              cost += entry.cost;
               const wanted = appended.length - i <= options.minEntries || clock.now() - entry.at < options.minAgeMs;
               if (cost > options.maxBytes || !wanted) break;
               assert.ok(b < entry.revision, `revision ${entry.revision} must still be replayable (boundary ${b})`);
@@ -197,21 +202,57 @@ describe('History.since', () => {
 });
 
 describe('History memory budget as the sidecar feeds it', () => {
-  test(
-    'a revision is charged for the changes it holds, not only for the request that made it',
-    async () => {
-      const big = Array.from({ length: 100_000 }, (_, i) => i);
-      const committed: CommittedRevision[] = [];
-      const queue = new CommitQueue(initialState({ list: big }, 1), async () => undefined, DEFAULT_LIMITS, {
-        onCommitted: (_state, revs) => committed.push(...revs),
-      });
-      await queue.submit([{ op: 'set', path: 'list.0', value: -1 }], 'client', 40 /* the request frame's size */);
-      const [revision] = committed;
-      assert.ok(revision !== undefined);
-      const held = revision.changes[0]!.value as unknown[];
-      assert.equal(held.length, 100_000, 'the change carries the whole array');
-      // Each element is at least one byte on the wire and one pointer in memory.
-      assert.ok(revision.bytes >= held.length, `charged ${revision.bytes} bytes for a change holding ${held.length} elements`);
-    },
-  );
+  test('a revision is charged at least what it keeps alive: every slot of the array it carries and the array\'s file text', async () => {
+    const big = Array.from({ length: 100_000 }, (_, i) => i);
+    const committed: CommittedRevision[] = [];
+    const queue = new CommitQueue(initialState({ list: big }, 1), async (next) => void documentText(next.doc), DEFAULT_LIMITS, {
+      onCommitted: (_state, revs) => committed.push(...revs),
+    });
+    await queue.submit([{ op: 'set', path: 'list.0', value: -1 }], 'client', 40 /* the request frame's size */);
+    const [revision] = committed;
+    assert.ok(revision !== undefined);
+    const held = revision.changes[0]!.value as unknown[];
+    assert.equal(held.length, 100_000, 'the change carries the whole array');
+    const textBytes = knownBytes(held);
+    assert.ok(textBytes !== undefined && textBytes > 100_000, 'the flush rendered (and cached) the array\'s text');
+    const floor = 8 * held.length + textBytes;
+    assert.ok(revisionCost(revision) >= floor, `charged ${revisionCost(revision)} bytes, below the ${floor} its slots and text take`);
+  });
+
+  test('the heap stays under budget + 3 × document size over 200 single-element sets to a 100,000-element array (1,000 in a real sidecar: test/chaos/history-heap.test.ts)', async () => {
+    // Trimmed entries used to stay referenced until a lazy compaction past 1,024 of them,
+    // and a revision was charged its request's bytes, not the array it holds.
+    const gc = collectGarbage();
+    const budget = 16 * 1024 * 1024;
+    const committed = { doc: {} as object };
+    let history: History | undefined = new History(1, { minEntries: 10_000, minAgeMs: 10 * 60_000, maxBytes: budget });
+    const queue = new CommitQueue(initialState({ list: Array.from({ length: 100_000 }, (_, i) => i + 1_000_000) }, 1), async (next) => {
+      documentText(next.doc);
+      committed.doc = next.doc;
+    }, DEFAULT_LIMITS, { onCommitted: (_state, revs) => history!.append(revs) });
+    await queue.submit([{ op: 'set', path: 'list.0', value: 0 }]);
+    const documentBytes = documentText(committed.doc).bytes;
+    const base = gc();
+    let worst = 0;
+    for (let i = 1; i <= 200; i++) {
+      await queue.submit([{ op: 'set', path: `list.${i % 100_000}`, value: -i }]);
+      if (i % 25 === 0) worst = Math.max(worst, gc() - base);
+    }
+    const bound = budget + 3 * documentBytes;
+    assert.ok(worst < bound, `history and working copies took ${mib(worst)} MiB of heap, above the budget + 3 × document (${mib(bound)} MiB)`);
+    history = undefined; // the history was what held the revisions
+    assert.ok(gc() - base < 3 * documentBytes, 'without the history the revisions are garbage');
+  });
 });
+
+/** A full collection, then the heap in use: gc is exposed at run time, so the test needs no command-line flag. */
+function collectGarbage(): () => number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return () => {
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+}
+
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);

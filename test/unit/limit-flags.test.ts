@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseLimitFlags } from '../../cli/limit-flags.js';
+import { parseQuarantineFlag } from '../../cli/quarantine-flag.js';
+import { DEFAULT_QUARANTINE } from '../../sidecar/quarantine.js';
 import { DEFAULT_LIMITS, type Limits } from '../../protocol/index.js';
 
 describe('parseLimitFlags', () => {
@@ -52,4 +54,11 @@ describe('parseLimitFlags', () => {
   test('one bad flag among good ones refuses the whole command line', () => {
     assert.throws(() => parseLimitFlags(['maxDepth=8', 'maxDepth=0', 'maxArrayLength=5']), /maxDepth=0/);
   });
+});
+
+test('--quarantine FILES,BYTES: either part may keep its default; anything but positive decimals is refused', () => {
+  assert.deepEqual(parseQuarantineFlag('5,1000'), { maxFiles: 5, maxBytes: 1000 });
+  assert.deepEqual(parseQuarantineFlag('50,'), { maxFiles: 50, maxBytes: DEFAULT_QUARANTINE.maxBytes });
+  assert.deepEqual(parseQuarantineFlag(',1048576'), { maxFiles: DEFAULT_QUARANTINE.maxFiles, maxBytes: 1048576 });
+  for (const bad of ['5', '0,1', '1,0', '1e3,', 'a,b', '1,2,3', ' 5,']) assert.throws(() => parseQuarantineFlag(bad), /--quarantine/);
 });
