@@ -409,9 +409,10 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     stream.close = () => {
       close();
       this.streams.delete(stream);
+      stream.end(); // a reader waiting in for-await finishes
     };
-    if (options.signal?.aborted) stream.end();
-    options.signal?.addEventListener('abort', () => stream.end(), { once: true });
+    if (options.signal?.aborted) stream.close();
+    options.signal?.addEventListener('abort', () => stream.close(), { once: true });
     return stream;
   }
 

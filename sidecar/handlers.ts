@@ -2,7 +2,7 @@
 // state only; writes go through the commit queue and answer once durable.
 // One handler per op, each typed by the operation table (protocol/operations.ts):
 // a result the client would refuse does not compile.
-import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type RequestOf, type RequestOp, type ResultOf, type WriteOp } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type Guard, type RequestOf, type RequestOp, type ResultOf, type WriteOp } from '../protocol/index.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { Backups } from './backups.js';
@@ -57,8 +57,8 @@ type Result = HandlerResult;
 export function createHandler(ctx: HandlerContext): (request: Request, origin: RequestOrigin) => Promise<Result> {
   const metrics = new RequestMetrics();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
-  const write = async (ops: readonly WriteOp[], origin: RequestOrigin): Promise<ResultOf<'set'>> => {
-    const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes);
+  const write = async (ops: readonly WriteOp[], origin: RequestOrigin, guards?: readonly Guard[]): Promise<ResultOf<'set'>> => {
+    const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes, guards);
     return { epoch: ctx.epoch, revision, results };
   };
 
@@ -85,9 +85,9 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       }
       return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
     },
-    set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin),
-    delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin),
-    batch: (request, origin) => write(request.ops, origin),
+    set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin, request.if),
+    delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin, request.if),
+    batch: (request, origin) => write(request.ops, origin, request.if),
     watch: async (request, origin) => {
       const { result, activate } = ctx.watches.create(origin.sink, request);
       return { ...result, [AFTER_SEND]: activate };

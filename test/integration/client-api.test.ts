@@ -89,3 +89,45 @@ test('has, and get with a default', async (t) => {
   assert.equal(await config.get('flags.beta', { default: true }), false, 'a stored false is a value');
   assert.equal(await config.get('flags.gamma', { default: true }), true);
 });
+
+test('a set of the value already there is acknowledged at the current revision, with no new revision and no event', async (t) => {
+  const config = await client(t);
+  const first = await config.set('server', { port: 1, tags: ['a'] });
+  const events: ChangeEvent[] = [];
+  const stream = config.watch('server', { initial: 'none' });
+  const reader = (async () => {
+    for await (const event of stream) events.push(event);
+  })();
+  await config.ping(); // the watch is in place
+  const same = await config.set('server', { tags: ['a'], port: 1 }); // key order does not matter
+  assert.equal(same.revision, first.revision);
+  assert.deepEqual(same.results, [{ modRevision: first.revision, existed: true }]);
+  assert.equal((await config.delete('nothing.here')).revision, first.revision, 'a delete of nothing makes no revision either');
+  const next = await config.set('server.port', 2);
+  assert.equal(next.revision, first.revision + 1);
+  await config.ping();
+  stream.close();
+  await reader;
+  assert.deepEqual(events.map((event) => event.revision), [next.revision], 'the only event is the real change');
+});
+
+test('guards on any path: all must hold, else CONFLICT naming the path that failed; ifModRevision stays the shorthand', async (t) => {
+  const config = await client(t);
+  await config.set('server', { port: 1, host: 'a' });
+  const { modRevision } = await config.getEntry('server');
+
+  const written = await config.set('server.host', 'b', { if: [{ path: 'server', modRevision }] });
+  const stale = await config.set('server.port', 2, { if: [{ path: 'server', modRevision }] }).catch((error: unknown) => error);
+  assert.equal((stale as { code: string }).code, 'CONFLICT');
+  assert.deepEqual((stale as { details: unknown }).details, { path: 'server', expected: modRevision, modRevision: written.revision });
+  assert.equal(await config.get('server.port'), 1, 'nothing was applied');
+
+  // Every guard must hold: the second one names its own path.
+  const second = await config
+    .batch([{ op: 'set', path: 'a', value: 1 }], { if: [{ path: 'server', modRevision: written.revision }, { path: 'missing', modRevision: 5 }] })
+    .catch((error: unknown) => error);
+  assert.match((second as Error).message, /^missing has modRevision 0, not 5/);
+  assert.equal(await config.has('a'), false);
+  await config.delete('server', { if: [{ path: 'server.host', modRevision: written.revision }, { path: 'missing', modRevision: 0 }] });
+  assert.equal(await config.has('server'), false);
+});
