@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { RequestOp } from '../protocol/messages.js';
-import { OPERATION_RESULTS, type ResultOf } from '../protocol/operations.js';
+import { OPERATION_RESPONSES, type ResultOf } from '../protocol/operations.js';
 import { parsePath, type PathInput } from '../protocol/paths.js';
 import type { HealthResult } from '../protocol/server-messages.js';
 import { ShapeError } from '../protocol/shape.js';
@@ -327,17 +327,17 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   }
 
   async health(options?: CallOptions): Promise<HealthResult> {
-    return this.request({ op: 'health' }, options);
+    return withoutEnvelope(await this.request({ op: 'health' }, options));
   }
 
   /** Runtime facts: the sidecar (version, pid, uptime, paths) and the machine (OS, kernel, virtualization, container, WSL, user's shell). */
   async info(options?: CallOptions): Promise<Record<string, unknown>> {
-    return this.request({ op: 'info' }, options);
+    return withoutEnvelope(await this.request({ op: 'info' }, options));
   }
 
   /** Counters, latencies and event-loop delay of the sidecar. */
   async stats(options?: CallOptions): Promise<Record<string, unknown>> {
-    return this.request({ op: 'stats' }, options);
+    return withoutEnvelope(await this.request({ op: 'stats' }, options));
   }
 
   /** The sidecar's backups, newest first, numbered from 1 (it reads its own state directory). */
@@ -352,7 +352,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   }
 
   async ping(options?: CallOptions): Promise<{ epoch: string; revision: number }> {
-    return this.request({ op: 'ping' }, options);
+    const { epoch, revision } = await this.request({ op: 'ping' }, options);
+    return { epoch, revision };
   }
 
   /**
@@ -535,9 +536,9 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     if (this.schemaCheck !== undefined) await this.schemaCheck; // the hash is known before anything is queued
     const response = await this.calls.call(request, options);
     if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
-    const { id: _id, ok: _ok, ...result } = response;
     try {
-      return OPERATION_RESULTS[request.op].check(result, `${request.op} result`) as ResultOf<R['op']>;
+      // The answer is returned as checked, `id` and `ok` included (callers pick the fields they hand out).
+      return OPERATION_RESPONSES[request.op].check(response, `${request.op} result`) as ResultOf<R['op']>;
     } catch (error) {
       if (!(error instanceof ShapeError)) throw error;
       this.connection.dropMalformed(`malformed ${request.op} result from sidecar: ${error.message}`);
@@ -598,6 +599,12 @@ function schemaMismatch(sidecar: string | undefined, client: string): ConfigSide
       : `the sidecar serves a different schema (hash ${sidecar}) from this client's (hash ${client}): give both the same schema; nothing was sent`,
     { sidecar: sidecar ?? null, client },
   );
+}
+
+/** A result without the response's `id` and `ok`. */
+function withoutEnvelope<R extends object>(response: R): R {
+  const { id: _id, ok: _ok, ...result } = response as R & { id?: unknown; ok?: unknown };
+  return result as R;
 }
 
 /** A path as the wire takes it: dot string or a copy of the segment array. */

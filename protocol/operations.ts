@@ -4,7 +4,7 @@
 // sidecar's handlers are typed by it, so both sides agree on one definition.
 // This file imports messages.ts for types only: the client loads it without zod.
 import type { Request, RequestOp } from './messages.js';
-import type { Infer, Shape } from './shape.js';
+import { count, extend, literal, type Infer, type Shape } from './shape.js';
 import {
   BackupsResultSchema,
   FactsResultSchema,
@@ -30,6 +30,15 @@ export const OPERATION_RESULTS = {
   backups: BackupsResultSchema,
   restore: RestoreResultSchema,
 } as const satisfies { [Op in RequestOp]: Shape<unknown> };
+
+/**
+ * Each op's whole answer as it arrives, `id` and `ok` beside the result's
+ * fields: derived from OPERATION_RESULTS, so the client checks a response in
+ * one pass without copying it.
+ */
+export const OPERATION_RESPONSES = Object.fromEntries(
+  Object.entries(OPERATION_RESULTS).map(([op, result]) => [op, extend(result, { id: count, ok: literal(true) })]),
+) as unknown as { [Op in RequestOp]: Shape<ResultOf<Op> & { id: number; ok: true }> };
 
 /** The request of one op, as the sidecar receives it after parsing. */
 export type RequestOf<Op extends RequestOp> = Extract<Request, { op: Op }>;

@@ -100,6 +100,7 @@ export type ObjectOf<F extends Fields> = Flatten<
 
 export interface ObjectShape<F extends Fields, T = ObjectOf<F>> extends Shape<T> {
   readonly shape: F;
+  readonly open: boolean;
 }
 
 /**
@@ -132,7 +133,14 @@ export function object<const F extends Fields>(fields: F, options: { open?: bool
       return v as ObjectOf<F>;
     }),
     shape: fields,
+    open: options.open === true,
   };
+}
+
+/** The object shape with more fields (open if it was). */
+export function extend<F extends Fields, T, const G extends Fields>(base: ObjectShape<F, T>, fields: G): ObjectShape<F & G, T & ObjectOf<G>> {
+  const merged = { ...base.shape, ...fields };
+  return (base.open ? object(merged, { open: true }) : object(merged)) as unknown as ObjectShape<F & G, T & ObjectOf<G>>;
 }
 
 /** One of several shapes: the first that fits (errors name the last one tried). */
