@@ -86,6 +86,7 @@ export class ScriptedSidecar {
 
   stop(): Promise<void> {
     for (const connection of this.connections) connection.destroy();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
