@@ -27,6 +27,8 @@ export class Backups {
     readonly dir: string,
     private readonly fs: FsOps,
     private readonly options: BackupOptions = DEFAULT_BACKUPS,
+    /** Where temp files are made (the owner's generation directory); default beside the backup. */
+    private readonly tempDir?: string,
   ) {}
 
   /** Backups, newest first. */
@@ -59,7 +61,7 @@ export class Backups {
     await this.fs.mkdir(this.dir, 0o700);
     // Names sort by time; the counter keeps two backups of one millisecond apart.
     const name = `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${process.pid}.json`;
-    await durableReplace(path.join(this.dir, name), bytes, { fs: this.fs, mode: 0o600 });
+    await durableReplace(path.join(this.dir, name), bytes, { fs: this.fs, mode: 0o600, ...(this.tempDir === undefined ? {} : { tempDir: this.tempDir }) });
     this.lastAt = now;
     this.lastBytes = bytes;
     const all = await this.list();

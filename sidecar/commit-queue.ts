@@ -17,8 +17,28 @@ export interface CommitResult {
   results: OpResult[];
 }
 
-/** Writes `next`'s document durably over `previous`'s; rejects if it could not. */
-export type Persist = (next: StoreState, previous: StoreState) => Promise<void>;
+/** The revisions one flush makes durable and what they changed in the document (not the schema's view). */
+export interface FlushGroup {
+  first: number;
+  last: number;
+  changes: Change[];
+}
+
+/**
+ * Writes `next`'s document durably over `previous`'s; rejects if it could
+ * not (nothing was applied), or with OutcomeUnknown when it cannot tell.
+ */
+export type Persist = (next: StoreState, previous: StoreState, group: FlushGroup) => Promise<void>;
+
+/**
+ * A flush whose outcome cannot be known, because this process lost ownership
+ * of the file while making it: its writes are never answered (their clients
+ * see the connection drop: OUTCOME_UNKNOWN), the writes queued behind it fail
+ * WRITE_FAILED, and the queue takes no more.
+ */
+export class OutcomeUnknown extends Error {
+  override readonly name: string = 'OutcomeUnknown';
+}
 
 /** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
 export type RevisionSource = 'client' | 'file' | 'reload' | 'migration';
@@ -47,6 +67,8 @@ export interface CommitQueueEvents {
   onCommitted?(state: StoreState, revisions: CommittedRevision[]): void;
   /** A flush failed; its writes were answered with WRITE_FAILED. */
   onFlushFailed?(error: unknown, writes: number): void;
+  /** A flush ended with OutcomeUnknown: the queue has stopped for good. */
+  onOutcomeUnknown?(error: OutcomeUnknown, writes: number): void;
 }
 
 interface PendingWrite {
@@ -56,6 +78,8 @@ interface PendingWrite {
   revision: number;
   results: OpResult[];
   changes: Change[];
+  /** The document changes (what the file gets), where `changes` may be the schema's view of them. */
+  docChanges: Change[];
   /** Conditions on other paths (`if`), checked with the ops' own ifModRevision. */
   guards: readonly Guard[];
   /** The write changes nothing (equal values): it makes no revision. */
@@ -75,6 +99,8 @@ export class CommitQueue {
   private refusal: ProtocolError | undefined;
   /** Writes let through despite the refusal (schema-fallback.ts: the writes that repair a read-only file). */
   private exempt: ((ops: readonly WriteOp[], source: RevisionSource) => boolean) | undefined;
+  /** Set once a flush ended with OutcomeUnknown: nothing is queued any more. */
+  private halted: ProtocolError | undefined;
   /**
    * Every change to the working copy runs here, one at a time, in arrival
    * order: admissions may be asynchronous (schema checks that touch the
@@ -123,7 +149,7 @@ export class CommitQueue {
 
   private enqueue(ops: readonly WriteOp[], source: RevisionSource, bytes: number, guards: readonly Guard[]): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
     return new Promise<CommitResult | typeof RETRY_AFTER_FLUSH>((resolve, reject) => {
-      const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], guards, resolve, reject };
+      const write: PendingWrite = { ops, source, bytes, revision: 0, results: [], changes: [], docChanges: [], guards, resolve, reject };
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
         let admitted: Promise<void> | undefined;
@@ -139,6 +165,7 @@ export class CommitQueue {
           return;
         }
         await admitted;
+        if (this.halted !== undefined) throw this.halted;
         if (write.unchanged === true) {
           // Acknowledged at the current revision, but never before the value it equals is durable.
           if (this.working === this.committedState) resolve({ revision: write.revision, results: write.results });
@@ -222,6 +249,7 @@ export class CommitQueue {
       write.revision = admitted.state.revision;
       write.results = results;
       write.changes = admitted.changes;
+      write.docChanges = changes;
     };
     if (this.admission === undefined) return void accept({ state, changes });
     return this.admission(state, this.working, changes).then(accept);
@@ -264,9 +292,14 @@ export class CommitQueue {
       this.pending = [];
       const target = this.working;
       const targetBytes = this.workingBytes;
+      const group: FlushGroup = { first: batch[0]!.revision, last: batch.at(-1)!.revision, changes: batch.flatMap((w) => w.docChanges) };
       try {
-        await this.persist(target, this.committedState);
+        await this.persist(target, this.committedState, group);
       } catch (error) {
+        if (error instanceof OutcomeUnknown) {
+          this.halt(error, batch.length);
+          return;
+        }
         await this.failBatch(batch, error);
         this.wakeFlushWaiters();
         continue;
@@ -282,6 +315,19 @@ export class CommitQueue {
       for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
       this.wakeFlushWaiters();
     }
+  }
+
+  /** Stops for good: the batch in flight stays unanswered, everything queued fails, nothing more is taken. */
+  private halt(error: OutcomeUnknown, inFlight: number): void {
+    this.counters.failedFlushes++;
+    const failure = new ProtocolError(ErrorCode.WRITE_FAILED, `the config file could not be written: ${describe(error)}; nothing was applied`, {
+      reason: describe(error),
+    });
+    this.refusal = failure;
+    this.halted = failure;
+    for (const write of this.pending.splice(0)) write.reject(failure);
+    this.wakeFlushWaiters();
+    this.events.onOutcomeUnknown?.(error, inFlight);
   }
 
   private wakeFlushWaiters(): void {

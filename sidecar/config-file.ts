@@ -1,19 +1,32 @@
 // The config file on disk: reading it at start (refusing what is not a JSON
-// object, keeping a bad file aside instead of overwriting it), writing each
-// new committed version durably, and re-reading it after a hand edit.
-// Stray temp files from a crash mid-write are removed at start.
+// object, keeping a bad file aside instead of overwriting it, and rebuilding
+// the last committed state from a backup and the commit journal when the file
+// is gone, damaged or behind), writing each new committed version durably
+// together with its journal record, and re-reading it after a hand edit.
+// Every temp file is made in this owner's generation directory, so nothing
+// of a deposed owner's can land (generation-fence.ts).
+import { webcrypto } from 'node:crypto';
 import path from 'node:path';
 import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject, parseExactJson } from '../protocol/index.js';
 import type { JsonObject } from './document.js';
 import { Backups } from './backups.js';
+import { CommitJournal, newestJournal, replayCommits, type JournalContents } from './commit-journal.js';
+import { OutcomeUnknown, type FlushGroup } from './commit-queue.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
+import { FencedOff, pidRuns, type Generation } from './generation-fence.js';
 import { documentText } from './json-text.js';
 import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
 import { boundQuarantine, DEFAULT_QUARANTINE, type QuarantineBounds } from './quarantine.js';
-import { SidecarState, sha256 } from './sidecar-state.js';
+import { SidecarState, sha256, type SidecarStateRecord } from './sidecar-state.js';
 import type { StoreState } from './store-state.js';
+
+/** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
+const ROTATE_MIN_BYTES = 1 << 20;
+
+/** Files at least this big are hashed in the thread pool. */
+const ASYNC_HASH_BYTES = 256 * 1024;
 
 /** Start-up cannot go on; the message says why and what to do. */
 export class StartupError extends Error {
@@ -28,8 +41,8 @@ export interface LoadedConfig {
   fileVersion?: number;
   /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
   resume?: { epoch: string; revision: number };
-  /** The file was unusable (or gone) and this backup was put in its place. */
-  recovered?: { backup: string; quarantined: string | undefined; reason: string };
+  /** The file was unusable, gone or behind, and the served state was rebuilt: what happened, for health. */
+  recovered?: { reason: string };
 }
 
 /** What a re-read found. */
@@ -57,28 +70,59 @@ export class ConfigFile {
   maxDepth = DEFAULT_LIMITS.maxDepth;
   /** How much quarantine/ keeps (quarantine.ts). */
   quarantineBounds: QuarantineBounds = DEFAULT_QUARANTINE;
+  /** The journal this owner appends to; started at the end of load(). */
+  private journal: CommitJournal | undefined;
+  private nextJournalSeq = 0;
+  /** An append failed part-way: the next write starts a new journal first. */
+  private journalBroken = false;
+  /** state.json could not be read at start (health names it). */
+  stateProblem: string | undefined;
 
   constructor(
     readonly configPath: string,
     readonly stateDir: string,
     private readonly fs: FsOps,
     private readonly log: Logger,
+    private readonly generation: Generation,
   ) {
-    this.state = new SidecarState(stateDir, fs);
-    this.backups = new Backups(path.join(stateDir, 'backups'), fs);
+    this.state = new SidecarState(stateDir, fs, generation.dir);
+    this.backups = new Backups(path.join(stateDir, 'backups'), fs, undefined, generation.dir);
   }
 
   get quarantineDir(): string {
     return path.join(this.stateDir, 'quarantine');
   }
 
-  /** Reads and checks the file; an unusable file is moved to quarantine and start-up stops. */
+  /** Checked before every rename into place (the ownership lease); set by the sidecar. */
+  beforeRename: (() => void) | undefined;
+
+  private replace(target: string, data: Uint8Array, mode: number): Promise<void> {
+    return durableReplace(target, data, { fs: this.fs, mode, tempDir: this.generation.dir, ...(this.beforeRename === undefined ? {} : { beforeRename: this.beforeRename }) });
+  }
+
+  /**
+   * Reads and checks the file and rebuilds the last committed state when the
+   * file is unusable, missing or behind the journal; then starts this owner's
+   * journal. Throws StartupError when no state holding every acknowledged
+   * write can be found.
+   */
   async load(): Promise<LoadedConfig> {
     const dir = path.dirname(this.configPath);
     await this.fs.mkdir(dir, 0o700);
     await this.removeStrayTemps(dir);
     const { record, problem: stateProblem } = await this.state.read();
-    if (stateProblem !== undefined) this.log.warn(stateProblem);
+    if (stateProblem !== undefined) {
+      this.stateProblem = stateProblem;
+      this.log.warn(stateProblem);
+    }
+    const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
+    if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
+    const loaded = await this.loadFile(record, stateProblem, journal);
+    await this.startJournal(loaded.existed, loaded.resume?.revision ?? 1);
+    return loaded;
+  }
+
+  private async loadFile(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
     let raw: Buffer;
     try {
       const stat = await this.fs.stat(this.configPath);
@@ -86,17 +130,7 @@ export class ConfigFile {
       this.mode = stat.mode & 0o777;
       raw = await this.fs.readFile(this.configPath);
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') {
-        if (record?.configExisted) {
-          const recovered = await this.recoverFromBackup(undefined, 'the file was missing');
-          if (recovered !== undefined) return recovered;
-          throw new StartupError(
-            `${this.configPath} is missing but existed before; refusing to start empty. ` +
-              `Put the file back (see ${this.quarantineDir}), or remove ${this.state.path} to start empty on purpose.`,
-          );
-        }
-        return { doc: {}, existed: false };
-      }
+      if ((error as { code?: string }).code === 'ENOENT') return this.loadMissing(record, stateProblem, journal);
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot read ${this.configPath}: ${(error as Error).message}`);
     }
@@ -107,21 +141,105 @@ export class ConfigFile {
     const checked = this.parse(raw);
     if (typeof checked === 'string') {
       const kept = await this.quarantine();
-      const recovered = await this.recoverFromBackup(kept, checked);
-      if (recovered !== undefined) return recovered;
+      const reason = `${this.configPath} was unusable (${checked}); it was moved to ${kept}`;
+      const rebuilt = journal === undefined ? await this.recoverFromBackup(reason) : await this.rebuild(journal, reason);
+      if (rebuilt !== undefined) return rebuilt;
       throw new StartupError(
         `${this.configPath} is not a valid config (${checked}); it was moved to ${kept} and left untouched there. ` +
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
+    // After a clean stop the file was complete: a valid file found different is a hand edit made while
+    // stopped (an older version put back on purpose included), served as it is.
+    const stoppedCleanly = journal !== undefined && record?.contentSha256 === (journal.commits.at(-1)?.sha256 ?? journal.checkpoint.base?.sha256);
+    if (journal !== undefined && journal.commits.length > 0 && !stoppedCleanly) {
+      // Otherwise a file that matches an earlier point of the journal is behind it (a crash between the
+      // journal's append and the rename, or an older copy put back after one): what follows is re-applied.
+      const sha = sha256(raw);
+      const points = [journal.checkpoint.base?.sha256, ...journal.commits.map((commit) => commit.sha256)];
+      const at = points.lastIndexOf(sha);
+      if (at >= 0 && at < points.length - 1) {
+        const later = journal.commits.slice(at);
+        const doc = this.replayOnto(checked.doc, later, journal);
+        const version = later.at(-1)?.version ?? checked.version;
+        const bytes = this.renderAt(doc, version);
+        await this.replace(this.configPath, bytes, this.mode);
+        this.diskBytes = bytes;
+        const reason = `${this.configPath} was behind the commit journal: ${later.length} committed flush(es) re-applied from ${journal.path}`;
+        this.log.warn({ config: this.configPath, journal: journal.path, flushes: later.length }, 'the config file was behind the commit journal; re-applied');
+        return { doc, existed: true, fileVersion: version, recovered: { reason } };
+      }
+    }
     this.diskBytes = raw;
-    // With a schema, the file becomes a backup once it is known to match (schema-start.ts).
-    if (this.meta === undefined) await this.keepBackup(raw, true);
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 
-  /** Puts the newest valid backup in place of an unusable or missing file; undefined if there is none. */
-  private async recoverFromBackup(quarantined: string | undefined, reason: string): Promise<LoadedConfig | undefined> {
+  private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
+    if (journal !== undefined) {
+      // Nothing was ever committed (a crash during the very first write): a first start.
+      if (journal.checkpoint.base === null && journal.commits.length === 0) return { doc: {}, existed: false };
+      return this.rebuild(journal, `${this.configPath} was missing`);
+    }
+    // No journal (a state directory from before journals): state.json and the backups are all there is.
+    const backups = await this.backups.list();
+    const existedBefore = record?.configExisted === true || (stateProblem !== undefined && backups.length > 0);
+    if (!existedBefore) return { doc: {}, existed: false };
+    const reason = stateProblem === undefined ? `${this.configPath} was missing` : `${this.configPath} was missing and ${stateProblem}`;
+    const recovered = await this.recoverFromBackup(reason);
+    if (recovered !== undefined) return recovered;
+    throw new StartupError(
+      `${this.configPath} is missing but existed before, and no backup is left in ${this.backups.dir}; refusing to start empty. ` +
+        `Put the file back, or remove ${this.state.path} to start empty on purpose.`,
+    );
+  }
+
+  /** The journal's base with its commits applied, written in place of the file. */
+  private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig> {
+    let doc: JsonObject = {};
+    let baseVersion: number | undefined;
+    const base = journal.checkpoint.base;
+    if (base !== null) {
+      const bytes = Buffer.from(base.bytes, 'base64');
+      const checked = this.parse(bytes);
+      if (sha256(bytes) !== base.sha256 || typeof checked === 'string') {
+        throw new StartupError(
+          `cannot rebuild ${this.configPath}: the checkpoint of the commit journal ${journal.path} is damaged. ` +
+            `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
+            `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the newest backup instead.`,
+        );
+      }
+      doc = checked.doc;
+      baseVersion = checked.version;
+    } else if (journal.commits.length === 0) {
+      this.log.warn({ config: this.configPath, reason }, 'nothing was ever committed: starting empty');
+      return { doc: {}, existed: false, recovered: { reason: `${reason}; nothing had been committed, so it starts empty` } };
+    }
+    doc = this.replayOnto(doc, journal.commits, journal);
+    // Written with the schema version the state had, so a migration still pending runs after this.
+    const version = journal.commits.at(-1)?.version ?? baseVersion;
+    const bytes = this.renderAt(doc, version);
+    await this.state.markConfigExists();
+    await this.replace(this.configPath, bytes, this.mode);
+    this.diskBytes = bytes;
+    this.log.warn({ config: this.configPath, reason, journal: journal.path, flushes: journal.commits.length }, 'rebuilt the config from the commit journal');
+    return {
+      doc,
+      existed: true,
+      fileVersion: version,
+      recovered: { reason: `${reason}; rebuilt from the commit journal ${journal.path} (its checkpoint and ${journal.commits.length} committed flush(es))` },
+    };
+  }
+
+  private replayOnto(doc: JsonObject, commits: JournalContents['commits'], journal: JournalContents): JsonObject {
+    try {
+      return replayCommits(doc, commits);
+    } catch (error) {
+      throw new StartupError(`the commit journal ${journal.path} does not apply to the state it builds on (${(error as Error).message}); ${this.configPath} was left as it is`);
+    }
+  }
+
+  /** Puts the newest valid backup in place of an unusable or missing file (no journal to rebuild from); undefined if there is none. */
+  private async recoverFromBackup(reason: string): Promise<LoadedConfig | undefined> {
     for (const backup of await this.backups.list()) {
       const bytes = await this.fs.readFile(backup.path);
       const checked = this.parse(bytes);
@@ -129,12 +247,48 @@ export class ConfigFile {
         this.log.warn({ backup: backup.path, problem: checked }, 'skipping an unusable backup');
         continue;
       }
-      await durableReplace(this.configPath, bytes, { fs: this.fs, mode: this.mode });
+      await this.state.markConfigExists();
+      await this.replace(this.configPath, bytes, this.mode);
       this.diskBytes = bytes;
-      this.log.warn({ backup: backup.path, quarantined, reason }, 'the config file was unusable; serving the newest good backup');
-      return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { backup: backup.path, quarantined, reason } };
+      this.log.warn({ backup: backup.path, reason }, 'the config file was unusable; serving the newest good backup');
+      return { doc: checked.doc, existed: true, fileVersion: checked.version, recovered: { reason: `${reason}; recovered from backup ${backup.path}` } };
     }
     return undefined;
+  }
+
+  /** This owner's first journal: its checkpoint holds the file about to be served (none for no file). */
+  private async startJournal(existed: boolean, revision: number): Promise<void> {
+    // With a schema, the file becomes a backup once it is known to match (schema-start.ts).
+    if (existed && this.diskBytes !== undefined && this.meta === undefined) await this.keepBackup(this.diskBytes, true);
+    try {
+      await this.rotate(existed && this.diskBytes !== undefined ? this.diskBytes : undefined, revision);
+    } catch (error) {
+      throw new StartupError(`cannot start the commit journal in ${this.generation.dir}: ${(error as Error).message}; nothing was changed`);
+    }
+    for (const removed of await this.generation.pruneDead()) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
+  }
+
+  /** Starts the next journal file on `base` (the file's bytes; undefined: no file); the previous one is removed once the new one is durable. */
+  private async rotate(base: Buffer | undefined, revision: number): Promise<void> {
+    const seq = this.nextJournalSeq++;
+    let next: CommitJournal;
+    try {
+      next = await CommitJournal.start(this.fs, this.generation.dir, seq, {
+        kind: 'checkpoint',
+        revision,
+        base: base === undefined ? null : { bytes: base.toString('base64'), sha256: sha256(base) },
+      });
+    } catch (error) {
+      this.journalBroken = true;
+      throw error;
+    }
+    const previous = this.journal;
+    this.journal = next;
+    this.journalBroken = false;
+    if (previous !== undefined) {
+      await previous.close().catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not close the previous commit journal'));
+      await this.fs.unlink(previous.path).catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not remove the previous commit journal'));
+    }
   }
 
   /** Makes sure the file as read at start is among the backups; rejects if it cannot be kept (a migration must not run then). */
@@ -151,26 +305,88 @@ export class ConfigFile {
     }
   }
 
-  /** Durably replaces the file with `next`'s document; on failure the file is left as `previous`. */
-  async write(next: StoreState, previous: StoreState): Promise<void> {
+  /**
+   * Durably replaces the file with `next`'s document and appends `group` to
+   * the journal, both at once; resolves once both are durable and this owner
+   * is still in place. On failure the file is left as `previous` and the
+   * journal record is cancelled; OutcomeUnknown when that cannot be made sure.
+   */
+  async write(next: StoreState, previous: StoreState, group: FlushGroup): Promise<void> {
+    if (this.journal === undefined || this.journalBroken) await this.restartJournal(previous);
+    const journal = this.journal!;
     const data = this.render(next.doc);
     // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    if (this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk) return;
+    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data);
+    const appendRecord = async () => {
+      // A large document is hashed off the event loop (it would hold every request up); a small one
+      // at once (a trip through the thread pool costs more than the hash).
+      const digest = data.length < ASYNC_HASH_BYTES ? sha256(data) : Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+      await journal.append({
+        kind: 'commit',
+        first: group.first,
+        last: group.last,
+        changes: group.changes,
+        sha256: digest,
+        ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
+      });
+    };
+    const [file, appended] = await Promise.allSettled([fileWrite, appendRecord()]);
+    this.writingBytes = undefined;
+    const fileError = file.status === 'rejected' ? (file.reason as unknown) : undefined;
+    const journalError = appended.status === 'rejected' ? (appended.reason as unknown) : undefined;
+    // Checked after both are durable: if still in place now, a new owner fences us later and reads both.
+    await this.generation.assertInPlace();
+    if (fileError === undefined && journalError === undefined) {
+      if (fileWrite !== undefined) {
+        this.diskBytes = data;
+        this.memoryEqualsDisk = true;
+      }
+      await this.keepBackup(data);
+      // Records worth a few copies of the document: start again from a checkpoint of it (amortised, a set's cost stays flat).
+      if (journal.size > Math.max(ROTATE_MIN_BYTES, 4 * data.length)) {
+        await this.rotate(data, next.revision).catch((error: unknown) =>
+          this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
+        );
+      }
+      return;
+    }
+    if (fileError instanceof WriteFailure ? fileError.renamed : fileError === undefined && fileWrite !== undefined) await this.restore(previous);
+    if (journalError !== undefined) {
+      // Nothing more is appended to a journal whose append failed: a new one, at a higher number,
+      // supersedes it at once if it can (else the next write tries again).
+      this.journalBroken = true;
+      await this.rotate(this.render(previous.doc), previous.revision).catch((error: unknown) =>
+        this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
+      );
+      throw fileError ?? new WriteFailure('journal', journalError, false);
+    }
+    // The journal holds a commit the file does not: cancel it, or a restart would apply it.
+    try {
+      await journal.append({ kind: 'abort', first: group.first });
+    } catch (abortError) {
+      this.journalBroken = true;
+      throw new OutcomeUnknown(`a failed write could not be cancelled in the commit journal (${(abortError as Error).message}); it may be applied at the next start`);
+    }
+    throw fileError;
+  }
+
+  private async replaceFile(data: Buffer): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
+    await this.replace(this.configPath, data, this.mode);
+  }
+
+  /** A new journal on a fresh backup of the committed state, after an append failed (or before the first one). */
+  private async restartJournal(previous: StoreState): Promise<void> {
     try {
-      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
-      this.diskBytes = data;
-      this.memoryEqualsDisk = true;
+      await this.rotate(this.render(previous.doc), previous.revision);
     } catch (error) {
-      if (error instanceof WriteFailure && error.renamed) await this.restore(previous);
-      throw error;
-    } finally {
-      this.writingBytes = undefined;
+      // A generation whose place cannot even be checked is treated as fenced off: nothing more is written.
+      if (!(await this.generation.inPlace().catch(() => false))) throw new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
+      throw new WriteFailure('journal', error, false);
     }
-    await this.keepBackup(data);
   }
 
   /**
@@ -210,7 +426,7 @@ export class ConfigFile {
   private async restore(previous: StoreState): Promise<void> {
     try {
       const data = this.render(previous.doc);
-      await durableReplace(this.configPath, data, { fs: this.fs, mode: this.mode });
+      await this.replace(this.configPath, data, this.mode);
       this.diskBytes = data;
       this.memoryEqualsDisk = true;
     } catch (restoreError) {
@@ -222,8 +438,15 @@ export class ConfigFile {
 
   /** The bytes the file should hold for `doc`. */
   render(doc: JsonObject): Buffer {
+    return this.renderAt(doc, this.meta?.schemaVersion);
+  }
+
+  /** The bytes for `doc` declaring schema `version` (with a schema in force). */
+  private renderAt(doc: JsonObject, version: number | undefined): Buffer {
     const text = documentText(doc).text;
-    return Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
+    if (this.meta === undefined) return Buffer.from(text);
+    const { schemaVersion: _current, ...meta } = this.meta;
+    return Buffer.from(withMeta(text, version === undefined ? meta : { ...meta, schemaVersion: version }));
   }
 
   /** The document in `raw` (without the sidecar's own keys) and the version it declares, or why it is unusable. */
@@ -251,15 +474,18 @@ export class ConfigFile {
   async keepRejected(raw: Buffer): Promise<string> {
     await this.fs.mkdir(this.quarantineDir, 0o700);
     const target = this.quarantineName('rejected');
-    await durableReplace(target, raw, { fs: this.fs, mode: 0o600 });
+    await this.replace(target, raw, 0o600);
     await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
   }
 
+  /** Temp files beside the config (made there by versions before generation directories) whose writer is gone. */
   private async removeStrayTemps(dir: string): Promise<void> {
     const prefix = tempPrefix(this.configPath);
     for (const name of await this.fs.readdir(dir)) {
       if (!name.startsWith(prefix)) continue;
+      const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+      if (Number.isSafeInteger(pid) && pidRuns(pid)) continue; // its writer may still rename it: not ours to remove
       await this.fs.unlink(path.join(dir, name));
       this.log.warn({ file: name }, 'removed a temp file left by an interrupted write');
     }

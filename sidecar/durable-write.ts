@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { FsOps } from './fs-ops.js';
 
 /** The step of a durable write that failed. */
-export type WriteStep = 'open' | 'write' | 'fsync' | 'close' | 'rename' | 'fsync-dir';
+export type WriteStep = 'open' | 'write' | 'fsync' | 'close' | 'rename' | 'fsync-dir' | 'journal';
 
 /** A durable write that did not complete; `renamed` says whether the target already holds the new bytes. */
 export class WriteFailure extends Error {
@@ -35,9 +35,17 @@ export interface DurableWriteOptions {
   platform?: NodeJS.Platform;
   /** Windows: how long to keep retrying a rename refused with EPERM/EBUSY (a reader has it open). */
   renameRetryMs?: number;
+  /**
+   * Where the temp file is made (same file system as the target): the owner's
+   * generation directory, so a deposed owner's rename fails once it is fenced
+   * off (generation-fence.ts). Default: beside the target.
+   */
+  tempDir?: string;
+  /** Called right before the rename into place; throwing fails the write at 'rename' with the target untouched. */
+  beforeRename?: () => void;
 }
 
-/** Prefix of temp files beside `target`; startup removes strays with it. */
+/** Prefix of temp files for `target` (followed by the writer's pid). */
 export function tempPrefix(target: string): string {
   return `.${path.basename(target)}.tmp-`;
 }
@@ -46,7 +54,7 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   const { fs } = options;
   const platform = options.platform ?? process.platform;
   const dir = path.dirname(target);
-  const temp = path.join(dir, `${tempPrefix(target)}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temp = path.join(options.tempDir ?? dir, `${tempPrefix(target)}${process.pid}-${randomBytes(6).toString('hex')}`);
 
   let handle: FileHandle;
   try {
@@ -74,6 +82,7 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   }
 
   try {
+    options.beforeRename?.();
     await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
   } catch (error) {
     const cleanup: unknown[] = [];

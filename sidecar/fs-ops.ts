@@ -14,6 +14,11 @@ export interface FsOps {
   stat(path: string): Promise<import('node:fs').Stats>;
   readdir(path: string): Promise<string[]>;
   mkdir(path: string, mode: number): Promise<void>;
+  /** The commit journal's calls: open for appending, append every byte, make the data durable. */
+  openAppend(path: string): Promise<fs.FileHandle>;
+  append(handle: fs.FileHandle, data: Uint8Array): Promise<void>;
+  datasync(handle: fs.FileHandle): Promise<void>;
+  truncate(handle: fs.FileHandle, length: number): Promise<void>;
 }
 
 export const realFs: FsOps = {
@@ -29,4 +34,8 @@ export const realFs: FsOps = {
   mkdir: async (path, mode) => {
     await fs.mkdir(path, { recursive: true, mode });
   },
+  openAppend: (path) => fs.open(path, 'a', 0o600),
+  append: (handle, data) => handle.appendFile(data),
+  datasync: (handle) => handle.datasync(),
+  truncate: (handle, length) => handle.truncate(length),
 };

@@ -1,6 +1,7 @@
 // What `health` reports: ok / degraded / failing, with the reasons, built from
 // facts other parts record here (seeds 000 #29: failures must be visible).
 import type { HealthResult } from '../protocol/index.js';
+import type { FencedGeneration } from './generation-fence.js';
 
 /** A stall longer than this is worth an operator's look: every client waited that long. */
 export const EVENT_LOOP_STALL_MS = 250;
@@ -20,8 +21,12 @@ export class Health {
   schemaMismatch: string | null = null;
   /** Values in the config that fail a disk check now (kept and served): one reason each (stale-values.ts). */
   staleValues: string[] = [];
-  /** Set when start-up replaced an unusable file with a backup: an operator should look. */
-  recoveredFromBackup: string | null = null;
+  /** Set when start-up rebuilt the served state (the file was unusable, missing or behind): an operator should look. */
+  recoveredAtStart: string | null = null;
+  /** state.json could not be read at start. */
+  stateProblem: string | null = null;
+  /** Earlier owners that still run although this one took over their stale lock (fenced off, but an operator should know). */
+  deposedOwners: () => FencedGeneration[] = () => [];
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -43,8 +48,12 @@ export class Health {
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.schemaMismatch !== null) degraded.push(this.schemaMismatch);
     degraded.push(...this.staleValues);
-    if (this.recoveredFromBackup !== null) degraded.push(this.recoveredFromBackup);
+    if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
+    if (this.stateProblem !== null) degraded.push(this.stateProblem);
+    for (const deposed of this.deposedOwners()) {
+      degraded.push(`the previous owner, pid ${deposed.pid}, lost its stale lock to this sidecar but still runs; it is fenced off (${deposed.dir}) and cannot write`);
+    }
     if (eventLoopRecentMaxMs > EVENT_LOOP_STALL_MS) {
       degraded.push(`the event loop was held up for ${Math.round(eventLoopRecentMaxMs)} ms in the last minute (every request waited)`);
     }

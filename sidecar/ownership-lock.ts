@@ -6,6 +6,7 @@
 // kill -9 serves within a second or two. Reclaiming happens under a second
 // mkdir mutex so two starters can never both take over the same dead lock.
 import { randomBytes } from 'node:crypto';
+import nodeFs, { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +46,22 @@ export interface OwnershipOptions {
 
 export interface Ownership {
   release(): Promise<void>;
+  /**
+   * Throws LeaseExpired unless the lock was refreshed recently enough (by the
+   * monotonic clock) that no other process can have taken it over yet.
+   * Checked before each rename into place; the generation fence
+   * (generation-fence.ts) closes the window between this check and the rename.
+   */
+  assertLease(): void;
 }
+
+/** The lock was not refreshed within the lease: another process may own the file by now. */
+export class LeaseExpired extends Error {
+  override readonly name = 'LeaseExpired';
+}
+
+/** Share of the stale threshold a refresh stays good for: a new owner takes over only after all of it. */
+const LEASE_SHARE = 0.8;
 
 const UNKNOWN_OWNER_WAIT_MS = 1500;
 
@@ -55,7 +71,20 @@ export async function acquireOwnership(options: OwnershipOptions): Promise<Owner
   const lockPath = path.join(stateDir, 'lock');
   const ownerPath = path.join(stateDir, 'owner.json');
   const staleMs = options.staleMs ?? 10_000;
+  // When the last refresh that succeeded was started (monotonic): the lock's mtime is no older than that.
+  let refreshedAt = performance.now();
+  const leaseFs = {
+    ...nodeFs,
+    utimes: (file: string, atime: Date, mtime: Date, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      const started = performance.now();
+      nodeFs.utimes(file, atime, mtime, (error) => {
+        if (error === null) refreshedAt = started;
+        callback(error);
+      });
+    },
+  };
   const lockOptions = {
+    fs: leaseFs,
     lockfilePath: lockPath,
     realpath: false,
     stale: staleMs,
@@ -65,13 +94,21 @@ export async function acquireOwnership(options: OwnershipOptions): Promise<Owner
   };
 
   const take = async (): Promise<Ownership> => {
+    const started = performance.now();
     const release = await lockfile.lock(options.configPath, lockOptions);
+    refreshedAt = started;
     const { ino } = await fs.stat(lockPath);
     const record: OwnerRecord = { pid: process.pid, socket: options.socketPath, lockIno: ino, host: os.hostname(), since: new Date().toISOString() };
     const temp = `${ownerPath}.${randomBytes(4).toString('hex')}`;
     await fs.writeFile(temp, JSON.stringify(record) + '\n', { mode: 0o600 });
     await fs.rename(temp, ownerPath);
     return {
+      assertLease: () => {
+        const age = performance.now() - refreshedAt;
+        if (age > staleMs * LEASE_SHARE) {
+          throw new LeaseExpired(`the ownership lock was last refreshed ${Math.round(age)} ms ago (stale after ${staleMs} ms): another sidecar may own the file`);
+        }
+      },
       release: async () => {
         // After a compromise the record may be the new owner's: only ever remove our own.
         const current = await readOwner(ownerPath);
@@ -114,6 +151,22 @@ async function currentOwner(lockPath: string, ownerPath: string): Promise<OwnerR
   }
   const parsed = OwnerSchema.safeParse(safeJson(text));
   return parsed.success && parsed.data.lockIno === ino ? parsed.data : undefined;
+}
+
+/**
+ * Who owns the file now, for the log line of an owner that lost it: the
+ * recorded owner unless that is this process. Read synchronously: the process
+ * is about to exit.
+ */
+export function successorOf(stateDir: string): string {
+  let owner: OwnerRecord | undefined;
+  try {
+    const parsed = OwnerSchema.safeParse(safeJson(readFileSync(path.join(stateDir, 'owner.json'), 'utf8')));
+    owner = parsed.success ? parsed.data : undefined;
+  } catch (error) {
+    return `an owner not recorded yet (${(error as Error).message})`;
+  }
+  return owner === undefined || owner.pid === process.pid ? 'an owner not recorded yet' : `sidecar pid ${owner.pid} on ${owner.socket}`;
 }
 
 /** The owner record as written, whatever lock it describes; undefined if missing or unreadable. */

@@ -27,6 +27,8 @@ export class SidecarState {
   constructor(
     readonly stateDir: string,
     private readonly fs: FsOps,
+    /** Where temp files are made (the owner's generation directory). */
+    private readonly tempDir?: string,
   ) {}
 
   get path(): string {
@@ -51,7 +53,7 @@ export class SidecarState {
   }
 
   async write(record: SidecarStateRecord): Promise<void> {
-    await durableReplace(this.path, Buffer.from(JSON.stringify(record) + '\n'), { fs: this.fs, mode: 0o600 });
+    await durableReplace(this.path, Buffer.from(JSON.stringify(record) + '\n'), { fs: this.fs, mode: 0o600, ...(this.tempDir === undefined ? {} : { tempDir: this.tempDir }) });
     this.recorded = record;
   }
 

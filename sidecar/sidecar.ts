@@ -17,14 +17,15 @@ import {
   type Request,
   type ServerHello,
 } from '../protocol/index.js';
-import { CommitQueue } from './commit-queue.js';
+import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
 import { ConfigFile } from './config-file.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
 import { Health } from './health.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
-import { acquireOwnership, AlreadyOwnedError, type Ownership } from './ownership-lock.js';
+import { acquireOwnership, AlreadyOwnedError, successorOf, type Ownership } from './ownership-lock.js';
+import { Generation } from './generation-fence.js';
 import { RefusalQueue } from './refusal-queue.js';
 import { OutboundBudget } from './outbound-budget.js';
 import { Session } from './session.js';
@@ -77,6 +78,9 @@ export class Sidecar {
   private readonly fileWatch: FileWatch;
   private stopping: Promise<void> | undefined;
   private readOnlyListener: Listener | undefined;
+  /** Set once a flush found this process fenced off: nothing of its may touch the file any more. */
+  private lost = false;
+  onFatal: ((error: Error) => void) | undefined;
   private readonly eventLoop = new EventLoopMonitor();
   readonly startedAt = Date.now();
 
@@ -132,7 +136,7 @@ export class Sidecar {
       staleMs: options.lockStaleMs,
       onCompromised: (error) => {
         health.lockLost = true;
-        log.fatal({ err: error }, 'ownership lock compromised: refusing writes and stopping');
+        log.fatal({ err: error }, `ownership lock compromised (now held by ${successorOf(stateDir)}): refusing writes and stopping`);
         sidecar?.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the ownership lock was lost; this sidecar is stopping'));
         options.onFatal?.(error);
       },
@@ -142,16 +146,21 @@ export class Sidecar {
         throw new AlreadyOwnedError(configPath, undefined);
       }
       const fs = options.fs ?? realFs;
-      const file = new ConfigFile(configPath, stateDir, fs, log);
+      // Fenced before the file is read: whatever an earlier owner renamed in is seen, later renames fail.
+      const generation = await Generation.claim(stateDir);
+      health.deposedOwners = () => generation.liveDeposed();
+      for (const deposed of generation.liveDeposed()) {
+        log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
+      }
+      const file = new ConfigFile(configPath, stateDir, fs, log, generation);
+      file.beforeRename = () => ownership.assertLease();
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       file.maxDepth = limits.maxDepth;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
-      if (loaded.recovered !== undefined) {
-        const { backup, quarantined, reason } = loaded.recovered;
-        health.recoveredFromBackup = `recovered at start from backup ${backup} (${reason}${quarantined === undefined ? '' : `; the unusable file is kept in ${quarantined}`})`;
-      }
+      if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;
+      if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
       const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
       const firstRevision = loaded.resume?.revision ?? 1;
@@ -160,7 +169,7 @@ export class Sidecar {
       let schemaRunning: SchemaRunning | undefined;
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
       const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
-      const queue = new CommitQueue(first, (next, previous) => file.write(next, previous), limits, {
+      const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -172,10 +181,14 @@ export class Sidecar {
           health.recordWriteError(message);
           log.error({ err: error, writes }, 'flush failed; its writes were answered WRITE_FAILED');
         },
+        onOutcomeUnknown: (error, writes) => {
+          sidecar?.ownershipLost(error, writes);
+        },
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
       sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
+      sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
@@ -187,6 +200,26 @@ export class Sidecar {
       }
       throw error;
     }
+  }
+
+  /**
+   * A flush could not tell whether it landed: another process has fenced this
+   * one off (or the journal could not be made consistent). Nothing more is
+   * written; the writes in flight stay unanswered (their clients see
+   * OUTCOME_UNKNOWN when the process exits) and the process is told to stop.
+   */
+  private ownershipLost(error: OutcomeUnknown, writes: number): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.health.lockLost = true;
+    const successor = successorOf(stateDirFor(this.configPath));
+    this.log.fatal(
+      { err: error, inFlight: writes },
+      `lost ownership of ${this.configPath} to ${successor}: ${writes} write(s) in flight have an unknown outcome; nothing more is written, stopping`,
+    );
+    if (this.onFatal !== undefined) this.onFatal(error);
+    // Embedded without a fatal handler: stop serving a file this process no longer owns.
+    else void this.stop().catch((stopError: unknown) => this.log.error({ err: stopError }, 'stop after losing ownership failed'));
   }
 
   /** The committed revision. */
@@ -285,19 +318,22 @@ export class Sidecar {
     this.listener?.stopAccepting();
     this.readOnlyListener?.stopAccepting();
     this.fileWatch.stop();
-    await this.handEdits.request('file');
+    if (!this.lost) await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();
-    await Promise.all([...this.sessions].map((session) => session.drained()));
+    // Fenced off: writes in flight are never answered (their outcome is unknown), so don't wait for them.
+    if (!this.lost) await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
     await this.listener?.close();
     await this.readOnlyListener?.close();
     this.watches.close();
     this.eventLoop.stop();
-    await this.file
-      .recordCleanStop(this.epoch, this.queue.committed.revision)
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
-    await this.ownership.release();
+    if (!this.lost) {
+      await this.file
+        .recordCleanStop(this.epoch, this.queue.committed.revision)
+        .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
+    }
+    await this.ownership.release().catch((error: unknown) => this.log.warn({ err: error }, 'could not release the ownership lock'));
     this.log.info('stopped');
   }
 }

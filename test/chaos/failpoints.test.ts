@@ -3,14 +3,19 @@
 // the writer gets WRITE_FAILED with the OS reason, the file is byte-identical
 // to before, nothing was acknowledged before the directory fsync, memory still
 // equals disk, no temp file is left, and once the fault clears writes succeed.
+// Then the process is killed at every step of the very first write and of a
+// later one: each restart serves, with every acknowledged write.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ConfigSidecarError, type ConfigClient } from '../../client/index.js';
-import type { Sidecar } from '../../sidecar/index.js';
+import { ConfigSidecarError, connect, type ConfigClient } from '../../client/index.js';
+import { Sidecar, createLogger } from '../../sidecar/index.js';
 import { FaultyFs, type FailStep } from '../helpers/faulty-fs.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
+import { startLineProcess } from '../helpers/line-process.js';
+import { CRASHING_SIDECAR } from '../helpers/paths.js';
+import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 
 async function start(t: TestContext): Promise<{ faulty: FaultyFs; client: ConfigClient; configPath: string; sidecar: Sidecar }> {
   const { faulty, client, paths, sidecar } = await startFaultySidecar(t);
@@ -29,12 +34,13 @@ async function writeFails(client: ConfigClient, value: number, osCode: string, s
   });
 }
 
+/** No temp file anywhere: beside the config, in the state directory, in a generation directory. */
 async function noTempFiles(configPath: string): Promise<void> {
-  const names = await readdir(path.dirname(configPath));
+  const names = await readdir(path.dirname(configPath), { recursive: true });
   assert.deepEqual(names.filter((name) => name.includes('.tmp-')), []);
 }
 
-const STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir'];
+const STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir', 'journal-write', 'journal-sync'];
 
 for (const step of STEPS) {
   test(`a failure at ${step}, once: WRITE_FAILED, the file untouched, the next write succeeds`, async (t) => {
@@ -106,3 +112,93 @@ test('permission denied (EACCES) on creating the temp file: WRITE_FAILED naming 
   await client.set('a', 5);
   assert.equal((await client.health()).status, 'ok');
 });
+
+type Write = readonly [key: string, value: number];
+
+/**
+ * Runs the crashing sidecar (killed at `step`, 0 = never), sends `writes` one
+ * by one, and returns those acknowledged before it died, and the steps it took
+ * when it did not crash.
+ */
+async function crashRun(t: TestContext, paths: TestPaths, step: number, writes: readonly Write[]): Promise<{ acked: Write[]; crashed: boolean; steps: string[] }> {
+  const proc = await startLineProcess(t, CRASHING_SIDECAR, [paths.configPath, paths.socketPath, String(step)]);
+  const exited = new Promise<string>((resolve) => proc.child.once('exit', (code, signal) => resolve(String(signal ?? code))));
+  const client = connect({ socketPath: paths.socketPath, defaultTimeoutMs: 15_000 });
+  const acked: Write[] = [];
+  try {
+    for (const write of writes) {
+      const outcome = await Promise.race([client.set(write[0], write[1]).then(() => 'acked', (error: unknown) => `failed: ${String(error)}`), exited]);
+      if (outcome !== 'acked') {
+        assert.equal(await exited, 'SIGKILL', `the write ended "${outcome}" without the crash`);
+        return { acked, crashed: true, steps: [] };
+      }
+      acked.push(write);
+    }
+  } finally {
+    client.close();
+  }
+  proc.child.kill('SIGUSR2');
+  const line = await proc.next(10_000);
+  proc.child.kill('SIGTERM');
+  await exited;
+  return { acked, crashed: false, steps: line.replace(/^steps /, '').split(',') };
+}
+
+/** A restart serves: every acknowledged write is there, nothing that was never sent, health not failing. */
+async function restartKeeps(t: TestContext, paths: TestPaths, acked: readonly Write[], sent: readonly Write[], label: string): Promise<void> {
+  let sidecar: Sidecar;
+  try {
+    sidecar = await Sidecar.start({ configPath: paths.configPath, socketPath: paths.socketPath, logger: createLogger('silent') });
+  } catch (error) {
+    assert.fail(`${label}: the restart refused: ${(error as Error).message}`);
+  }
+  t.after(() => sidecar.stop());
+  const client = connect({ socketPath: paths.socketPath });
+  try {
+    const doc = (await client.get('')) as Record<string, number>;
+    for (const [key, value] of acked) assert.equal(doc[key], value, `${label}: acknowledged ${key}=${value} is served (got ${JSON.stringify(doc)})`);
+    for (const [key, value] of Object.entries(doc)) {
+      assert.ok(sent.some(([k, v]) => k === key && v === value), `${label}: ${key}=${value} was never sent`);
+    }
+    assert.notEqual((await client.health()).status, 'failing', label);
+  } finally {
+    client.close();
+    await sidecar.stop();
+  }
+}
+
+const FIRST: Write[] = [['a', 1]];
+const LATER: Write[] = [['a', 1], ['b', 2]];
+
+test('a crash at every step of the first write and of a later one: each restart serves every acknowledged write', async (t) => {
+  const measured = await crashRun(t, await testPaths(t), 0, LATER);
+  assert.equal(measured.crashed, false);
+  const firstOnly = await crashRun(t, await testPaths(t), 0, FIRST);
+  const firstSteps = firstOnly.steps.length;
+  const allSteps = measured.steps.length;
+  assert.ok(firstSteps > 0 && allSteps > firstSteps, `steps: first write ${firstSteps}, both ${allSteps}`);
+  t.diagnostic(`first write: ${firstOnly.steps.join(' ')}; later write: ${measured.steps.slice(firstSteps).join(' ')}`);
+  for (let step = 1; step <= allSteps; step++) {
+    const paths = await testPaths(t);
+    const run = await crashRun(t, paths, step, LATER);
+    const label = `crash at step ${step} (${measured.steps[step - 1]}) of the ${step <= firstSteps ? 'first' : 'later'} write`;
+    assert.ok(run.crashed, `${label}: the process was killed`);
+    await restartKeeps(t, paths, run.acked, LATER, label);
+  }
+});
+
+for (const step of ['rename', 'journal-sync'] as const) {
+  test(`a write answered WRITE_FAILED at ${step} is never rebuilt from the journal`, async (t) => {
+    const { faulty, client, configPath, sidecar } = await start(t);
+    faulty.arm({ step, mode: 'once', code: 'EIO' });
+    await writeFails(client, 2, 'EIO', step);
+    await sidecar.stop();
+    await unlink(configPath);
+    const socketPath = path.join(path.dirname(configPath), 'again.sock');
+    const again = await Sidecar.start({ configPath, socketPath, logger: createLogger('silent') });
+    t.after(() => again.stop());
+    const reader = connect({ socketPath });
+    t.after(() => reader.close());
+    assert.deepEqual(await reader.get(''), { a: 1 });
+  });
+}

@@ -1,12 +1,12 @@
 // The persistence layer's file-system calls with a failpoint: one step
 // (open of the temp file, a write, fsync of the file, close, rename, fsync of
-// the directory) fails with a chosen OS error once or from then on, or is held
-// until released. The only mock in the suite: a disk fault cannot be made real
+// the directory, append to the commit journal, its datasync) fails with a
+// chosen OS error once or from then on, or is held until released. The only mock in the suite: a disk fault cannot be made real
 // on demand.
 import type { FileHandle } from 'node:fs/promises';
 import { realFs, type FsOps } from '../../sidecar/fs-ops.js';
 
-export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir';
+export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir' | 'journal-write' | 'journal-sync';
 
 export interface Failpoint {
   step: FailStep;
@@ -20,6 +20,14 @@ export class FaultyFs {
   /** Steps entered, in order, for assertions about ordering. */
   readonly log: string[] = [];
   private hold: { step: FailStep; entered: () => void; release: Promise<void> } | undefined;
+
+  /** Steps still to pass before the process kills itself (SIGKILL), or undefined. */
+  private crashIn: number | undefined;
+
+  /** The process SIGKILLs itself on entering the `n`th step from now (1 = the next one): a crash at that point. */
+  crashAt(n: number): void {
+    this.crashIn = n;
+  }
 
   arm(failpoint: Failpoint): void {
     this.failpoint = failpoint;
@@ -40,6 +48,7 @@ export class FaultyFs {
 
   private async at(step: FailStep): Promise<void> {
     this.log.push(step);
+    if (this.crashIn !== undefined && --this.crashIn === 0) process.kill(process.pid, 'SIGKILL');
     if (this.hold?.step === step) {
       const hold = this.hold;
       this.hold = undefined;
@@ -86,6 +95,14 @@ export class FaultyFs {
     rename: async (from, to) => {
       await this.at('rename');
       return realFs.rename(from, to);
+    },
+    append: async (handle, data) => {
+      await this.at('journal-write');
+      return realFs.append(handle, data);
+    },
+    datasync: async (handle) => {
+      await this.at('journal-sync');
+      return realFs.datasync(handle);
     },
   };
 }

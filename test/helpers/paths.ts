@@ -5,3 +5,5 @@ import { fileURLToPath } from 'node:url';
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 /** dist/test/helpers/client-worker.js */
 export const CLIENT_WORKER = fileURLToPath(new URL('./client-worker.js', import.meta.url));
+/** dist/test/helpers/crashing-sidecar.js */
+export const CRASHING_SIDECAR = fileURLToPath(new URL('./crashing-sidecar.js', import.meta.url));

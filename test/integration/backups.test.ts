@@ -17,7 +17,7 @@ for (const [damage, corrupt] of [
   ['emptied', () => Buffer.alloc(0)],
   ['byte-flipped', (good: Buffer) => Buffer.from(good.toString('utf8').replace('{', '['))],
 ] as const) {
-  test(`a file ${damage} before start: quarantined intact, the newest good backup served, health degraded`, async (t) => {
+  test(`a file ${damage} before start: quarantined intact, the last committed state served, health degraded`, async (t) => {
     const paths = await testPaths(t);
     const cli = (...args: string[]) => runNode(CLI, [...args, '--socket', paths.socketPath]);
     const first = await startSidecar(t, paths);
@@ -30,14 +30,14 @@ for (const [damage, corrupt] of [
     await startSidecar(t, paths);
 
     assert.equal((await cli('get', 'server.port')).stdout.trim(), '8080');
-    assert.deepEqual(await readFile(paths.configPath), good, 'the backup is back in place');
+    assert.deepEqual(await readFile(paths.configPath), good, 'the last committed file is back in place');
     const quarantine = path.join(path.dirname(paths.configPath), '.config.json.sidecar', 'quarantine');
     const [kept] = await readdir(quarantine);
     assert.deepEqual(await readFile(path.join(quarantine, kept!)), bad, 'the damaged file is kept byte for byte');
     const health = await cli('health');
     assert.equal(health.code, 1);
     const reasons = (JSON.parse(health.stdout) as { reasons: string[] }).reasons.join('\n');
-    assert.match(reasons, /recovered at start from backup .*backups/);
+    assert.match(reasons, /recovered at start: .*rebuilt from the commit journal/);
     assert.ok(reasons.includes(path.join(quarantine, kept!)), reasons);
   });
 }
