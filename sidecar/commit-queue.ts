@@ -227,10 +227,12 @@ export class CommitQueue {
         );
       }
     }
-    const { state, results, changes } = applyOps(this.working, write.ops, write.guards);
-    if (state === this.working) {
+    const { state, results, changes, unchanged } = applyOps(this.working, write.ops, write.guards);
+    // A write that changes nothing makes no revision; except while writes are refused, when the few let
+    // through repair the file (schema-fallback.ts) and must reach the disk even if memory already agrees.
+    if (unchanged && this.refusal === undefined) {
       write.unchanged = true;
-      write.revision = state.revision;
+      write.revision = this.working.revision;
       write.results = results;
       return undefined;
     }

@@ -72,7 +72,11 @@ export function readPath(state: StoreState, segments: readonly string[]): { valu
  * checked against `state` before anything is applied (etcd txn semantics):
  * on a mismatch, CONFLICT and nothing changes.
  */
-export function applyOps(state: StoreState, ops: readonly WriteOp[], guards: readonly Guard[] = []): { state: StoreState; results: OpResult[]; changes: Change[] } {
+export function applyOps(
+  state: StoreState,
+  ops: readonly WriteOp[],
+  guards: readonly Guard[] = [],
+): { state: StoreState; results: OpResult[]; changes: Change[]; unchanged: boolean } {
   const parsed = ops.map((op) => ({ op, segments: parsePath(op.path) }));
   const conditions = [
     ...parsed.flatMap(({ op, segments }) => (op.ifModRevision === undefined ? [] : [{ segments, modRevision: op.ifModRevision }])),
@@ -115,9 +119,8 @@ export function applyOps(state: StoreState, ops: readonly WriteOp[], guards: rea
       results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
     }
   }
-  // A write that changes nothing (equal values, deletes of what is not there) makes no revision.
-  if (changes.length === 0) return { state, results, changes };
-  return { state: { doc, revision, tree }, results, changes };
+  // A write that changes nothing (equal values, deletes of what is not there): the caller decides whether it makes a revision.
+  return { state: { doc, revision, tree }, results, changes, unchanged: changes.length === 0 };
 }
 
 /** Deep equality of two JSON values (key order ignored, as JSON objects are unordered). */

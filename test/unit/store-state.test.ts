@@ -56,10 +56,14 @@ describe('applyOps', () => {
     assert.deepEqual(state.doc, { b: 3 });
   });
 
-  test('a write that changes nothing makes no revision: a delete of nothing, a set of an equal value', () => {
+  test('a write that changes nothing is flagged unchanged (the queue makes no revision of it): a delete of nothing, an equal value', () => {
     const s1 = initialState(deepFreeze({ a: 1, b: { c: [1, { d: 2 }] } }), 1);
-    assert.equal(apply(s1, { op: 'delete', path: 'nope' }), s1);
-    assert.equal(apply(s1, { op: 'set', path: 'b', value: { c: [1, { d: 2 }] } }), s1);
+    assert.equal(applyOps(s1, [{ op: 'delete', path: 'nope' }]).unchanged, true);
+    const equal = applyOps(s1, [{ op: 'set', path: 'b', value: { c: [1, { d: 2 }] } }]);
+    assert.equal(equal.unchanged, true);
+    assert.equal(equal.state.doc, s1.doc, 'the same document');
+    assert.equal(mod(equal.state, 'b.c'), 1, 'no modRevision moves');
+    assert.equal(applyOps(s1, [{ op: 'set', path: 'a', value: 2 }]).unchanged, false);
     const { results } = applyOps(s1, [{ op: 'set', path: 'a', value: 1 }]);
     assert.deepEqual(results, [{ modRevision: 1, existed: true }], 'answered with the modRevision it has');
   });
