@@ -139,8 +139,7 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   private warnedUnhandled = false;
   private closing: Promise<void> | undefined;
 
-  /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when given. */
-  private readonly schema: z.ZodType | undefined;
+  /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when a schema is given. */
   private readonly schemaCheck: Promise<SchemaCheck> | undefined;
   /** The schema's hash once computed (before any call of a typed client is queued). */
   private clientHash: string | undefined;
@@ -150,7 +149,6 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
     super();
-    this.schema = options.schema;
     this.onError = options.onError;
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);

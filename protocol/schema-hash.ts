@@ -6,8 +6,16 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
+/** 16 hex characters; "unrepresentable" for a schema zod cannot put in JSON Schema (then only that is compared). */
 export function schemaHash(schema: z.ZodType): string {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  let json: unknown;
+  try {
+    json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', cycles: 'ref' });
+  } catch (error) {
+    // Never fail a hello over this: two such schemas compare equal, which is the most that can be said.
+    if (!(error instanceof Error)) throw error;
+    return 'unrepresentable';
+  }
   return createHash('sha256').update(canonicalJson(json)).digest('hex').slice(0, 16);
 }
 
