@@ -10,6 +10,8 @@ import { parseDocument, parseValue, readInput, readValueText } from './values.js
 export interface ClientArgs {
   /** The socket, resolved from --socket, --app or the environment. */
   socketPath: string;
+  /** --app: also names the config an auto-started sidecar serves when --config is not given. */
+  app?: string;
   timeoutMs: number;
   /** How long to wait for a socket that does not exist yet (--wait); none: fail at once. */
   waitMs?: number;
@@ -38,6 +40,7 @@ export function autoStartOption(args: ClientArgs): AutoStartOptions | false {
 export function connectFor(command: string, args: ClientArgs): ConfigClient {
   return connect({
     socketPath: args.socketPath,
+    app: args.app,
     name: `config-sidecar ${command}`,
     defaultTimeoutMs: args.timeoutMs,
     autoStart: autoStartOption(args),

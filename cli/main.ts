@@ -91,6 +91,7 @@ async function runClient({ command, positionals, values, json }: Run): Promise<n
   const socketPath = await resolveSocket(values.socket as string | undefined, values.app as string | undefined, command);
   const args = {
     socketPath,
+    app: values.app as string | undefined,
     timeoutMs,
     waitMs,
     json,

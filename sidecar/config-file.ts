@@ -41,9 +41,18 @@ export interface LoadedConfig {
   fileVersion?: number;
   /** Epoch and revision of the previous clean stop, when the file is unchanged since. */
   resume?: { epoch: string; revision: number };
+  /**
+   * The highest revision an earlier run can have answered (its journal's last record; 0 when none
+   * is known). A start that cannot resume numbers its revisions above it, so a modRevision read
+   * before a crash never names a different write after it (a CAS from then fails CONFLICT).
+   */
+  revisionFloor: number;
   /** The file was unusable, gone or behind, and the served state was rebuilt: what happened, for health. */
   recovered?: { reason: string };
 }
+
+/** What reading the file (and rebuilding it when needed) found, before the journal's revisions are known. */
+type FileFound = Omit<LoadedConfig, 'revisionFloor'>;
 
 /** What a re-read found. */
 export type Reread =
@@ -117,12 +126,12 @@ export class ConfigFile {
     }
     const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
     if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
-    const loaded = await this.loadFile(record, stateProblem, journal);
-    await this.startJournal(loaded.existed, loaded.resume?.revision ?? 1);
+    const loaded = { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
+    await this.startJournal(loaded.existed, firstRevisionOf(loaded));
     return loaded;
   }
 
-  private async loadFile(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
+  private async loadFile(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<FileFound> {
     let raw: Buffer;
     try {
       const stat = await this.fs.stat(this.configPath);
@@ -174,7 +183,7 @@ export class ConfigFile {
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
   }
 
-  private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<LoadedConfig> {
+  private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<FileFound> {
     if (journal !== undefined) {
       // Nothing was ever committed (a crash during the very first write): a first start.
       if (journal.checkpoint.base === null && journal.commits.length === 0) return { doc: {}, existed: false };
@@ -194,7 +203,7 @@ export class ConfigFile {
   }
 
   /** The journal's base with its commits applied, written in place of the file. */
-  private async rebuild(journal: JournalContents, reason: string): Promise<LoadedConfig> {
+  private async rebuild(journal: JournalContents, reason: string): Promise<FileFound> {
     let doc: JsonObject = {};
     let baseVersion: number | undefined;
     const base = journal.checkpoint.base;
@@ -239,7 +248,7 @@ export class ConfigFile {
   }
 
   /** Puts the newest valid backup in place of an unusable or missing file (no journal to rebuild from); undefined if there is none. */
-  private async recoverFromBackup(reason: string): Promise<LoadedConfig | undefined> {
+  private async recoverFromBackup(reason: string): Promise<FileFound | undefined> {
     for (const backup of await this.backups.list()) {
       const bytes = await this.fs.readFile(backup.path);
       const checked = this.parse(bytes);
@@ -519,4 +528,14 @@ function findForbiddenKey(value: unknown, at: string[]): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/** The revision the served state starts at: the clean stop's, else one above anything answered before. */
+export function firstRevisionOf(loaded: LoadedConfig): number {
+  return loaded.resume?.revision ?? loaded.revisionFloor + 1;
+}
+
+/** The last revision a journal records (its checkpoint's when it holds no commit). */
+function lastJournalRevision(journal: JournalContents): number {
+  return journal.commits.reduce((highest, commit) => Math.max(highest, commit.last), journal.checkpoint.revision);
 }

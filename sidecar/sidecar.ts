@@ -18,7 +18,7 @@ import {
   type ServerHello,
 } from '../protocol/index.js';
 import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
-import { ConfigFile } from './config-file.js';
+import { ConfigFile, firstRevisionOf } from './config-file.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
@@ -163,7 +163,7 @@ export class Sidecar {
       if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
       const epoch = loaded.resume?.epoch ?? randomBytes(8).toString('hex');
-      const firstRevision = loaded.resume?.revision ?? 1;
+      const firstRevision = firstRevisionOf(loaded);
       const history = new History(firstRevision);
       let watches: WatchHub | undefined;
       let schemaRunning: SchemaRunning | undefined;

@@ -1,10 +1,9 @@
 // A conditional write prepared before a crash must not apply to a value the
 // client never read: the recorded history of a read, a kill -9, another
 // client's write and the conditional write is checked for linearizability.
-// Known to fail: after a kill -9 the new epoch numbers revisions from 1 again,
-// so the modRevision read before the crash can name a different write after
-// it, and the conditional write overwrites a value its client never saw (a
-// lost update). docs/decisions.md ("Linearizability checker") has the details.
+// A start after a kill -9 numbers its revisions above the last one the commit
+// journal records, so the modRevision read before the crash cannot name the
+// write made after it (docs/decisions.md, "Epoch across restarts").
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,9 +17,7 @@ import { testPaths } from '../helpers/temp-dir.js';
 
 const HISTORY_WORKER = fileURLToPath(new URL('../helpers/history-worker.js', import.meta.url));
 
-const KNOWN_FAILURE = 'modRevisions restart from 1 after a kill -9, so an older ifModRevision can match a newer write';
-
-test('a CAS prepared before a kill -9 does not overwrite a value written after the restart', { todo: KNOWN_FAILURE }, async (t) => {
+test('a CAS prepared before a kill -9 does not overwrite a value written after the restart', async (t) => {
   const paths = await testPaths(t);
   const historyDir = path.join(paths.dir, 'history');
   await mkdir(historyDir);

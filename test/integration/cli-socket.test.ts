@@ -2,12 +2,13 @@
 // 3) unless --wait MS waits for one to appear; a socket that exists but does
 // not answer keeps the whole --timeout.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
+import { isRunning, servePidsFor, waitUntil } from '../helpers/sidecar-pids.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -58,3 +59,17 @@ test('a socket that exists but never answers keeps the whole --timeout', async (
   assert.equal(result.code, 3, result.stderr);
   assert.ok(elapsed >= 1500, `gave up after ${elapsed} ms, before its 1500 ms deadline`);
 });
+
+test('--auto-start skips the socket check and starts the sidecar on --app\'s default config', { skip: process.platform !== 'linux' && 'finds the started sidecar through /proc' }, async (t) => {
+  const paths = await testPaths(t);
+  t.after(async () => {
+    const pids = await servePidsFor(paths.socketPath);
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
+    await waitUntil(async () => (await Promise.all(pids.map(isRunning))).every((running) => !running), 10_000, 'the started sidecar stops');
+  });
+  const env = { XDG_CONFIG_HOME: path.join(paths.dir, 'xdg'), CONFIG_SIDECAR_CONFIG: '' };
+  const set = await runNode(CLI, ['set', 'a', '1', '--app', 'myapp', '--auto-start', '--socket', paths.socketPath, '--timeout', '30000'], { env });
+  assert.equal(set.code, 0, set.stderr);
+  assert.deepEqual(JSON.parse(await readFile(path.join(paths.dir, 'xdg', 'myapp', 'config.json'), 'utf8')), { a: 1 });
+});
+

@@ -81,8 +81,10 @@ test('serve --json reports a failed start as one JSON line', async (t) => {
   const paths = await testPaths(t);
   const result = await runNode(CLI, ['serve', '--config', paths.configPath, '--socket', paths.socketPath, '--schema', path.join(paths.dir, 'missing.mjs'), '--json']);
   assert.equal(result.code, 1);
-  const lines = result.stderr.trimEnd().split('\n');
-  const error = (JSON.parse(lines.at(-1)!) as { error: { code: string; message: string } }).error;
+  // The sidecar's own log lines (JSON too) may come before or after it.
+  const line = result.stderr.split('\n').find((text) => text.startsWith('{"error":'));
+  assert.ok(line !== undefined, result.stderr);
+  const error = (JSON.parse(line) as { error: { code: string; message: string } }).error;
   assert.equal(error.code, 'CANNOT_START');
   assert.match(error.message, /missing\.mjs/);
 });

@@ -18,12 +18,12 @@ function logLines(sidecar: SidecarProcess): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-/** The levels announced by SIGUSR2 so far, waited for until there are `count` of them. */
-async function levelChanges(sidecar: SidecarProcess, count: number, timeoutMs = 30_000): Promise<unknown[]> {
-  const changes = () => logLines(sidecar).filter((line) => line.msg === 'SIGUSR2: log level changed').map((line) => line.logLevel);
+/** The log lines that `pick` keeps, waited for until there are `count` of them (pino writes asynchronously). */
+async function linesWhere(sidecar: SidecarProcess, pick: (line: Record<string, unknown>) => boolean, count: number, timeoutMs = 30_000): Promise<Record<string, unknown>[]> {
+  const picked = () => logLines(sidecar).filter(pick);
   const deadline = Date.now() + timeoutMs;
-  while (changes().length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} level changes within ${timeoutMs} ms; stderr:\n${sidecar.stderr()}`);
+  while (picked().length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} matching log lines within ${timeoutMs} ms; stderr:\n${sidecar.stderr()}`);
     // Checked and subscribed in one tick: no line can slip in between; the timer keeps the bound.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
@@ -33,14 +33,18 @@ async function levelChanges(sidecar: SidecarProcess, count: number, timeoutMs = 
       });
     });
   }
-  return changes();
+  return picked();
+}
+
+/** The levels announced by SIGUSR2 so far, waited for until there are `count` of them. */
+async function levelChanges(sidecar: SidecarProcess, count: number): Promise<unknown[]> {
+  return (await linesWhere(sidecar, (line) => line.msg === 'SIGUSR2: log level changed', count)).map((line) => line.logLevel);
 }
 
 test('log lines carry their level as a label; SIGUSR2 steps it to debug, trace and back', unixOnly, async (t) => {
   const paths = await testPaths(t);
   const sidecar = await startSidecar(t, paths, { extraArgs: ['--log-level', 'info'] });
-  const started = logLines(sidecar);
-  assert.ok(started.length > 0, 'the start is logged at info');
+  const started = await linesWhere(sidecar, () => true, 1);
   for (const line of started) assert.equal(typeof line.level, 'string', `a label, not a number: ${JSON.stringify(line)}`);
 
   for (let i = 1; i <= 3; i++) {
