@@ -34,6 +34,7 @@ export const OPTIONS = {
   all: { type: 'boolean' },
   merge: { type: 'boolean' },
   'no-initial': { type: 'boolean' },
+  rev: { type: 'string' },
   prometheus: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
@@ -137,11 +138,14 @@ Without --merge FILE replaces the whole document.
   },
   watch: {
     args: [0, 1],
-    synopsis: 'watch [PATH] [--no-initial]',
+    synopsis: 'watch [PATH] [--no-initial | --rev N]',
     summary: 'one JSON line per change, until SIGINT or SIGTERM',
     details: `  --no-initial  no first line with the current value
+  --rev N       start with the changes of revision N and later (resume where an earlier watch
+                stopped) while the sidecar's history still holds them, else one "resync" line with
+                the difference to the value now; no line with the current value
   --json        errors as JSON (the lines are JSON already)`,
-    options: ['no-initial', ...CLIENT],
+    options: ['no-initial', 'rev', ...CLIENT],
   },
   health: {
     args: [0, 0],

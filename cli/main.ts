@@ -100,8 +100,9 @@ async function runClient({ command, positionals, values, json }: Run): Promise<n
     expectOwner: values['expect-owner'] as string | undefined,
   };
   if (command === 'watch') {
+    const fromRevision = positiveMs(values.rev, '--rev', command, 'revision');
     const { watchCommand } = await import('./watch.js');
-    return watchCommand(positionals[0] ?? '', args, values['no-initial'] === true ? 'none' : 'snapshot');
+    return watchCommand(positionals[0] ?? '', args, fromRevision === undefined ? { initial: values['no-initial'] === true ? 'none' : 'snapshot' } : { fromRevision });
   }
   const { runClientCommand } = await import('./client-commands.js');
   return runClientCommand(command, positionals, values, args);

@@ -1,11 +1,16 @@
 // `config-sidecar watch [PATH]`: one JSON line per change event, until
 // SIGINT/SIGTERM. Rides through sidecar restarts like any client; only the
-// first connection must succeed within --timeout.
+// first connection must succeed within --timeout. `--rev N` resumes from
+// revision N (the client's startRevision).
 import { formatPath } from '../protocol/paths.js';
 import { checkSocketExists, connectFor, reportCallError, type ClientArgs } from './client-commands.js';
+import type { WatchOptions } from '../client/index.js';
 import { ExitCode } from './exit-codes.js';
 
-export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
+/** Where the watch starts: the value now (or not), or the changes from a revision on. */
+export type WatchStart = { initial: 'snapshot' | 'none' } | { fromRevision: number };
+
+export async function watchCommand(path: string, args: ClientArgs, start: WatchStart): Promise<number> {
   const absent = await checkSocketExists(args);
   if (absent !== undefined) return absent;
   const client = connectFor('watch', args);
@@ -17,7 +22,8 @@ export async function watchCommand(path: string, args: ClientArgs, initial: 'sna
   }
   let stream;
   try {
-    stream = client.watch(path, { initial });
+    const options: WatchOptions & { startRevision?: number } = 'fromRevision' in start ? { initial: 'none', startRevision: start.fromRevision } : { initial: start.initial };
+    stream = client.watch(path, options);
   } catch (error) {
     client.close();
     return reportCallError(error, args.json);
