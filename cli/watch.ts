@@ -22,7 +22,7 @@ export async function watchCommand(path: string, args: ClientArgs, start: WatchS
   }
   let stream;
   try {
-    const options: WatchOptions & { startRevision?: number } = 'fromRevision' in start ? { initial: 'none', startRevision: start.fromRevision } : { initial: start.initial };
+    const options: WatchOptions = 'fromRevision' in start ? { initial: 'none', startRevision: start.fromRevision } : { initial: start.initial };
     stream = client.watch(path, options);
   } catch (error) {
     client.close();
