@@ -260,6 +260,7 @@ export class Sidecar {
         epoch: this.epoch,
         revision: this.queue.committed.revision,
         limits: this.limits,
+        ...(this.schema === undefined ? {} : { schemaHash: this.schema.hash }),
       }),
       handle: (request: Request, origin: RequestOrigin) => {
         if (this.stopping !== undefined) {

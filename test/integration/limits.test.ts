@@ -122,7 +122,7 @@ test('maxFrameBytes: a frame of exactly the limit is served; one byte more is FR
   // The sidecar serves on: the frame at the limit was applied, the one above it was not.
   const client = clientOf(t, served);
   assert.equal(((await client.get('a')) as string).length, 4096 - encodeValue({ id: 1, op: 'set', path: 'a', value: '' }).length - 2);
-  assert.equal(await client.get('b').catch((error: ConfigSidecarError) => error.code), 'NOT_FOUND');
+  assert.equal(await client.getEntry('b').catch((error: ConfigSidecarError) => error.code), 'NOT_FOUND');
 });
 
 test('maxStringBytes: strings, keys and paths of exactly the limit pass; one UTF-8 byte more is LIMIT_EXCEEDED on that request', async (t) => {

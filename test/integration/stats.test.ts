@@ -45,7 +45,7 @@ test('stats --prometheus from a real sidecar parses back, and its numbers are th
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
   for (let i = 0; i < SETS; i++) await client.set(`k${i}`, i);
-  await assert.rejects(client.get('missing'), { code: 'NOT_FOUND' });
+  await assert.rejects(client.getEntry('missing'), { code: 'NOT_FOUND' });
 
   const result = await runNode(CLI, ['stats', '--prometheus', '--socket', paths.socketPath]);
   assert.equal(result.code, 0, result.stderr);

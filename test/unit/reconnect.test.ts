@@ -61,7 +61,7 @@ describe('reconnectDelay', () => {
   });
 
   test('a custom policy scales the same way', () => {
-    const policy = { baseMs: 100, maxMs: 300, random: () => 0 };
+    const policy = { baseMs: 100, maxMs: 300, maxAttempts: Infinity, random: () => 0 };
     assert.deepEqual([0, 1, 2, 3].map((n) => reconnectDelay(n, policy)), [50, 100, 150, 150]);
   });
 });
