@@ -1,4 +1,4 @@
-// Read-modify-write races (seeds/000 #5, #13; seeds/001): 16 processes each
+// Read-modify-write races (docs/defects.md, D5): 16 processes each
 // incrementing one counter 200 times through update() must end at exactly 3200.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

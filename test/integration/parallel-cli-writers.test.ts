@@ -1,4 +1,4 @@
-// The zjj report (seeds/003): 20 parallel `config set` processes kept 2 keys
+// docs/defects.md, D6: 20 parallel `config set` processes kept 2 keys
 // of 20. Through one sidecar, every key of 20 and of 100 parallel CLI
 // processes must be in the file.
 import assert from 'node:assert/strict';
