@@ -26,7 +26,7 @@ export class Health {
   /** state.json could not be read at start. */
   stateProblem: string | null = null;
   /** Earlier owners that still run although this one took over their stale lock (fenced off, but an operator should know). */
-  deposedOwners: () => FencedGeneration[] = () => [];
+  deposedOwners: FencedGeneration[] = [];
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -51,7 +51,7 @@ export class Health {
     if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     if (this.stateProblem !== null) degraded.push(this.stateProblem);
-    for (const deposed of this.deposedOwners()) {
+    for (const deposed of this.deposedOwners) {
       degraded.push(`the previous owner, pid ${deposed.pid}, lost its stale lock to this sidecar but still runs; it is fenced off (${deposed.dir}) and cannot write`);
     }
     if (eventLoopRecentMaxMs > EVENT_LOOP_STALL_MS) {
