@@ -1,8 +1,9 @@
 // Every reference in the repository resolves inside it: no tracked source or
 // doc file cites a document kept elsewhere (a design or style document, a
-// defect report or tracker item by number), every docs/<file>.md named exists,
-// every section number of docs/protocol.md cited is one of its sections, and
-// every docs/defects.md entry cited exists and names test files that exist.
+// defect report or tracker item by number), every docs/<file>.md named exists
+// and holds the section quoted after it, every section number of
+// docs/protocol.md cited is one of its sections, and every docs/defects.md
+// entry cited exists and names test files that exist.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -113,6 +114,17 @@ describe('references resolve inside the repository', () => {
       if (!file.endsWith('.md')) return undefined;
       for (const match of line.matchAll(/\]\(([\w./-]+?\.md)(?:#[\w-]*)?\)/g)) {
         if (!existsSync(path.join(ROOT, path.dirname(file), match[1]!))) return `${match[1]} does not exist`;
+      }
+      return undefined;
+    });
+    if (findings.length > 0) assert.fail(findings.join('\n'));
+  });
+
+  test('every section named in quotes after a docs/<file>.md is in that file', () => {
+    const findings = scan(swept, (line) => {
+      for (const match of line.matchAll(/\bdocs\/([\w.-]+?\.md)(?:,\s*|\s*\(|\s+)"([^"]+)"/g)) {
+        const doc = path.join(ROOT, 'docs', match[1]!);
+        if (existsSync(doc) && !readFileSync(doc, 'utf8').toLowerCase().includes(match[2]!.toLowerCase())) return `docs/${match[1]} has no "${match[2]}"`;
       }
       return undefined;
     });
