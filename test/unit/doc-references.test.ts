@@ -23,8 +23,6 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PENDING_SWEEP: readonly string[] = [
   'sidecar/config-file.ts',
   'sidecar/hand-edits.ts',
-  'sidecar/health.ts',
-  'sidecar/sidecar.ts',
   'test/integration/hand-edits.test.ts',
 ];
 
