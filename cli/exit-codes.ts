@@ -1,4 +1,4 @@
-// CLI exit codes (DESIGN §7) and how each error code maps to one.
+// CLI exit codes (README.md, CLI) and how each error code maps to one.
 import type { AnyErrorCode } from '../client/index.js';
 
 export const ExitCode = {

@@ -1,4 +1,4 @@
-// `serve --limit NAME=VALUE`: override one of the sidecar's limits (DESIGN §5).
+// `serve --limit NAME=VALUE`: override one of the sidecar's limits (docs/protocol.md, Limits).
 import { DEFAULT_LIMITS, type Limits } from '../protocol/index.js';
 
 const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];

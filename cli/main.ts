@@ -1,151 +1,144 @@
 #!/usr/bin/env node
 // config-sidecar command line: parse, dispatch, exit with the codes of docs/protocol.md.
-// Only light modules are imported up front: `serve` installs its signal
-// handlers before the sidecar's modules load (docs/operations.md, signals).
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import type { LogLevel } from '../sidecar/index.js';
+// Only the small modules that read the command line are imported up front; each
+// command loads its own code when it runs (a `get` never loads the sidecar), and
+// `serve` installs its signal handlers before the sidecar's modules load
+// (docs/operations.md, signals).
+import { parseCommandLine, wantsJson, type Invocation } from './arguments.js';
+import { UsageError, reportError, reportUsage } from './cli-errors.js';
+import { commandHelp, overviewHelp } from './commands.js';
+import { enableCompileCache } from './compile-cache.js';
 import { ExitCode } from './exit-codes.js';
 import { ServeSignals } from './start-signals.js';
-import { USAGE } from './usage.js';
 
-const ARITY: Record<string, [min: number, max: number]> = {
-  serve: [0, 0],
-  get: [0, 1],
-  set: [2, 2],
-  unset: [1, 1],
-  dump: [0, 0],
-  health: [0, 0],
-  info: [0, 0],
-  backups: [0, 0],
-  restore: [1, 1],
-  watch: [0, 1],
-  stats: [0, 0],
-};
+// Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
-function usageError(message: string): number {
-  process.stderr.write(`config-sidecar: ${message}\n${USAGE}\n`);
-  return ExitCode.USAGE;
-}
+type Run = Extract<Invocation, { kind: 'run' }>;
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        socket: { type: 'string' },
-        app: { type: 'string' },
-        'log-level': { type: 'string' },
-        'lock-stale-ms': { type: 'string' },
-        schema: { type: 'string' },
-        limit: { type: 'string', multiple: true, default: [] },
-        quarantine: { type: 'string' },
-        prometheus: { type: 'boolean', default: false },
-        ack: { type: 'boolean', default: false },
-        'auto-start': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        string: { type: 'boolean', default: false },
-        'if-mod-revision': { type: 'string' },
-        'expect-owner': { type: 'string' },
-        'socket-mode': { type: 'string' },
-        'socket-group': { type: 'string' },
-        'read-only-socket': { type: 'string' },
-        'read-only-socket-mode': { type: 'string' },
-        'read-only-socket-group': { type: 'string' },
-        timeout: { type: 'string' },
-        'no-initial': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return ExitCode.OK;
-  }
-  if (command === undefined) return usageError('no command given');
-  const arity = ARITY[command];
-  if (arity === undefined) return usageError(`unknown command "${command}"`);
-  if (rest.length < arity[0] || rest.length > arity[1]) return usageError(`${command} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s), got ${rest.length}`);
-
-  if (command === 'serve') {
-    const signals = ServeSignals.install();
-    const { parseLimitFlags } = await import('./limit-flags.js');
-    const level = values['log-level'];
-    if (level !== undefined && !LOG_LEVELS.has(level)) return usageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
-    let lockStaleMs: number | undefined;
-    if (values['lock-stale-ms'] !== undefined) {
-      lockStaleMs = Number(values['lock-stale-ms']);
-      if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) return usageError('--lock-stale-ms must be an integer >= 2000');
+  const invocation = parseCommandLine(argv);
+  switch (invocation.kind) {
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`config-sidecar ${pkg.version}\n`);
+      return ExitCode.OK;
     }
-    const { parseSocketAccess } = await import('./socket-access-flags.js');
-    let limits;
-    let quarantine;
-    let socketAccess;
-    let readOnlySocket;
-    try {
-      limits = parseLimitFlags(values.limit);
-      quarantine = values.quarantine === undefined ? undefined : (await import('./quarantine-flag.js')).parseQuarantineFlag(values.quarantine);
-      socketAccess = await parseSocketAccess('socket', values['socket-mode'], values['socket-group']);
-      const readOnlyPath = values['read-only-socket'];
-      if (readOnlyPath === undefined && (values['read-only-socket-mode'] ?? values['read-only-socket-group']) !== undefined) {
-        throw new Error('--read-only-socket-mode and --read-only-socket-group need --read-only-socket PATH');
-      }
-      if (readOnlyPath !== undefined) {
-        readOnlySocket = { path: path.resolve(readOnlyPath), ...(await parseSocketAccess('read-only-socket', values['read-only-socket-mode'], values['read-only-socket-group'])) };
-      }
-    } catch (error) {
-      return usageError((error as Error).message);
-    }
-    const { serve } = await import('./serve.js');
-    return serve({
-      config: values.config,
-      socket: values.socket,
-      app: values.app,
-      logLevel: level as LogLevel | undefined,
-      lockStaleMs,
-      schema: values.schema,
-      limits,
-      socketAccess,
-      readOnlySocket,
-      quarantine,
-      signals,
-    });
+    case 'help':
+      process.stdout.write((invocation.command === undefined ? overviewHelp() : commandHelp(invocation.command)) + '\n');
+      return ExitCode.OK;
+    case 'run':
+      // Only now: the cache pays off for the command's modules, and --help or --version need none.
+      enableCompileCache();
+      return invocation.command === 'serve' ? runServe(invocation) : runClient(invocation);
   }
-  const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usageError('--timeout must be a positive integer (ms)');
-  let ifModRevision: number | undefined;
-  if (values['if-mod-revision'] !== undefined) {
-    ifModRevision = Number(values['if-mod-revision']);
-    if (!Number.isInteger(ifModRevision) || ifModRevision < 0) return usageError('--if-mod-revision must be a non-negative integer');
-  }
-  const clientArgs = {
-    socket: values.socket,
-    app: values.app,
-    timeoutMs,
-    json: values.json,
-    autoStart: values['auto-start'],
-    config: values.config,
-    expectOwner: values['expect-owner'],
-  };
-  const [{ runClientCommand }, { watchCommand }] = await Promise.all([import('./client-commands.js'), import('./watch.js')]);
-  if (command === 'watch') return watchCommand(rest[0] ?? '', clientArgs, values['no-initial'] ? 'none' : 'snapshot');
-  return runClientCommand(command, rest, clientArgs, { string: values.string, ifModRevision, prometheus: values.prometheus, ack: values.ack });
 }
 
-main(process.argv.slice(2)).then(
+async function runServe({ values, json }: Run): Promise<number> {
+  const signals = ServeSignals.install();
+  const level = values['log-level'] as string | undefined;
+  if (level !== undefined && !LOG_LEVELS.has(level)) throw new UsageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got ${level}`, 'serve');
+  let lockStaleMs: number | undefined;
+  if (values['lock-stale-ms'] !== undefined) {
+    lockStaleMs = Number(values['lock-stale-ms']);
+    if (!Number.isInteger(lockStaleMs) || lockStaleMs < 2000) throw new UsageError('--lock-stale-ms must be an integer >= 2000', 'serve');
+  }
+  const [{ parseLimitFlags }, { parseSocketAccess }] = await Promise.all([import('./limit-flags.js'), import('./socket-access-flags.js')]);
+  let limits;
+  let quarantine;
+  let socketAccess;
+  let readOnlySocket;
+  try {
+    limits = parseLimitFlags((values.limit as string[] | undefined) ?? []);
+    const quarantineFlag = values.quarantine as string | undefined;
+    quarantine = quarantineFlag === undefined ? undefined : (await import('./quarantine-flag.js')).parseQuarantineFlag(quarantineFlag);
+    socketAccess = await parseSocketAccess('socket', values['socket-mode'] as string | undefined, values['socket-group'] as string | undefined);
+    const readOnlyPath = values['read-only-socket'] as string | undefined;
+    const readOnlyMode = values['read-only-socket-mode'] as string | undefined;
+    const readOnlyGroup = values['read-only-socket-group'] as string | undefined;
+    if (readOnlyPath === undefined && (readOnlyMode ?? readOnlyGroup) !== undefined) {
+      throw new Error('--read-only-socket-mode and --read-only-socket-group need --read-only-socket PATH');
+    }
+    if (readOnlyPath !== undefined) readOnlySocket = { path: path.resolve(readOnlyPath), ...(await parseSocketAccess('read-only-socket', readOnlyMode, readOnlyGroup)) };
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'serve');
+  }
+  const { serve } = await import('./serve.js');
+  return serve({
+    config: values.config as string | undefined,
+    socket: values.socket as string | undefined,
+    app: values.app as string | undefined,
+    logLevel: level as Parameters<typeof serve>[0]['logLevel'],
+    lockStaleMs,
+    schema: values.schema as string | undefined,
+    limits,
+    socketAccess,
+    readOnlySocket,
+    quarantine,
+    signals,
+    json,
+  });
+}
+
+async function runClient({ command, positionals, values, json }: Run): Promise<number> {
+  const timeoutMs = positiveMs(values.timeout, '--timeout', command) ?? 5000;
+  const waitMs = values.wait === undefined ? undefined : (positiveMs(values.wait, '--wait', command) ?? 0);
+  const autoStart = values['auto-start'] === true;
+  if (values.config !== undefined && !autoStart) throw new UsageError('--config names the file of an auto-started sidecar: it goes with --auto-start', command);
+  const socketPath = await resolveSocket(values.socket as string | undefined, values.app as string | undefined, command);
+  const args = {
+    socketPath,
+    app: values.app as string | undefined,
+    timeoutMs,
+    waitMs,
+    json,
+    autoStart,
+    config: values.config as string | undefined,
+    expectOwner: values['expect-owner'] as string | undefined,
+  };
+  if (command === 'watch') {
+    const fromRevision = positiveMs(values.rev, '--rev', command, 'revision');
+    const { watchCommand } = await import('./watch.js');
+    return watchCommand(positionals[0] ?? '', args, fromRevision === undefined ? { initial: values['no-initial'] === true ? 'none' : 'snapshot' } : { fromRevision });
+  }
+  const { runClientCommand } = await import('./client-commands.js');
+  return runClientCommand(command, positionals, values, args);
+}
+
+/** A flag that counts milliseconds (or a revision): plain decimal digits, above zero. */
+function positiveMs(text: unknown, flag: string, command: string, unit = 'ms'): number | undefined {
+  if (text === undefined) return undefined;
+  const n = typeof text === 'string' && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (${unit}), got ${JSON.stringify(text)}`, command);
+  return n;
+}
+
+/** The socket a client command talks to: --socket, else the default for --app and the environment (as connect() finds it). */
+async function resolveSocket(socket: string | undefined, app: string | undefined, command: string): Promise<string> {
+  if (socket !== undefined) return process.platform === 'win32' ? socket : path.resolve(socket);
+  const { DEFAULT_APP_NAME, defaultSocketPath } = await import('../protocol/default-paths.js');
+  try {
+    return defaultSocketPath(app ?? DEFAULT_APP_NAME);
+  } catch (error) {
+    throw new UsageError(`--app: ${(error as Error).message}`, command);
+  }
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`config-sidecar: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    if (error instanceof UsageError) {
+      reportUsage(error, wantsJson(argv));
+      process.exitCode = ExitCode.USAGE;
+      return;
+    }
+    reportError({ code: 'INTERNAL', message: (error as Error).stack ?? String(error) }, wantsJson(argv));
     process.exitCode = 1;
   },
 );

@@ -6,9 +6,10 @@
 // one re-read of the file.
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
-import type { LogLevel, SocketAccess } from '../sidecar/index.js';
+import type { Logger, LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import type { QuarantineBounds } from '../sidecar/quarantine.js';
+import { reportError } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { ServeSignals, StopSignal } from './start-signals.js';
 
@@ -29,6 +30,8 @@ export interface ServeArgs {
   signals: ServeSignals;
   /** How many refused files quarantine/ keeps, and how many bytes (--quarantine). */
   quarantine?: QuarantineBounds;
+  /** A start-up failure as one JSON line (--json). */
+  json?: boolean;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -59,7 +62,8 @@ export async function serve(args: ServeArgs): Promise<number> {
     });
   } catch (error) {
     const message = (error as Error).message;
-    process.stderr.write(`config-sidecar: cannot start: ${message}\n`);
+    if (args.json) reportError({ code: 'CANNOT_START', message }, true);
+    else process.stderr.write(`config-sidecar: cannot start: ${message}\n`);
     await notifier?.status(`cannot start: ${message}`);
     return ExitCode.REJECTED;
   }
@@ -88,6 +92,7 @@ export async function serve(args: ServeArgs): Promise<number> {
     void notifier?.ready(serving);
     notifier?.startWatchdog();
     if (signals.reloadsDuringStart > 0) sidecar.log.info({ signals: signals.reloadsDuringStart }, 'SIGHUP during start-up: re-reading the config file now');
+    signals.onLevelStep(cycleLogLevel(sidecar.log, args.logLevel ?? 'info'));
     signals.onReload(() => {
       sidecar.log.info('SIGHUP: re-reading the config file');
       void notifier?.reloading();
@@ -101,4 +106,19 @@ export async function serve(args: ServeArgs): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * SIGUSR2: one step more verbose each time, from the level `serve` started with to debug, to
+ * trace, and back (nginx and HAProxy style: no restart to see what a running sidecar does).
+ */
+function cycleLogLevel(log: Logger, base: LogLevel): () => void {
+  const levels: LogLevel[] = [base, ...(['debug', 'trace'] as const).filter((level) => log.levels.values[level]! < (log.levels.values[base] ?? Infinity))];
+  let at = 0;
+  return () => {
+    at = (at + 1) % levels.length;
+    log.level = levels[at]!;
+    // Said whatever the new level: a child with its own level writes even when the parent would not.
+    log.child({}, { level: 'info' }).info({ logLevel: log.level, next: levels[(at + 1) % levels.length] }, 'SIGUSR2: log level changed');
+  };
 }

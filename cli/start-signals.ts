@@ -10,19 +10,24 @@ export type StopSignal = 'SIGTERM' | 'SIGINT';
 export class ServeSignals {
   private stopHandler: ((signal: StopSignal) => void) | undefined;
   private reloadHandler: (() => void) | undefined;
+  private levelHandler: (() => void) | undefined;
   /** A stop asked for before a handler was attached. */
   private pendingStop: StopSignal | undefined;
   /** SIGHUPs before a handler was attached (one re-read answers all of them). */
   private pendingReloads = 0;
+  /** SIGUSR2s before a handler was attached (each one is a step of the log level). */
+  private pendingLevelSteps = 0;
 
   private constructor() {}
 
-  /** Installs the handlers for SIGTERM, SIGINT and SIGHUP; call once, first thing. */
+  /** Installs the handlers for SIGTERM, SIGINT, SIGHUP and SIGUSR2; call once, first thing. */
   static install(): ServeSignals {
     const signals = new ServeSignals();
     process.on('SIGTERM', () => signals.stop('SIGTERM'));
     process.on('SIGINT', () => signals.stop('SIGINT'));
     process.on('SIGHUP', () => signals.reload());
+    // SIGUSR2's default action also kills: caught from the start like the others.
+    if (process.platform !== 'win32') process.on('SIGUSR2', () => signals.stepLevel());
     return signals;
   }
 
@@ -48,6 +53,17 @@ export class ServeSignals {
       this.pendingReloads = 0;
       handler();
     }
+  }
+
+  /** Handles every later SIGUSR2; those that arrived before are replayed now, one call each. */
+  onLevelStep(handler: () => void): void {
+    this.levelHandler = handler;
+    for (; this.pendingLevelSteps > 0; this.pendingLevelSteps--) handler();
+  }
+
+  private stepLevel(): void {
+    if (this.levelHandler === undefined) this.pendingLevelSteps++;
+    else this.levelHandler();
   }
 
   private stop(signal: StopSignal): void {

@@ -1,29 +1,33 @@
 // `config-sidecar watch [PATH]`: one JSON line per change event, until
 // SIGINT/SIGTERM. Rides through sidecar restarts like any client; only the
-// first connection must succeed within --timeout.
-import { connect, ConfigSidecarError } from '../client/index.js';
-import { formatPath } from '../protocol/index.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { autoStartOption, type ClientArgs } from './client-commands.js';
+// first connection must succeed within --timeout. `--rev N` resumes from
+// revision N (the client's startRevision).
+import { formatPath } from '../protocol/paths.js';
+import { checkSocketExists, connectFor, reportCallError, type ClientArgs } from './client-commands.js';
+import type { WatchOptions } from '../client/index.js';
+import { ExitCode } from './exit-codes.js';
 
-export async function watchCommand(path: string, args: ClientArgs, initial: 'snapshot' | 'none'): Promise<number> {
-  const client = connect({
-    socketPath: args.socket,
-    app: args.app,
-    name: 'config-sidecar watch',
-    defaultTimeoutMs: args.timeoutMs,
-    autoStart: autoStartOption(args),
-    ...(args.expectOwner === undefined ? {} : { expectedOwner: args.expectOwner }),
-  });
+/** Where the watch starts: the value now (or not), or the changes from a revision on. */
+export type WatchStart = { initial: 'snapshot' | 'none' } | { fromRevision: number };
+
+export async function watchCommand(path: string, args: ClientArgs, start: WatchStart): Promise<number> {
+  const absent = await checkSocketExists(args);
+  if (absent !== undefined) return absent;
+  const client = connectFor('watch', args);
   try {
     await client.ready();
   } catch (error) {
     client.close();
-    if (!(error instanceof ConfigSidecarError)) throw error;
-    process.stderr.write(`config-sidecar: ${error.code}: ${error.message}\n`);
-    return exitCodeFor(error.code);
+    return reportCallError(error, args.json);
   }
-  const stream = client.watch(path, { initial });
+  let stream;
+  try {
+    const options: WatchOptions = 'fromRevision' in start ? { initial: 'none', startRevision: start.fromRevision } : { initial: start.initial };
+    stream = client.watch(path, options);
+  } catch (error) {
+    client.close();
+    return reportCallError(error, args.json);
+  }
   const stop = () => {
     stream.close();
     client.close();
@@ -42,9 +46,7 @@ export async function watchCommand(path: string, args: ClientArgs, initial: 'sna
       process.stdout.write(JSON.stringify(line) + '\n');
     }
   } catch (error) {
-    if (!(error instanceof ConfigSidecarError)) throw error;
-    process.stderr.write(`config-sidecar: ${error.code}: ${error.message}\n`);
-    return exitCodeFor(error.code);
+    return reportCallError(error, args.json);
   } finally {
     client.close();
   }

@@ -12,7 +12,7 @@ import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/prom
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultConfigPath, stateDirFor } from '../protocol/index.js';
+import { defaultConfigPath, stateDirFor } from '../protocol/default-paths.js';
 import type { StatusEvent } from './reconnect.js';
 
 export interface AutoStartOptions {
@@ -52,9 +52,9 @@ export interface StatusSource {
  * Watches `client`: each time a dial fails (a `reconnecting` event) and
  * nothing accepts connections on `socketPath`, starts a detached sidecar for
  * it unless another client claimed that job less than `retryAfterMs` ago.
- * Stops when the client closes.
+ * Stops when the client closes. `earlier`: status events the client emitted before this was called.
  */
-export function startOnDemand(client: StatusSource, socketPath: string, app: string | undefined, options: AutoStartOptions = {}): void {
+export function startOnDemand(client: StatusSource, socketPath: string, app: string | undefined, options: AutoStartOptions = {}, earlier: readonly StatusEvent[] = []): void {
   const retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
   const configPath = path.resolve(options.configPath ?? defaultConfigPath(app));
   const claimPath = path.join(stateDirFor(configPath), 'autostart.claim');
@@ -79,6 +79,8 @@ export function startOnDemand(client: StatusSource, socketPath: string, app: str
       });
   };
   client.on('status', onStatus);
+  // Status seen while this module was loading (the client loads it only when asked to auto-start).
+  for (const event of earlier) onStatus(event);
 }
 
 /**

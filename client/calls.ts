@@ -4,6 +4,7 @@
 // while queued is removed and never sent. When the connection drops, reads in
 // flight are sent again on the next connection; writes in flight fail with
 // OUTCOME_UNKNOWN, because they may have been applied (never retried silently).
+import type { Response } from '../protocol/server-messages.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 
 export interface CallOptions {
@@ -12,14 +13,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-interface Call {
+interface Call<Answer> {
   request: Record<string, unknown> & { op: string };
   isWrite: boolean;
   bytes: number;
   id: number | undefined; // set while sent
   settled: boolean;
   timer: NodeJS.Timeout;
-  resolve(response: Record<string, unknown>): void;
+  resolve(response: Answer): void;
   reject(error: Error): void;
   cleanup(): void;
 }
@@ -43,11 +44,12 @@ const WRITE_OPS = new Set(['set', 'delete', 'batch', 'restore']);
 /** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
 const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
 
-export class CallTable {
+/** Calls in flight and queued; `Answer` is what the connection hands back (a checked response). */
+export class CallTable<Answer = Response> {
   private nextId = 1;
-  private readonly queued: Call[] = [];
+  private readonly queued: Call<Answer>[] = [];
   private queuedBytes = 0;
-  private readonly inFlight = new Map<number, Call>();
+  private readonly inFlight = new Map<number, Call<Answer>>();
   private closedError: Error | undefined;
 
   constructor(private readonly options: CallTableOptions) {}
@@ -57,14 +59,14 @@ export class CallTable {
     return { queued: this.queued.length, inFlight: this.inFlight.size };
   }
 
-  call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}): Promise<Record<string, unknown>> {
+  call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}): Promise<Answer> {
     if (this.closedError !== undefined) return Promise.reject(this.closedError);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
       const onAbort = () => this.settle(call, undefined, abortError(signal!, call.isWrite && call.id !== undefined));
-      const call: Call = {
+      const call: Call<Answer> = {
         request,
         isWrite: WRITE_OPS.has(request.op),
         bytes: 0, // measured only if the call has to wait in the queue
@@ -101,7 +103,7 @@ export class CallTable {
   }
 
   /** A response arrived. Unknown ids (calls already settled by deadline or abort) are ignored. */
-  onResponse(id: number, response: Record<string, unknown>): void {
+  onResponse(id: number, response: Answer): void {
     const call = this.inFlight.get(id);
     if (call === undefined) return;
     this.settle(call, response, undefined);
@@ -120,7 +122,7 @@ export class CallTable {
 
   /** The connection dropped: reads go back to the front of the queue, writes fail OUTCOME_UNKNOWN. */
   onDisconnected(reason: string): void {
-    const retry: Call[] = [];
+    const retry: Call<Answer>[] = [];
     for (const call of this.inFlight.values()) {
       call.id = undefined;
       if (call.isWrite) {
@@ -158,7 +160,7 @@ export class CallTable {
   }
 
   /** False when not connected (the call waits); true when sent, or refused before sending (then settled). */
-  private trySend(call: Call): boolean {
+  private trySend(call: Call<Answer>): boolean {
     const id = this.nextId++;
     let sent: boolean;
     try {
@@ -175,7 +177,7 @@ export class CallTable {
     return true;
   }
 
-  private deadlineError(call: Call, timeoutMs: number): ConfigSidecarError {
+  private deadlineError(call: Call<Answer>, timeoutMs: number): ConfigSidecarError {
     const reason = call.id === undefined ? this.options.unavailableReason() : undefined;
     if (reason !== undefined) {
       return new ConfigSidecarError(ClientErrorCode.UNAVAILABLE, `no sidecar answered within ${timeoutMs} ms: ${reason}`);
@@ -188,7 +190,7 @@ export class CallTable {
     );
   }
 
-  private settle(call: Call, response: Record<string, unknown> | undefined, error: Error | undefined): void {
+  private settle(call: Call<Answer>, response: Answer | undefined, error: Error | undefined): void {
     if (call.settled) return;
     call.settled = true;
     clearTimeout(call.timer);
@@ -200,7 +202,7 @@ export class CallTable {
       this.queuedBytes -= call.bytes;
     }
     if (error !== undefined) call.reject(error);
-    else call.resolve(response!);
+    else call.resolve(response as Answer);
   }
 }
 

@@ -1,6 +1,7 @@
 // Errors a client call rejects with: the sidecar's wire codes, plus codes that
 // only the client can produce (they never cross the wire).
-import { ErrorCode, type WireError } from '../protocol/index.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import type { WireError } from '../protocol/server-messages.js';
 
 export const ClientErrorCode = {
   /** The call's deadline passed. If it was a write already sent, it may still have been applied. */
@@ -17,6 +18,8 @@ export const ClientErrorCode = {
   ABORTED: 'ABORTED',
   /** The socket or its directory belongs to someone other than the expected user, or others can write the directory: nothing was sent. */
   UNTRUSTED_SOCKET: 'UNTRUSTED_SOCKET',
+  /** The client was given a schema and the sidecar serves another one (or none): nothing was sent. */
+  SCHEMA_MISMATCH: 'SCHEMA_MISMATCH',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -34,6 +37,6 @@ export class ConfigSidecarError extends Error {
   }
 
   static fromWire(error: WireError): ConfigSidecarError {
-    return new ConfigSidecarError(error.code as ErrorCode, error.message, error.details);
+    return new ConfigSidecarError(error.code, error.message, error.details);
   }
 }

@@ -1,27 +1,24 @@
-// The public client: typed calls over one self-healing connection.
+// The public client: typed calls over one self-healing connection. Nothing the
+// sidecar sends and nothing a user callback throws reaches the host process as
+// an exception: malformed messages drop the link (connection.ts), callback
+// errors go to the 'error' event or an onError option.
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import {
-  BackupsResultSchema,
-  DEFAULT_APP_NAME,
-  ErrorCode,
-  HealthResultSchema,
-  RestoreResultSchema,
-  defaultSocketPath,
-  encodeValue,
-  parsePath,
-  type HealthResult,
-  type PathInput,
-  type WriteOp,
-} from '../protocol/index.js';
-import { startOnDemand, type AutoStartOptions } from './auto-start.js';
+import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { RequestOp } from '../protocol/messages.js';
+import { OPERATION_RESPONSES, type ResultOf } from '../protocol/operations.js';
+import { parsePath, type PathInput } from '../protocol/paths.js';
+import type { HealthResult } from '../protocol/server-messages.js';
+import { ShapeError } from '../protocol/shape.js';
+import type { AutoStartOptions } from './auto-start.js';
+import type { SchemaCheck } from './schema-check.js';
 import { CallTable, type CallOptions } from './calls.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { Connection } from './connection.js';
 import { resolveOwner, type ExpectedOwner } from './socket-trust.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
-import { checkValue } from './local-validation.js';
 import { WatchStream } from './watch-stream.js';
 import { WatchManager, type ChangeEvent, type WatchOptions } from './watches.js';
 
@@ -51,7 +48,10 @@ export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
   maxQueuedBytes?: number;
   /** Ping after this long without traffic (default 5000 ms). */
   heartbeatMs?: number;
+  /** Reconnect delays and `maxAttempts` (then the client closes itself; `closed` status carries the last error). */
   reconnect?: Partial<ReconnectPolicy>;
+  /** Where errors thrown by watch callbacks go when the watch has no onError of its own (else the 'error' event; with no listener, logged once). */
+  onError?: (error: Error) => void;
   /**
    * When nothing answers on the socket, start a sidecar for it (detached, outliving this
    * process), then connect. `true`: the default config for `app`; an object names the
@@ -88,35 +88,84 @@ export interface WriteResult {
   results: { modRevision: number; existed: boolean }[];
 }
 
-export interface WriteOptions extends CallOptions {
-  /** Apply only if the path's modRevision is this (0: only if it does not exist); else CONFLICT. */
-  ifModRevision?: number;
+/** A condition on any path: its modRevision must be this (0: the path must not exist). */
+export interface Guard {
+  path: PathInput;
+  modRevision: number;
 }
 
-export type BatchOp<T> =
-  | { op: 'set'; path: PathArg<T>; value: unknown; ifModRevision?: number }
-  | { op: 'delete'; path: PathArg<T>; ifModRevision?: number };
+export interface WriteOptions extends CallOptions {
+  /** Apply only if the written path's modRevision is this (0: only if it does not exist); else CONFLICT. */
+  ifModRevision?: number;
+  /** Apply only if every guard holds; else CONFLICT naming the first path that failed. */
+  if?: Guard[];
+}
 
-type Doc<S> = S extends z.ZodType ? z.infer<S> : Record<string, unknown>;
+/** One operation of a batch: the value is typed by the schema's input type at its path. */
+export type BatchOp<TIn> =
+  | { [P in PathArg<TIn> & string]: { op: 'set'; path: P; value: ValueAt<TIn, P>; ifModRevision?: number } }[PathArg<TIn> & string]
+  | { op: 'set'; path: Exclude<PathArg<TIn>, string>; value: ValueAt<TIn, Exclude<PathArg<TIn>, string>>; ifModRevision?: number }
+  | { op: 'delete'; path: PathArg<TIn>; ifModRevision?: number };
 
-export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ status: [StatusEvent] }> {
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** Wait for writes already sent to be answered (bounded by their own deadlines) before closing. */
+  drain?: boolean;
+}
+
+/** What a schema makes of the document (reads) and what it accepts (writes: defaults may be left out). */
+type Doc<S> = S extends z.ZodType ? z.output<S> : Record<string, unknown>;
+type DocInput<S> = S extends z.ZodType ? z.input<S> : Record<string, unknown>;
+
+/** A request as the client sends it (the id is the call table's). */
+type OutgoingRequest = { [Op in RequestOp]: Omit<z.input<typeof import('../protocol/messages.js').RequestSchema> & { op: Op }, 'id'> }[RequestOp];
+
+export interface ClientEvents {
+  status: [StatusEvent];
+  /** An error thrown by a watch callback (or a watch refused) with no onError of its own. */
+  error: [Error];
+}
+
+export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmitter<ClientEvents> {
+  /** Resolves once the client is closed: by close(), or by itself when reconnect attempts ran out. */
+  readonly closed: Promise<void>;
   private readonly connection: Connection;
   private readonly calls: CallTable;
-  private readonly statusListeners = new Set<(event: StatusEvent) => void>();
   private readonly watches: WatchManager;
   private readonly streams = new Set<WatchStream>();
   private readonly defaultTimeoutMs: number;
+  private readonly onError: ((error: Error) => void) | undefined;
+  private markClosed!: () => void;
+  private warnedUnhandled = false;
+  private closing: Promise<void> | undefined;
 
-  /** Checks writes before they are sent (the sidecar checks the whole document again). */
-  private readonly schema: z.ZodType | undefined;
+  /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when a schema is given. */
+  private readonly schemaCheck: Promise<SchemaCheck> | undefined;
+  /** The schema's hash once computed (before any call of a typed client is queued). */
+  private clientHash: string | undefined;
+  /** Set per connection when the sidecar announced another schema. */
+  private schemaMismatch: ConfigSidecarError | undefined;
 
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
     super();
-    this.schema = options.schema;
+    this.onError = options.onError;
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
     let expectedUid: Promise<number> | undefined;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5000;
+    // zod and the schema hash are loaded only for a client given a schema (the import path stays light without).
+    this.schemaCheck =
+      options.schema === undefined
+        ? undefined
+        : import('./schema-check.js').then((module) => {
+            const check = module.prepareSchemaCheck(options.schema!);
+            this.clientHash = check.hash;
+            const hello = this.connection.hello;
+            if (hello !== undefined) this.schemaMismatch = schemaMismatch(hello.schemaHash, check.hash);
+            return check;
+          });
+    this.schemaCheck?.catch((error: unknown) => this.report(error instanceof Error ? error : new Error(String(error))));
     this.connection = new Connection(
       {
         socketPath,
@@ -135,23 +184,33 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
       defaultTimeoutMs: this.defaultTimeoutMs,
       maxQueuedCalls: options.maxQueuedCalls ?? 1000,
       maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
-      send: (request, id) => this.connection.send({ id, ...request }),
-      sizeOf: (request) => encodeValue(request).length,
+      send: (request, id) => {
+        // Refused at the moment it would go out: a sidecar serving another schema gets nothing but heartbeats.
+        if (this.schemaMismatch !== undefined && request.op !== 'ping') throw this.schemaMismatch;
+        return this.connection.send({ id, ...request });
+      },
+      sizeOf: (request) => this.connection.sizeOf(request),
       unavailableReason: () =>
         this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
       refusal: () => (this.connection.state === 'connected' ? undefined : this.connection.untrusted),
     });
     this.watches = new WatchManager({
-      request: (request, callOptions) => this.request(request, callOptions),
+      watch: (request, callOptions) => this.request(request, callOptions),
+      unwatch: (watchId) => {
+        // Best effort: the watch ends with the connection either way.
+        this.request({ op: 'unwatch', watchId }, { timeoutMs: 5000 }).catch((error: unknown) => {
+          if (!(error instanceof ConfigSidecarError)) this.report(error as Error);
+        });
+      },
       isConnected: () => this.connection.state === 'connected',
       onResynced: (epoch, revision) => this.connection.emit('status', { type: 'resynced', epoch, revision }),
     });
-    this.connection.on('message', (message) => {
-      if (this.watches.onPush(message)) return;
-      const id = message.id;
-      if (typeof id === 'number') this.calls.onResponse(id, message);
+    this.connection.on('message', (incoming) => {
+      if (incoming.kind === 'response') this.calls.onResponse(incoming.message.id, incoming.message);
+      else this.watches.onPush(incoming.message);
     });
-    this.connection.on('ready', () => {
+    this.connection.on('ready', (hello) => {
+      if (this.clientHash !== undefined) this.schemaMismatch = schemaMismatch(hello.schemaHash, this.clientHash);
       this.calls.onConnected();
       this.watches.onConnected();
     });
@@ -161,8 +220,8 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
       this.watches.onDisconnected();
     });
     this.connection.on('status', (event) => {
+      if (event.type === 'closed') this.onClosed(event.error);
       this.emit('status', event);
-      for (const listener of this.statusListeners) listener(event);
     });
     this.connection.start();
   }
@@ -177,33 +236,53 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     return this.ping(options).then(() => undefined);
   }
 
-  async get<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<ValueAt<T, P>> {
-    return (await this.getEntry(path, options)).value;
+  /**
+   * The value at `path`, or undefined when nothing is there (as conf and Map do);
+   * `{ default }` is returned instead of undefined. getEntry() tells a missing path apart (NOT_FOUND).
+   */
+  get<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<ValueAt<T, P> | undefined>;
+  get<P extends PathArg<T>, D>(path: P, options: CallOptions & { default: D }): Promise<Exclude<ValueAt<T, P>, undefined> | D>;
+  async get<P extends PathArg<T>>(path: P, options: CallOptions & { default?: unknown } = {}): Promise<unknown> {
+    try {
+      return (await this.getEntry(path, options)).value;
+    } catch (error) {
+      if (error instanceof ConfigSidecarError && error.code === ErrorCode.NOT_FOUND) return options.default;
+      throw error;
+    }
   }
 
+  /** Whether anything is at `path`. */
+  async has(path: PathArg<T>, options?: CallOptions): Promise<boolean> {
+    return (await this.get(path, options)) !== undefined;
+  }
+
+  /** The value with its revisions; rejects NOT_FOUND when nothing is at `path`. */
   async getEntry<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<Entry<ValueAt<T, P>>> {
-    const response = await this.request({ op: 'get', path }, options);
-    return {
-      value: response.value as ValueAt<T, P>,
-      modRevision: response.modRevision as number,
-      revision: response.revision as number,
-      epoch: response.epoch as string,
-    };
+    const { value, modRevision, revision, epoch } = await this.request({ op: 'get', path: pathOf(path) }, options);
+    return { value: value as ValueAt<T, P>, modRevision, revision, epoch };
   }
 
-  set<P extends PathArg<T>>(path: P, value: ValueAt<T, P>, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write({ op: 'set', path, value, ifModRevision: options.ifModRevision }, options);
+  /**
+   * Writes `value` at `path` (typed by the schema's input type: fields with defaults may be left out).
+   * A value equal to the current one is acknowledged with the current revision and creates no revision and no event.
+   */
+  set<P extends PathArg<TIn>>(path: P, value: ValueAt<TIn, P>, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write({ op: 'set', path: pathOf(path), value, ifModRevision: options.ifModRevision }, options);
   }
 
-  delete<P extends PathArg<T>>(path: P, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.write({ op: 'delete', path, ifModRevision: options.ifModRevision }, options);
+  delete<P extends PathArg<TIn>>(path: P, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.write({ op: 'delete', path: pathOf(path), ifModRevision: options.ifModRevision }, options);
   }
 
   /** Several sets/deletes applied atomically as one revision. */
-  async batch(ops: BatchOp<T>[], options?: CallOptions): Promise<WriteResult> {
-    for (const op of ops) if (op.op === 'set') await this.checkLocally(op.path, op.value);
-    const response = await this.request({ op: 'batch', ops: ops as WriteOp[] }, options);
-    return toWriteResult(response);
+  async batch(ops: BatchOp<TIn>[], options: WriteOptions = {}): Promise<WriteResult> {
+    const wireOps = ops.map((op) =>
+      op.op === 'set'
+        ? { op: 'set' as const, path: pathOf(op.path), value: op.value, ...(op.ifModRevision === undefined ? {} : { ifModRevision: op.ifModRevision }) }
+        : { op: 'delete' as const, path: pathOf(op.path), ...(op.ifModRevision === undefined ? {} : { ifModRevision: op.ifModRevision }) },
+    );
+    for (const op of wireOps) if (op.op === 'set') await this.checkLocally(op.path, op.value);
+    return this.tracked(this.request({ op: 'batch', ops: wireOps, ...guardsOf(options) }, options));
   }
 
   /**
@@ -212,11 +291,11 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
    * between (ifModRevision), and tries again on CONFLICT until the deadline.
    * `fn` receives undefined when the path does not exist; returning undefined deletes it.
    */
-  async update<P extends PathArg<T>>(
+  async update<P extends PathArg<T> & PathArg<TIn>>(
     path: P,
-    fn: (current: ValueAt<T, P> | undefined) => ValueAt<T, P> | undefined | Promise<ValueAt<T, P> | undefined>,
+    fn: (current: ValueAt<T, P> | undefined) => ValueAt<TIn, P> | undefined | Promise<ValueAt<TIn, P> | undefined>,
     options: CallOptions = {},
-  ): Promise<WriteResult & { value: ValueAt<T, P> | undefined }> {
+  ): Promise<WriteResult & { value: ValueAt<TIn, P> | undefined }> {
     const deadline = Date.now() + (options.timeoutMs ?? this.defaultTimeoutMs);
     for (let attempt = 0; ; attempt++) {
       const remaining = (): CallOptions => ({ signal: options.signal, timeoutMs: Math.max(1, deadline - Date.now()) });
@@ -247,44 +326,47 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
 
   /** `ack`: acknowledges a reported hand-edit merge conflict first. */
   async health(options?: CallOptions & { ack?: boolean }): Promise<HealthResult> {
-    return HealthResultSchema.parse(stripEnvelope(await this.request({ op: 'health', ...(options?.ack === true ? { ack: true } : {}) }, options)));
+    return withoutEnvelope(await this.request({ op: 'health', ...(options?.ack === true ? { ack: true } : {}) }, options));
   }
 
   /** Runtime facts: the sidecar (version, pid, uptime, paths) and the machine (OS, kernel, virtualization, container, WSL, user's shell). */
   async info(options?: CallOptions): Promise<Record<string, unknown>> {
-    return stripEnvelope(await this.request({ op: 'info' }, options));
+    return withoutEnvelope(await this.request({ op: 'info' }, options));
   }
 
   /** Counters, latencies and event-loop delay of the sidecar. */
   async stats(options?: CallOptions): Promise<Record<string, unknown>> {
-    return stripEnvelope(await this.request({ op: 'stats' }, options));
+    return withoutEnvelope(await this.request({ op: 'stats' }, options));
   }
 
   /** The sidecar's backups, newest first, numbered from 1 (it reads its own state directory). */
   async backups(options?: CallOptions): Promise<BackupEntry[]> {
-    return BackupsResultSchema.parse(await this.request({ op: 'backups' }, options).then(stripEnvelope)).backups;
+    return (await this.request({ op: 'backups' }, options)).backups;
   }
 
   /** Brings backup `n` (1 = newest) back as a new revision; the sidecar reads the backup itself. */
   async restore(n: number, options?: CallOptions): Promise<WriteResult & { restored: string }> {
-    const result = RestoreResultSchema.parse(stripEnvelope(await this.request({ op: 'restore', n }, options)));
+    const result = await this.tracked(this.request({ op: 'restore', n }, options));
     return { epoch: result.epoch, revision: result.revision, results: result.results, restored: result.restored };
   }
 
   async ping(options?: CallOptions): Promise<{ epoch: string; revision: number }> {
-    const response = await this.request({ op: 'ping' }, options);
-    return { epoch: response.epoch as string, revision: response.revision as number };
+    const { epoch, revision } = await this.request({ op: 'ping' }, options);
+    return { epoch, revision };
   }
 
-  /** Connection status changes, from now until close(). */
+  /**
+   * Connection status: first the state now (`connected` with its position, or
+   * `connecting` / `reconnecting` / `closed`), then every change, until closed.
+   */
   async *status(): AsyncGenerator<StatusEvent, void, undefined> {
-    const buffered: StatusEvent[] = [];
+    const buffered: StatusEvent[] = [this.currentStatus()];
     let wake: (() => void) | undefined;
     const listener = (event: StatusEvent) => {
       buffered.push(event);
       wake?.();
     };
-    this.statusListeners.add(listener);
+    this.on('status', listener);
     try {
       for (;;) {
         while (buffered.length > 0) {
@@ -292,12 +374,11 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
           yield event;
           if (event.type === 'closed') return;
         }
-        if (this.connection.state === 'closed') return;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
     } finally {
-      this.statusListeners.delete(listener);
+      this.off('status', listener);
     }
   }
 
@@ -316,29 +397,10 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
   ): WatchStream | WatchHandle {
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     const options = (typeof callbackOrOptions === 'function' ? maybeOptions : callbackOrOptions) ?? {};
-    const segments = parsePath(path);
+    const segments = parsePath(pathOf(path));
     if (callback !== undefined) {
-      const close = this.watches.open(
-        segments,
-        options,
-        (event) => {
-          try {
-            callback(event);
-          } catch (error) {
-            // A throwing callback must not break event delivery to others; it surfaces as an uncaught exception.
-            queueMicrotask(() => {
-              throw error;
-            });
-          }
-        },
-        (error) => {
-          if (options.onError !== undefined) options.onError(error);
-          else
-            queueMicrotask(() => {
-              throw error;
-            });
-        },
-      );
+      const fail = (error: Error) => (options.onError !== undefined ? this.guarded(() => options.onError!(error)) : this.report(error));
+      const close = this.watches.open(segments, options, (event) => this.guarded(() => callback(event), fail), fail);
       return { close };
     }
     const stream = new WatchStream(segments, options.maxBufferedEvents ?? 10_000);
@@ -347,42 +409,164 @@ export class ConfigClient<T = Record<string, unknown>> extends EventEmitter<{ st
     stream.close = () => {
       close();
       this.streams.delete(stream);
+      stream.end(); // a reader waiting in for-await finishes
     };
+    if (options.signal?.aborted) stream.close();
+    options.signal?.addEventListener('abort', () => stream.close(), { once: true });
     return stream;
   }
 
-  /** Closes the connection; pending and later calls reject with CLOSED, watches end. */
-  close(): void {
+  /**
+   * Calls `listener(newValue, oldValue)` whenever the value at `path` changes
+   * (not for the value it has now); returns the function that stops it.
+   * Values are undefined where the path does not exist.
+   */
+  onDidChange<P extends PathArg<T>>(path: P, listener: (newValue: ValueAt<T, P> | undefined, oldValue: ValueAt<T, P> | undefined) => void): () => void {
+    const segments = parsePath(pathOf(path));
+    const fail = (error: Error) => this.report(error);
+    return this.watches.open(
+      segments,
+      { initial: 'none' },
+      (_event, after, before) =>
+        this.guarded(() => listener((after.exists ? after.value : undefined) as ValueAt<T, P> | undefined, (before.exists ? before.value : undefined) as ValueAt<T, P> | undefined), fail),
+      fail,
+    );
+  }
+
+  /**
+   * Closes the connection; pending and later calls reject with CLOSED, watches end.
+   * `{ drain: true }` first waits for writes already sent or queued to be answered.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    const drained = options.drain === true ? Promise.allSettled([...this.writes]).then(() => undefined) : Promise.resolve();
+    this.closing = drained.then(() => {
+      this.connection.close();
+      return this.closed;
+    });
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close({ drain: true });
+  }
+
+  [Symbol.dispose](): void {
+    void this.close();
+  }
+
+  private readonly writes = new Set<Promise<unknown>>();
+
+  /** Remembers a write until it settles, for close({ drain }). */
+  private tracked<R>(write: Promise<R>): Promise<R> {
+    this.writes.add(write);
+    const forget = () => this.writes.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  private onClosed(error: string | undefined): void {
     this.watches.closeAll();
     for (const stream of this.streams) stream.end();
     this.streams.clear();
-    this.calls.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
-    this.connection.close();
+    const message = error === undefined ? 'the client was closed' : `the client closed itself: ${error}`;
+    this.calls.close(new ConfigSidecarError(ClientErrorCode.CLOSED, message));
+    this.markClosed();
   }
 
-  private async write(op: WriteOp, options: CallOptions): Promise<WriteResult> {
+  private currentStatus(): StatusEvent {
+    const state = this.connection.state;
+    const hello = this.connection.hello;
+    if (state === 'connected' && hello !== undefined) return { type: 'connected', epoch: hello.epoch, revision: hello.revision };
+    if (state === 'closed') return { type: 'closed' };
+    if (state === 'reconnecting') return { type: 'disconnected', ...(this.connection.lastError === undefined ? {} : { error: this.connection.lastError }) };
+    return { type: 'connecting' };
+  }
+
+  /** Runs user code; what it throws goes to `fail`, never up into the socket's handler. */
+  private guarded(run: () => void, fail: (error: Error) => void = (error) => this.report(error)): void {
+    try {
+      run();
+    } catch (error) {
+      fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** An error with nowhere else to go: the onError option, else the 'error' event, else logged once. */
+  private report(error: Error): void {
+    if (this.onError !== undefined) {
+      try {
+        this.onError(error);
+        return;
+      } catch (thrown) {
+        error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      }
+    }
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', error);
+      } catch (thrown) {
+        if (!this.warnedUnhandled) process.emitWarning(`an 'error' listener of a config-sidecar client threw: ${(thrown as Error).message}`, { code: 'CONFIG_SIDECAR_ERROR' });
+        this.warnedUnhandled = true;
+      }
+      return;
+    }
+    if (this.warnedUnhandled) return;
+    this.warnedUnhandled = true;
+    process.emitWarning(`a config-sidecar client callback failed and nothing listens for 'error' (later ones are not logged): ${error.stack ?? error.message}`, {
+      code: 'CONFIG_SIDECAR_ERROR',
+    });
+  }
+
+  private async write(op: { op: 'set'; path: string | string[]; value: unknown; ifModRevision?: number | undefined } | { op: 'delete'; path: string | string[]; ifModRevision?: number | undefined }, options: WriteOptions): Promise<WriteResult> {
     if (op.op === 'set') await this.checkLocally(op.path, op.value);
-    const request = op.ifModRevision === undefined ? { op: op.op, path: op.path, ...(op.op === 'set' ? { value: op.value } : {}) } : op;
-    return toWriteResult(await this.request(request, options));
+    const request = { ...op, ...guardsOf(options) };
+    if (request.ifModRevision === undefined) delete request.ifModRevision;
+    const { epoch, revision, results } = await this.tracked(this.request(request, options));
+    return { epoch, revision, results };
   }
 
   private async checkLocally(path: PathInput, value: unknown): Promise<void> {
-    if (this.schema !== undefined) await checkValue(this.schema, parsePath(path), value);
+    if (this.schemaCheck !== undefined) await (await this.schemaCheck).checkValue(parsePath(path), value);
   }
 
-  private async request(request: Record<string, unknown> & { op: string }, options?: CallOptions): Promise<Record<string, unknown>> {
+  /** Sends one request and checks its answer against the op's result shape (a malformed one drops the link). */
+  private async request<R extends OutgoingRequest>(request: R, options?: CallOptions): Promise<ResultOf<R['op']>> {
+    if (this.schemaCheck !== undefined) await this.schemaCheck; // the hash is known before anything is queued
     const response = await this.calls.call(request, options);
-    if (response.ok === false) throw ConfigSidecarError.fromWire(response.error as never);
-    return response;
+    if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
+    try {
+      // The answer is returned as checked, `id` and `ok` included (callers pick the fields they hand out).
+      return OPERATION_RESPONSES[request.op].check(response, `${request.op} result`) as ResultOf<R['op']>;
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
+      this.connection.dropMalformed(`malformed ${request.op} result from sidecar: ${error.message}`);
+      throw new ConfigSidecarError(ErrorCode.PROTOCOL, `the sidecar's answer to ${request.op} is malformed: ${error.message}`);
+    }
   }
+
 }
 
 /** Creates a client and starts connecting; calls made before it connects wait in a bounded queue. */
-export function connect<S extends z.ZodType | undefined = undefined>(options: ConnectOptions<S> = {}): ConfigClient<Doc<S>> {
-  const client = new ConfigClient<Doc<S>>(options);
+export function connect<S extends z.ZodType | undefined = undefined>(options: ConnectOptions<S> = {}): ConfigClient<Doc<S>, DocInput<S>> {
+  const client = new ConfigClient<Doc<S>, DocInput<S>>(options);
   if (options.autoStart) {
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);
-    startOnDemand(client, socketPath, options.app, options.autoStart === true ? {} : options.autoStart);
+    const autoStart = options.autoStart === true ? {} : options.autoStart;
+    // Loaded only for clients that ask (it brings node:net and node:child_process); status seen meanwhile is handed over.
+    const earlier: StatusEvent[] = [];
+    const remember = (event: StatusEvent) => earlier.push(event);
+    client.on('status', remember);
+    import('./auto-start.js').then(
+      (module) => {
+        client.off('status', remember);
+        module.startOnDemand(client, socketPath, options.app, autoStart, earlier);
+      },
+      (error: unknown) => {
+        client.off('status', remember);
+        process.emitWarning(`cannot load the auto-start module: ${(error as Error).message}`, { code: 'CONFIG_SIDECAR_AUTOSTART' });
+      },
+    );
   }
   return client;
 }
@@ -404,15 +588,30 @@ function conflictBackoff(attempt: number, deadline: number, signal: AbortSignal 
   });
 }
 
-function toWriteResult(response: Record<string, unknown>): WriteResult {
-  return {
-    revision: response.revision as number,
-    epoch: response.epoch as string,
-    results: response.results as WriteResult['results'],
-  };
+/** SCHEMA_MISMATCH unless the sidecar announced the same schema hash as this client's. */
+function schemaMismatch(sidecar: string | undefined, client: string): ConfigSidecarError | undefined {
+  if (sidecar === client) return undefined;
+  return new ConfigSidecarError(
+    ClientErrorCode.SCHEMA_MISMATCH,
+    sidecar === undefined
+      ? 'the sidecar serves no schema, but this client was given one: start the sidecar with the same --schema (or connect without one); nothing was sent'
+      : `the sidecar serves a different schema (hash ${sidecar}) from this client's (hash ${client}): give both the same schema; nothing was sent`,
+    { sidecar: sidecar ?? null, client },
+  );
 }
 
-function stripEnvelope(response: Record<string, unknown>): Record<string, unknown> {
-  const { id: _id, ok: _ok, ...rest } = response;
-  return rest;
+/** A result without the response's `id` and `ok`. */
+function withoutEnvelope<R extends object>(response: R): R {
+  const { id: _id, ok: _ok, ...result } = response as R & { id?: unknown; ok?: unknown };
+  return result as R;
+}
+
+/** A path as the wire takes it: dot string or a copy of the segment array. */
+function pathOf(path: PathInput): string | string[] {
+  return typeof path === 'string' ? path : [...path];
+}
+
+/** The `if` guards of a write, as the request carries them. */
+function guardsOf(options: WriteOptions): { if?: { path: string | string[]; modRevision: number }[] } {
+  return options.if === undefined ? {} : { if: options.if.map((guard) => ({ path: pathOf(guard.path), modRevision: guard.modRevision })) };
 }

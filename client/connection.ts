@@ -2,25 +2,27 @@
 // back to dialling after the policy's delay, until closed. One dial loop at a
 // time (a second failure never starts a second loop). A heartbeat ping goes
 // out after `heartbeatMs` without traffic; two missed and the link is dropped.
+// Every message is checked against its shape before anyone sees it: a
+// malformed one drops the link (and the loop reconnects), it never throws
+// into the host process.
 import { EventEmitter } from 'node:events';
-import {
-  ClientHelloSchema,
-  ConnectionErrorSchema,
-  DEFAULT_LIMITS,
-  ErrorCode,
-  FrameDecoder,
-  PROTOCOL_VERSION,
-  ServerHelloSchema,
-  decodeValue,
-  encodeMessage,
-  maxResponseFrameBytes,
-  type Limits,
-  type ServerHello,
-} from '../protocol/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { FrameDecoder } from '../protocol/frame.js';
+import { DEFAULT_LIMITS, maxResponseFrameBytes, type Limits } from '../protocol/limits.js';
+import { PROTOCOL_VERSION, ConnectionErrorSchema, ResponseSchema, ServerHelloSchema, WatchEventSchema, WatchProgressSchema, type ServerHello } from '../protocol/server-messages.js';
+import { ShapeError } from '../protocol/shape.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import { checkSocketTrust } from './socket-trust.js';
-import { dial, type Link } from './transport.js';
+import type { Link } from './transport.js';
+import type { ClientHello } from '../protocol/messages.js';
+
+type Wire = typeof import('./wire.js');
+let wireModule: Promise<Wire> | undefined;
+/** The codec and transport, loaded once per process on the first dial. */
+export function loadWire(): Promise<Wire> {
+  return (wireModule ??= import('./wire.js'));
+}
 
 const HELLO_TIMEOUT_MS = 5000;
 
@@ -33,9 +35,15 @@ export interface ConnectionOptions {
   expectedUid(): Promise<number>;
 }
 
+/** A checked message after hello: a response, or a watch push. */
+export type IncomingMessage =
+  | { kind: 'response'; message: import('../protocol/server-messages.js').Response }
+  | { kind: 'event'; message: import('../protocol/server-messages.js').WatchEvent }
+  | { kind: 'progress'; message: import('../protocol/server-messages.js').WatchProgress };
+
 export interface ConnectionEvents {
-  /** A decoded message other than hello (responses, connection errors). */
-  message: [message: Record<string, unknown>];
+  /** A checked message other than hello and connection errors. A listener that throws drops the link. */
+  message: [incoming: IncomingMessage];
   status: [event: StatusEvent];
   /** Hello completed on a new link. */
   ready: [hello: ServerHello];
@@ -56,6 +64,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastTraffic = Date.now();
   private missedBeats = 0;
+  private wire: Wire | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -72,8 +81,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Sends one frame if a ready link exists; a frame above the sidecar's maxFrameBytes is refused here, keeping the link. */
   send(message: unknown): boolean {
-    if (this.state !== 'connected' || this.link === undefined) return false;
-    const frame = encodeMessage(message);
+    if (this.state !== 'connected' || this.link === undefined || this.wire === undefined) return false;
+    const frame = this.wire.encodeMessage(message);
     const max = this.limits.maxFrameBytes;
     if (frame.length - 4 > max) {
       throw new ConfigSidecarError(ErrorCode.FRAME_TOO_LARGE, `the request is ${frame.length - 4} bytes, above the sidecar's maxFrameBytes ${max}; nothing was sent`, {
@@ -90,14 +99,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.hello?.limits ?? DEFAULT_LIMITS;
   }
 
-  close(): void {
+  /** Encoded size of a request, for the queue bound; before the codec is loaded, its JSON length (an upper bound for plain values). */
+  sizeOf(request: unknown): number {
+    return this.wire === undefined ? Buffer.byteLength(JSON.stringify(request) ?? '') : this.wire.encodeValue(request).length;
+  }
+
+  /** Stops for good; `error` is why, when it was not the user's close (reconnect attempts exhausted). */
+  close(error?: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeatTimer);
-    this.link?.close();
+    const link = this.link;
     this.link = undefined;
-    this.emitStatus({ type: 'closed' });
+    link?.close();
+    this.emitStatus(error === undefined ? { type: 'closed' } : { type: 'closed', error });
+  }
+
+  /** Drops the current link because something it carried was malformed; the loop reconnects. */
+  dropMalformed(reason: string): void {
+    if (this.link !== undefined) this.drop(this.link, reason);
   }
 
   /** Checks the socket, then dials it; an untrusted socket counts as a failed attempt. */
@@ -107,29 +128,40 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       .expectedUid()
       .then((uid) => checkSocketTrust(this.options.socketPath, uid))
       .then(
-        () => {
+        () => loadWire(),
+        (error: unknown) => {
+          throw error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
+        },
+      )
+      .then(
+        (wire) => {
           this.untrusted = undefined;
-          if (this.state !== 'closed') this.dial();
+          this.wire = wire;
+          if (this.state !== 'closed' && this.attempt === attempt) this.dial(wire);
         },
         (error: unknown) => {
           if (this.state === 'closed' || this.attempt !== attempt) return;
-          const refusal = error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
-          this.untrusted = refusal;
-          this.emit('untrusted', refusal);
-          this.onLost(refusal.message);
+          if (!(error instanceof ConfigSidecarError)) {
+            // The library's own modules failed to load: nothing can ever be dialled.
+            this.close(`cannot load the client's transport: ${(error as Error).message}`);
+            return;
+          }
+          this.untrusted = error;
+          this.emit('untrusted', error);
+          this.onLost(error.message);
         },
       );
   }
 
-  private dial(): void {
+  private dial(wire: Wire): void {
     let greeted = false;
     // A sidecar that accepts but never says hello (hung, or not a sidecar) must not hold the client forever.
     const helloTimer = setTimeout(() => this.drop(link, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
     const decoder = new FrameDecoder(maxResponseFrameBytes(DEFAULT_LIMITS));
-    const link: Link = dial(this.options.socketPath, {
+    const link: Link = wire.dial(this.options.socketPath, {
       onOpen: () => {
-        const hello = { type: 'hello', protocol: PROTOCOL_VERSION, client: { name: this.options.clientName, pid: process.pid } };
-        link.send(encodeMessage(ClientHelloSchema.parse(hello)));
+        const hello: ClientHello = { type: 'hello', protocol: PROTOCOL_VERSION, client: { name: this.options.clientName.slice(0, 256), pid: process.pid } };
+        link.send(wire.encodeMessage(hello));
       },
       onData: (data) => {
         this.lastTraffic = Date.now();
@@ -144,7 +176,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           let message: unknown;
           try {
             // The sidecar keeps documents within its announced maxDepth; a few levels more for envelopes.
-            message = decodeValue(frame, { maxDepth: this.limits.maxDepth + 8, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 }, { exact: false });
+            message = wire.decodeValue(frame, { maxDepth: this.limits.maxDepth + 8, maxArrayLength: 2 ** 32, maxStringBytes: 2 ** 32 }, { exact: false });
           } catch (error) {
             this.drop(link, `bad message from sidecar: ${(error as Error).message}`);
             return;
@@ -161,8 +193,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             // A sidecar allowing larger documents sends larger answers.
             decoder.setMaxFrameBytes(maxResponseFrameBytes(hello.data.limits));
             this.onReady(link, hello.data);
-          } else {
-            this.emit('message', message as Record<string, unknown>);
+          } else if (!this.deliver(link, message)) {
+            return;
           }
         }
       },
@@ -173,6 +205,27 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       },
     });
     this.link = link;
+  }
+
+  /** Checks and hands on one message after hello; false when the link was dropped because of it. */
+  private deliver(link: Link, message: unknown): boolean {
+    const type = (message as { type?: unknown } | null)?.type;
+    try {
+      if (type === 'error') {
+        // The sidecar says why it is closing (e.g. partialFrameIdleMs): that reason is the disconnect's.
+        const { error } = ConnectionErrorSchema.check(message, 'connection error');
+        this.drop(link, `${error.code}: ${error.message}`);
+        return false;
+      }
+      if (type === 'event') this.emit('message', { kind: 'event', message: WatchEventSchema.check(message, 'watch event') });
+      else if (type === 'progress') this.emit('message', { kind: 'progress', message: WatchProgressSchema.check(message, 'watch progress') });
+      else this.emit('message', { kind: 'response', message: ResponseSchema.check(message, 'response') });
+      return this.link === link;
+    } catch (error) {
+      const reason = error instanceof ShapeError ? `malformed message from sidecar: ${error.message}` : `handling a message from sidecar failed: ${(error as Error).message}`;
+      this.drop(link, reason);
+      return false;
+    }
   }
 
   private onReady(link: Link, hello: ServerHello): void {
@@ -204,6 +257,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (wasConnected) {
       this.emitStatus({ type: 'disconnected', error: reason });
       this.emit('lost', reason);
+    }
+    if (this.attempt >= this.options.reconnect.maxAttempts) {
+      this.close(`gave up after ${this.attempt} reconnect attempts: ${reason}`);
+      return;
     }
     this.state = 'reconnecting';
     const delayMs = reconnectDelay(this.attempt, this.options.reconnect);

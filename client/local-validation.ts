@@ -4,7 +4,8 @@
 // here (found by walking the schema along the path); rules spanning the whole
 // document are the sidecar's to check.
 import type { z } from 'zod';
-import { ErrorCode, describeIssues, toValidationIssues } from '../protocol/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { describeIssues, toValidationIssues } from '../protocol/validation-issues.js';
 import { ConfigSidecarError } from './client-errors.js';
 
 /** The internal definition zod 4 keeps on every schema (`schema._zod.def`), as far as walking needs it. */

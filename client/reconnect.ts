@@ -12,16 +12,19 @@ export type StatusEvent =
   | { type: 'disconnected'; error?: string }
   | { type: 'reconnecting'; attempt: number; delayMs: number }
   | { type: 'resynced'; epoch: string; revision: number }
-  | { type: 'closed' };
+  /** `error`: why, when the client gave up (reconnect attempts exhausted) rather than being closed. */
+  | { type: 'closed'; error?: string };
 
 export interface ReconnectPolicy {
   baseMs: number;
   maxMs: number;
+  /** Failed attempts in a row after which the client closes itself (default: never). */
+  maxAttempts: number;
   /** Random number in [0, 1); replaceable for tests. */
   random(): number;
 }
 
-export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { baseMs: 25, maxMs: 2000, random: Math.random };
+export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { baseMs: 25, maxMs: 2000, maxAttempts: Infinity, random: Math.random };
 
 export function reconnectDelay(attempt: number, policy: ReconnectPolicy = DEFAULT_RECONNECT_POLICY): number {
   const ceiling = Math.min(policy.baseMs * 2 ** Math.min(attempt, 30), policy.maxMs);

@@ -5,7 +5,6 @@
 // nobody else, so only that user could have put a listening socket there
 // (OpenSSH's StrictModes; PostgreSQL's clients trust the socket directory the
 // same way). Named pipes have no file to check: see docs/operations.md.
-import { execFile } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +20,8 @@ export async function resolveOwner(owner: ExpectedOwner): Promise<number> {
   const fromFile = await uidFromPasswd(owner);
   if (fromFile !== undefined) return fromFile;
   // Users from a directory service (LDAP, macOS) are not in /etc/passwd: id(1) asks the system.
+  // (node:child_process is loaded here, not at import: most clients never need it.)
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile('id', ['-u', owner], { timeout: 5000 }, (error, stdout) => {
       const uid = Number(stdout.trim());

@@ -1,7 +1,8 @@
 // A watch's local copy of the value at its path: changes are applied to it as
 // they arrive, and when the sidecar cannot replay what was missed, the copy is
 // diffed against a fresh snapshot to tell the watcher exactly what changed.
-import { ABSENT, arrayIndex, diffValues, isPlainObject, type JsonChange, type Presence } from '../protocol/index.js';
+import { ABSENT, diffValues, type JsonChange, type Presence } from '../protocol/json-diff.js';
+import { arrayIndex, isPlainObject } from '../protocol/paths.js';
 
 /** The value at a watched path, or its absence. */
 export type View = Presence;

@@ -3,9 +3,13 @@
 // can no longer replay (history trimmed, or a restart changed the epoch): the
 // client diffs its copy of the watched value against a fresh snapshot and
 // emits exactly the difference, flagged `resync`. Never an error, never a gap.
-import { parsePath, type PathInput, WatchEventSchema, WatchProgressSchema, WatchResultSchema } from '../protocol/index.js';
+// A watch request that times out on a live connection is tried again (the
+// link is fine, the answer was slow): a watch never stalls silently.
+import { getAt, parsePath, type PathInput } from '../protocol/paths.js';
+import type { ResultOf } from '../protocol/operations.js';
+import type { WatchEvent, WatchProgress } from '../protocol/server-messages.js';
 import type { CallOptions } from './calls.js';
-import { ConfigSidecarError } from './client-errors.js';
+import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { ABSENT, applyChange, diffViews, type View, type ViewChange } from './watch-view.js';
 
 /** One delivery to a watcher. */
@@ -16,7 +20,7 @@ export interface ChangeEvent {
   /** Who made the revision; 'snapshot' for the initial value, 'resync' for a catch-up diff. */
   source: 'client' | 'file' | 'reload' | 'migration' | 'snapshot' | 'resync';
   /** Every change under the watched path in this revision, in order. Paths are segment arrays. */
-  changes: ViewChange[];
+  changes: (ViewChange & { prevValue?: unknown })[];
   /** Set when the sidecar could not replay missed revisions and this is the difference instead. */
   resync?: true;
 }
@@ -26,13 +30,22 @@ export interface WatchOptions {
   initial?: 'snapshot' | 'none';
   /** Events the iterator may hold for a slow reader before collapsing them into one resync event. */
   maxBufferedEvents?: number;
-  /** Callback form: called if the sidecar refuses the watch (bad path, too many watches); without it the error is thrown uncaught. */
+  /** Callback form: called if the sidecar refuses the watch (bad path, too many watches), or the callback throws; without it the client's 'error' event gets it. */
   onError?: (error: Error) => void;
+  /** Aborting it ends the watch (the iterator finishes; the callback is called no more). */
+  signal?: AbortSignal;
+  /** Replay from this revision (inclusive) while the sidecar's history holds it; else the first event is a resync to the value now. */
+  startRevision?: number;
+  /** Each change also carries `prevValue`: the value at its path before the revision (absent when there was none). */
+  prevValues?: boolean;
+  /** Deadline of each watch request (ms, default 30 000); one that passes on a live connection is retried. */
+  timeoutMs?: number;
 }
 
 /** What the watch manager needs from the client. */
 export interface WatchTransport {
-  request(request: Record<string, unknown> & { op: string }, options?: CallOptions): Promise<Record<string, unknown>>;
+  watch(request: { op: 'watch'; path: string[]; startRevision?: number; epoch?: string; initial: 'snapshot' | 'none' }, options: CallOptions): Promise<ResultOf<'watch'>>;
+  unwatch(watchId: number): void;
   isConnected(): boolean;
   onResynced(epoch: string, revision: number): void;
 }
@@ -48,6 +61,8 @@ class ClientWatch {
   view: View = ABSENT;
   started = false;
   closed = false;
+  /** Events up to this revision are older than the view (a replay from startRevision): delivered, not applied. */
+  viewRevision = 0;
 
   constructor(
     readonly segments: string[],
@@ -65,7 +80,7 @@ export class WatchManager {
    * way to `establish` (the answer resolves a promise; the events right behind
    * it in the same read are handled first). Replayed once the id is known.
    */
-  private readonly early = new Map<number, Record<string, unknown>[]>();
+  private readonly early = new Map<number, (WatchEvent | WatchProgress)[]>();
   private establishing = 0;
 
   constructor(private readonly transport: WatchTransport) {}
@@ -73,14 +88,20 @@ export class WatchManager {
   /** Starts a watch; events go to `deliver` in revision order. Returns its closer. */
   open(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void): () => void {
     const watch = new ClientWatch(parsePath(path), options, deliver, fail);
+    if (options.signal?.aborted) return () => undefined;
     this.watches.add(watch);
-    if (this.transport.isConnected()) void this.establish(watch);
-    return () => this.close(watch);
+    const onAbort = () => this.close(watch);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (this.transport.isConnected()) this.establish(watch);
+    return () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      this.close(watch);
+    };
   }
 
   /** The connection is (again) ready: create or resume every watch. */
   onConnected(): void {
-    for (const watch of this.watches) void this.establish(watch);
+    for (const watch of this.watches) this.establish(watch);
   }
 
   /** The connection dropped: the sidecar's watch ids are gone with it. */
@@ -90,35 +111,28 @@ export class WatchManager {
     for (const watch of this.watches) watch.serverId = undefined;
   }
 
-  /** A pushed event or progress message. */
-  onPush(message: Record<string, unknown>): boolean {
-    if (message.type === 'event' || message.type === 'progress') {
-      const watchId = message.watchId as number;
-      if (!this.byServerId.has(watchId) && this.establishing > 0) {
-        const queued = this.early.get(watchId) ?? [];
-        queued.push(message);
-        this.early.set(watchId, queued);
-        return true;
-      }
+  /** A pushed event or progress message (already checked by the connection). */
+  onPush(message: WatchEvent | WatchProgress): void {
+    if (!this.byServerId.has(message.watchId) && this.establishing > 0) {
+      const queued = this.early.get(message.watchId) ?? [];
+      queued.push(message);
+      this.early.set(message.watchId, queued);
+      return;
     }
-    if (message.type === 'event') {
-      const event = WatchEventSchema.parse(message);
-      const watch = this.byServerId.get(event.watchId);
-      if (watch === undefined || event.revision <= watch.lastRevision) return true; // closed, or already seen
-      const before = watch.view;
-      for (const change of event.changes) watch.view = applyChange(watch.view, watch.segments, change as ViewChange);
-      watch.lastRevision = event.revision;
-      watch.deliver({ revision: event.revision, epoch: watch.epoch, source: event.source, changes: event.changes as ViewChange[] }, watch.view, before);
-      return true;
-    }
+    const watch = this.byServerId.get(message.watchId);
+    if (watch === undefined || message.revision <= watch.lastRevision) return; // closed, or already seen
     if (message.type === 'progress') {
-      const progress = WatchProgressSchema.parse(message);
-      const watch = this.byServerId.get(progress.watchId);
       // Nothing under the path changed up to here: a resume can start after it.
-      if (watch !== undefined && progress.revision > watch.lastRevision) watch.lastRevision = progress.revision;
-      return true;
+      watch.lastRevision = message.revision;
+      return;
     }
-    return false;
+    const before = watch.view;
+    const replayed = message.revision <= watch.viewRevision;
+    const changes = message.changes as ViewChange[];
+    if (!replayed) for (const change of changes) watch.view = applyChange(watch.view, watch.segments, change);
+    watch.lastRevision = message.revision;
+    const delivered = watch.options.prevValues === true && !replayed ? withPrevValues(changes, before, watch.segments) : changes;
+    watch.deliver({ revision: message.revision, epoch: watch.epoch, source: message.source, changes: delivered }, watch.view, before);
   }
 
   closeAll(): void {
@@ -133,36 +147,45 @@ export class WatchManager {
       this.byServerId.delete(watch.serverId);
       const watchId = watch.serverId;
       watch.serverId = undefined;
-      if (this.transport.isConnected()) {
-        // Best effort: if the connection is gone, so is the sidecar's watch.
-        this.transport.request({ op: 'unwatch', watchId }, { timeoutMs: 5000 }).catch(ignoreClosedConnection);
-      }
+      // Best effort: if the connection is gone, so is the sidecar's watch.
+      if (this.transport.isConnected()) this.transport.unwatch(watchId);
     }
   }
 
-  private async establish(watch: ClientWatch): Promise<void> {
+  /** Creates or resumes the watch on the sidecar; never rejects (failures go to the watch's `fail`). */
+  private establish(watch: ClientWatch): void {
+    this.tryEstablish(watch).catch((error: unknown) => {
+      this.close(watch);
+      watch.fail(error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  private async tryEstablish(watch: ClientWatch): Promise<void> {
     const generation = ++watch.generation;
-    const request: Record<string, unknown> & { op: string } = { op: 'watch', path: watch.segments };
+    const request: Parameters<WatchTransport['watch']>[0] = { op: 'watch', path: watch.segments, initial: 'snapshot' };
     if (watch.started) {
       request.startRevision = watch.lastRevision + 1;
       request.epoch = watch.epoch;
       request.initial = 'none';
-    } else {
-      request.initial = 'snapshot'; // always: the copy that resyncs are diffed against
+    } else if (watch.options.startRevision !== undefined) {
+      request.startRevision = watch.options.startRevision; // with the snapshot of now: the copy later events apply to
     }
-    let response: Record<string, unknown>;
+    let created: ResultOf<'watch'>;
     this.establishing++;
     try {
-      response = await this.transport.request(request, { timeoutMs: 30_000 });
+      created = await this.transport.watch(request, { timeoutMs: watch.options.timeoutMs ?? 30_000 });
     } catch (error) {
+      if (!(error instanceof ConfigSidecarError) || watch.closed) throw error;
+      if (error.code === ClientErrorCode.TIMEOUT && this.transport.isConnected()) {
+        // The link is up but the answer was late: ask again now rather than wait for a reconnect that may never come.
+        if (generation === watch.generation) this.establish(watch);
+        return;
+      }
+      if (isConnectionLoss(error.code)) return; // retried on the next connect
+      throw error;
+    } finally {
       this.establishing--;
-      if (error instanceof ConfigSidecarError && isConnectionLoss(error.code)) return; // retried on the next connect
-      this.close(watch);
-      watch.fail(error as Error);
-      return;
     }
-    this.establishing--;
-    const created = WatchResultSchema.parse(stripEnvelope(response));
     const early = this.early.get(created.watchId) ?? [];
     this.early.delete(created.watchId);
     if (this.establishing === 0) this.early.clear();
@@ -174,15 +197,28 @@ export class WatchManager {
   }
 
   /** Takes the sidecar's answer to a watch request: registers its id, sets or resyncs the local copy. */
-  private adopt(watch: ClientWatch, generation: number, created: ReturnType<typeof WatchResultSchema.parse>): void {
+  private adopt(watch: ClientWatch, generation: number, created: ResultOf<'watch'>): void {
     if (watch.closed || generation !== watch.generation) {
-      this.transport.request({ op: 'unwatch', watchId: created.watchId }, { timeoutMs: 5000 }).catch(ignoreClosedConnection);
+      this.transport.unwatch(created.watchId);
       return;
     }
     watch.serverId = created.watchId;
     this.byServerId.set(created.watchId, watch);
     const snapshot: View | undefined = created.snapshot === undefined ? undefined : created.snapshot.exists ? { exists: true, value: created.snapshot.value } : ABSENT;
     watch.epoch = created.epoch;
+    if (!watch.started && watch.options.startRevision !== undefined) {
+      watch.started = true;
+      watch.view = snapshot ?? ABSENT;
+      watch.viewRevision = created.revision;
+      if (created.resync === undefined) {
+        watch.lastRevision = watch.options.startRevision - 1; // the replay follows as events
+        return;
+      }
+      watch.lastRevision = created.revision;
+      const changes = diffViews(ABSENT, watch.view, watch.segments);
+      watch.deliver({ revision: created.revision, epoch: created.epoch, source: 'resync', changes, resync: true }, watch.view, ABSENT);
+      return;
+    }
     if (!watch.started) {
       watch.started = true;
       watch.view = snapshot ?? ABSENT;
@@ -210,12 +246,11 @@ function isConnectionLoss(code: string): boolean {
   return code === 'UNAVAILABLE' || code === 'TIMEOUT' || code === 'OUTCOME_UNKNOWN' || code === 'SHUTTING_DOWN';
 }
 
-function ignoreClosedConnection(error: unknown): void {
-  if (error instanceof ConfigSidecarError) return; // the watch ends with the connection either way
-  throw error;
-}
-
-function stripEnvelope(response: Record<string, unknown>): Record<string, unknown> {
-  const { id: _id, ok: _ok, ...rest } = response;
-  return rest;
+/** Each change with the value its path held before the revision. */
+function withPrevValues(changes: ViewChange[], before: View, watched: readonly string[]): (ViewChange & { prevValue?: unknown })[] {
+  return changes.map((change) => {
+    if (!before.exists) return change;
+    const prevValue = getAt(before.value, change.path.slice(watched.length));
+    return prevValue === undefined ? change : { ...change, prevValue };
+  });
 }

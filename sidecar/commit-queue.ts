@@ -3,9 +3,9 @@
 // arrive while a flush runs share the next one (one fsync, many acks).
 // Readers see only `committed`, which moves only after a flush succeeds. A
 // failed flush fails its writes, returns the working copy to the committed
-// state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
+// state, and re-applies the writes queued behind it (docs/defects.md, D4, D5:
 // no snapshot older than memory is ever written, no two flushes overlap).
-import { ErrorCode, ProtocolError, type WriteOp } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../protocol/index.js';
 import { formatPath, getAt, parsePath, type Limits } from '../protocol/index.js';
 import { countsOneMore, entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
@@ -103,6 +103,10 @@ interface PendingWrite {
   changes: Change[];
   /** The document changes (what the file gets), where `changes` may be the schema's view of them. */
   docChanges: Change[];
+  /** Conditions on other paths (`if`), checked with the ops' own ifModRevision. */
+  guards: readonly Guard[];
+  /** The write changes nothing (equal values): it makes no revision. */
+  unchanged?: boolean;
   resolve(result: CommitResult): void;
   reject(error: unknown): void;
 }
@@ -158,10 +162,10 @@ export class CommitQueue {
    * only ever reported against committed state, so the caller's retry reads
    * the value it conflicted with (and a CAS loop does not spin on a flush).
    */
-  async submit(ops: readonly WriteOp[], source: RevisionSource = 'client', bytes = 0): Promise<CommitResult> {
+  async submit(ops: readonly WriteOp[], source: RevisionSource = 'client', bytes = 0, guards: readonly Guard[] = []): Promise<CommitResult> {
     for (;;) {
       if (this.refusal !== undefined && this.exempt?.(ops, source) !== true) throw this.refusal;
-      const outcome = await this.enqueue(ops, source, bytes);
+      const outcome = await this.enqueue(ops, source, bytes, guards);
       if (outcome !== RETRY_AFTER_FLUSH) return outcome;
     }
   }
@@ -173,7 +177,7 @@ export class CommitQueue {
    */
   async submitEdit(derive: (working: JsonObject) => readonly WriteOp[], source: RevisionSource): Promise<CommitResult> {
     if (this.refusal !== undefined && this.exempt?.([], source) !== true) throw this.refusal;
-    const outcome = await this.enqueue([], source, 0, derive);
+    const outcome = await this.enqueue([], source, 0, [], derive);
     if (outcome === RETRY_AFTER_FLUSH) throw new Error('a hand edit has no preconditions to wait on');
     return outcome;
   }
@@ -187,10 +191,11 @@ export class CommitQueue {
     ops: readonly WriteOp[],
     source: RevisionSource,
     bytes: number,
+    guards: readonly Guard[],
     derive?: (working: JsonObject) => readonly WriteOp[],
   ): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
     return new Promise<CommitResult | typeof RETRY_AFTER_FLUSH>((resolve, reject) => {
-      const write: PendingWrite = { ops, derive, source, bytes, revision: 0, results: [], changes: [], docChanges: [], resolve, reject };
+      const write: PendingWrite = { ops, derive, source, bytes, revision: 0, results: [], changes: [], docChanges: [], guards, resolve, reject };
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
         if (derive !== undefined) {
@@ -211,6 +216,12 @@ export class CommitQueue {
         }
         await admitted;
         if (this.halted !== undefined) throw this.halted;
+        if (write.unchanged === true) {
+          // Acknowledged at the current revision, but never before the value it equals is durable.
+          if (this.working === this.committedState) resolve({ revision: write.revision, results: write.results });
+          else this.flushWaiters.push(() => resolve(RETRY_AFTER_FLUSH));
+          return;
+        }
         this.pending.push(write);
         this.scheduleFlush();
       }).catch(reject);
@@ -266,7 +277,15 @@ export class CommitQueue {
         );
       }
     }
-    const { state, results, changes } = applyOps(this.working, write.ops);
+    const { state, results, changes, unchanged } = applyOps(this.working, write.ops, write.guards);
+    // A write that changes nothing makes no revision; except while writes are refused, when the few let
+    // through repair the file (schema-fallback.ts) and must reach the disk even if memory already agrees.
+    if (unchanged && this.refusal === undefined) {
+      write.unchanged = true;
+      write.revision = this.working.revision;
+      write.results = results;
+      return undefined;
+    }
     this.checkGrowth(write.ops, results, state);
     const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
     if (size > this.limits.maxDocumentBytes) {

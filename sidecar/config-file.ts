@@ -16,7 +16,8 @@ import { CommitJournal, newestJournal, replayCommits, type JournalContents } fro
 import { DiskChanged, OutcomeUnknown, type FlushGroup } from './commit-queue.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
-import { FencedOff, pidRuns, type Generation } from './generation-fence.js';
+import { FencedOff, type Generation } from './generation-fence.js';
+import { processAlive } from './process-liveness.js';
 import { documentText } from './json-text.js';
 import { splitMeta, withMeta, type FileMeta } from './file-envelope.js';
 import type { Logger } from './logger.js';
@@ -135,7 +136,7 @@ export class ConfigFile {
     readonly stateDir: string,
     private readonly fs: FsOps,
     private readonly log: Logger,
-    private readonly generation: Generation,
+    readonly generation: Generation,
   ) {
     this.state = new SidecarState(stateDir, fs, generation.dir);
     this.backups = new Backups(path.join(stateDir, 'backups'), fs, undefined, generation.dir);
@@ -665,7 +666,7 @@ export class ConfigFile {
     for (const name of await this.fs.readdir(dir)) {
       if (!name.startsWith(prefix)) continue;
       const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-      if (Number.isSafeInteger(pid) && pidRuns(pid)) continue; // its writer may still rename it: not ours to remove
+      if (Number.isSafeInteger(pid) && (await processAlive(pid))) continue; // its writer may still rename it: not ours to remove
       await this.fs.unlink(path.join(dir, name));
       this.log.warn({ file: name }, 'removed a temp file left by an interrupted write');
     }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ErrorCode, ProtocolError, describeIssues, formatPath, getAt, isPlainObject, toValidationIssues, type ValidationIssue } from '../protocol/index.js';
+import { schemaHash } from '../protocol/schema-hash.js';
 import { isDiskCheckIssue, toleratingDiskFailures } from '../validators/disk-checks.js';
 import type { JsonObject } from './document.js';
 
@@ -29,6 +30,12 @@ export class ConfigSchema {
     /** Keyed by the version each one produces. */
     readonly migrations: ReadonlyMap<number, Migration>,
   ) {}
+
+  private hashed: string | undefined;
+  /** The hash announced in hello, which a client given a schema compares with its own (protocol/schema-hash.ts). */
+  get hash(): string {
+    return (this.hashed ??= schemaHash(this.zod));
+  }
 
   /** Loads `file`: `.json` as JSON Schema, anything else as an ES module. Throws an Error saying what is wrong. */
   static async load(file: string): Promise<ConfigSchema> {

@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { OutcomeUnknown } from './commit-queue.js';
+import { processAlive } from './process-liveness.js';
 
 const GEN = /^gen-(\d+)-(\d+)$/;
 
@@ -78,8 +79,9 @@ export class Generation {
   }
 
   /** Earlier owners that still run: they were deposed (their lock went stale) and can no longer write. */
-  liveDeposed(): FencedGeneration[] {
-    return this.fenced.filter((gen) => gen.pid !== process.pid && pidRuns(gen.pid));
+  async liveDeposed(): Promise<FencedGeneration[]> {
+    const running = await Promise.all(this.fenced.map((gen) => gen.pid !== process.pid && processAlive(gen.pid)));
+    return this.fenced.filter((_gen, i) => running[i]);
   }
 
   /**
@@ -92,21 +94,11 @@ export class Generation {
   async pruneDead(): Promise<string[]> {
     const removed: string[] = [];
     for (const gen of this.fenced) {
-      if (gen.pid !== process.pid && pidRuns(gen.pid)) continue;
+      if (gen.pid !== process.pid && (await processAlive(gen.pid))) continue;
       await fs.rm(gen.dir, { recursive: true, force: true });
       removed.push(gen.dir);
     }
     return removed;
-  }
-}
-
-/** True when a process with this pid exists (EPERM: it does, owned by another user). */
-export function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -1,6 +1,8 @@
 // What each request op does, given the store. Reads answer from committed
 // state only; writes go through the commit queue and answer once durable.
-import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type WriteOp } from '../protocol/index.js';
+// One handler per op, each typed by the operation table (protocol/operations.ts):
+// a result the client would refuse does not compile.
+import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type Guard, type RequestOf, type RequestOp, type ResultOf, type WriteOp } from '../protocol/index.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { Backups } from './backups.js';
@@ -15,6 +17,9 @@ import type { WatchHub, WatchSink } from './watch-hub.js';
 export const AFTER_SEND = Symbol('afterSend');
 
 export type HandlerResult = Record<string, unknown> & { [AFTER_SEND]?: () => void };
+
+/** One handler per op: its request in, its result (as the operation table says) out. */
+type Handlers = { [Op in RequestOp]: (request: RequestOf<Op>, origin: RequestOrigin) => Promise<ResultOf<Op> & { [AFTER_SEND]?: () => void }> };
 
 /** Who is asking: the connection (for watches), the request's size (for history accounting), and whether it came through the read-only socket. */
 export interface RequestOrigin {
@@ -52,8 +57,8 @@ type Result = HandlerResult;
 export function createHandler(ctx: HandlerContext): (request: Request, origin: RequestOrigin) => Promise<Result> {
   const metrics = new RequestMetrics();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
-  const write = async (ops: readonly WriteOp[], origin: RequestOrigin): Promise<Result> => {
-    const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes);
+  const write = async (ops: readonly WriteOp[], origin: RequestOrigin, guards?: readonly Guard[]): Promise<ResultOf<'set'>> => {
+    const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes, guards);
     return { epoch: ctx.epoch, revision, results };
   };
 
@@ -70,82 +75,82 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
     }
   };
 
+  const handlers: Handlers = {
+    get: async (request) => {
+      const segments = parsePath(request.path);
+      const state = ctx.queue.committed;
+      const { value, modRevision } = readPath(state, segments);
+      if (value === undefined) {
+        throw new ProtocolError(ErrorCode.NOT_FOUND, `${formatPath(segments) || '(root)'} does not exist`, { path: formatPath(segments) });
+      }
+      return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
+    },
+    set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin, request.if),
+    delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin, request.if),
+    batch: (request, origin) => write(request.ops, origin, request.if),
+    watch: async (request, origin) => {
+      const { result, activate } = ctx.watches.create(origin.sink, request);
+      return { ...result, [AFTER_SEND]: activate };
+    },
+    unwatch: async (request, origin) => {
+      if (!ctx.watches.remove(origin.sink, request.watchId)) {
+        throw new ProtocolError(ErrorCode.NOT_FOUND, `no watch ${request.watchId} on this connection`, { watchId: request.watchId });
+      }
+      return position();
+    },
+    ping: async () => position(),
+    backups: async () => ({ ...position(), backups: await listBackups(ctx.backups) }),
+    restore: async (request, origin) => {
+      const { name, doc } = await restorableBackup(ctx.backups, request.n, ctx.schema);
+      const written = await write([{ op: 'set', path: [], value: doc }], origin);
+      return { ...written, restored: name };
+    },
+    health: async (request, origin) => {
+      if (request.ack === true && origin.readOnly !== true) ctx.health.mergeConflict = null;
+      await ctx.beforeHealth();
+      return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
+    },
+    info: async () => ({
+      ...position(),
+      sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
+      system: await ctx.systemInfo.get(),
+    }),
+    stats: async () => {
+      await ctx.beforeHealth();
+      const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs());
+      return {
+        ...position(),
+        version: ctx.identity.version,
+        uptimeMs: Date.now() - ctx.startedAt,
+        connections: ctx.connections(),
+        watches: ctx.watches.size,
+        requests: metrics.requestCounts(),
+        requestErrors: metrics.errorCounts(),
+        latency: metrics.latencySnapshot(),
+        flushes: ctx.queue.counters.flushes,
+        writesCommitted: ctx.queue.counters.writes,
+        failedFlushes: ctx.queue.counters.failedFlushes,
+        eventLoopDelay: ctx.eventLoop.summary(),
+        memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+        health: {
+          status: health.status,
+          reasons: health.reasons,
+          fileValid: health.fileValid,
+          memoryEqualsDisk: health.memoryEqualsDisk,
+          readOnly: health.readOnly,
+          lastWriteAt: health.lastWriteAt,
+        },
+      };
+    },
+  };
+
   const dispatch = async (request: Request, origin: RequestOrigin): Promise<Result> => {
     if (origin.readOnly === true && WRITE_OPS.has(request.op)) {
       throw new ProtocolError(ErrorCode.READ_ONLY, `${request.op} is refused on the read-only socket; writes go through the sidecar's main socket`, { op: request.op });
     }
-    switch (request.op) {
-      case 'get': {
-        const segments = parsePath(request.path);
-        const state = ctx.queue.committed;
-        const { value, modRevision } = readPath(state, segments);
-        if (value === undefined) {
-          throw new ProtocolError(ErrorCode.NOT_FOUND, `${formatPath(segments) || '(root)'} does not exist`, { path: formatPath(segments) });
-        }
-        return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
-      }
-      case 'set':
-        return write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin);
-      case 'delete':
-        return write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin);
-      case 'batch':
-        return write(request.ops, origin);
-      case 'watch': {
-        const { result, activate } = ctx.watches.create(origin.sink, request);
-        return { ...result, [AFTER_SEND]: activate };
-      }
-      case 'unwatch':
-        if (!ctx.watches.remove(origin.sink, request.watchId)) {
-          throw new ProtocolError(ErrorCode.NOT_FOUND, `no watch ${request.watchId} on this connection`, { watchId: request.watchId });
-        }
-        return position();
-      case 'ping':
-        return position();
-      case 'backups':
-        return { ...position(), backups: await listBackups(ctx.backups) };
-      case 'restore': {
-        const { name, doc } = await restorableBackup(ctx.backups, request.n, ctx.schema);
-        const written = await write([{ op: 'set', path: [], value: doc }], origin);
-        return { ...written, restored: name };
-      }
-      case 'health':
-        if (request.ack === true && origin.readOnly !== true) ctx.health.mergeConflict = null;
-        await ctx.beforeHealth();
-        return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
-      case 'info':
-        return {
-          ...position(),
-          sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
-          system: await ctx.systemInfo.get(),
-        };
-      case 'stats': {
-        await ctx.beforeHealth();
-        const health = ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs());
-        return {
-          ...position(),
-          version: ctx.identity.version,
-          uptimeMs: Date.now() - ctx.startedAt,
-          connections: ctx.connections(),
-          watches: ctx.watches.size,
-          requests: metrics.requestCounts(),
-          requestErrors: metrics.errorCounts(),
-          latency: metrics.latencySnapshot(),
-          flushes: ctx.queue.counters.flushes,
-          writesCommitted: ctx.queue.counters.writes,
-          failedFlushes: ctx.queue.counters.failedFlushes,
-          eventLoopDelay: ctx.eventLoop.summary(),
-          memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
-          health: {
-            status: health.status,
-            reasons: health.reasons,
-            fileValid: health.fileValid,
-            memoryEqualsDisk: health.memoryEqualsDisk,
-            readOnly: health.readOnly,
-            lastWriteAt: health.lastWriteAt,
-          },
-        };
-      }
-    }
+    // The table is indexed by the request's own op, so the pair always matches (TypeScript cannot correlate the union).
+    const handler = handlers[request.op] as (request: Request, origin: RequestOrigin) => Promise<Result>;
+    return handler(request, origin);
   };
   return timed;
 }

@@ -1,5 +1,5 @@
 // What `health` reports: ok / degraded / failing, with the reasons, built from
-// facts other parts record here (seeds 000 #29: failures must be visible).
+// facts other parts record here (docs/defects.md D25: failures must be visible).
 import type { HealthResult } from '../protocol/index.js';
 import type { FencedGeneration } from './generation-fence.js';
 
@@ -28,7 +28,7 @@ export class Health {
   /** state.json could not be read at start. */
   stateProblem: string | null = null;
   /** Earlier owners that still run although this one took over their stale lock (fenced off, but an operator should know). */
-  deposedOwners: () => FencedGeneration[] = () => [];
+  deposedOwners: FencedGeneration[] = [];
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -54,7 +54,7 @@ export class Health {
     if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     if (this.stateProblem !== null) degraded.push(this.stateProblem);
-    for (const deposed of this.deposedOwners()) {
+    for (const deposed of this.deposedOwners) {
       degraded.push(`the previous owner, pid ${deposed.pid}, lost its stale lock to this sidecar but still runs; it is fenced off (${deposed.dir}) and cannot write`);
     }
     if (eventLoopRecentMaxMs > EVENT_LOOP_STALL_MS) {

@@ -7,5 +7,6 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export function createLogger(level: LogLevel = 'info'): Logger {
   // Asynchronous destination: a slow stderr reader never blocks request handling.
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: false }));
+  // Levels as labels ("level":"warn"), which journald and log shippers filter on without a number table.
+  return pino({ level, base: { pid: process.pid }, formatters: { level: (label) => ({ level: label }) } }, pino.destination({ dest: 2, sync: false }));
 }

@@ -48,7 +48,7 @@ import { VERSION } from './version.js';
 import type { QuarantineBounds } from './quarantine.js';
 
 export interface SidecarOptions {
-  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
+  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (README.md, "Where files live"). */
   configPath?: string;
   /** Socket path; default from --app / $CONFIG_SIDECAR_SOCKET. */
   socketPath?: string;
@@ -152,8 +152,8 @@ export class Sidecar {
       const fs = options.fs ?? realFs;
       // Fenced before the file is read: whatever an earlier owner renamed in is seen, later renames fail.
       const generation = await Generation.claim(stateDir);
-      health.deposedOwners = () => generation.liveDeposed();
-      for (const deposed of generation.liveDeposed()) {
+      health.deposedOwners = await generation.liveDeposed();
+      for (const deposed of health.deposedOwners) {
         log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
       }
       const file = new ConfigFile(configPath, stateDir, fs, log, generation);
@@ -247,7 +247,11 @@ export class Sidecar {
       queue: this.queue,
       health: this.health,
       memoryEqualsDisk: () => this.file.memoryEqualsDisk,
-      beforeHealth: () => this.schemaRunning?.refreshHealth() ?? Promise.resolve(),
+      beforeHealth: async () => {
+        await this.schemaRunning?.refreshHealth();
+        // A deposed owner exits once it wakes; health stops naming it then.
+        this.health.deposedOwners = await this.file.generation.liveDeposed();
+      },
       eventLoop: this.eventLoop,
       connections: () => this.sessions.size,
       startedAt: this.startedAt,
@@ -273,6 +277,7 @@ export class Sidecar {
         epoch: this.epoch,
         revision: this.queue.committed.revision,
         limits: this.limits,
+        ...(this.schema === undefined ? {} : { schemaHash: this.schema.hash }),
       }),
       handle: (request: Request, origin: RequestOrigin) => {
         if (this.stopping !== undefined) {

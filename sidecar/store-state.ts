@@ -2,7 +2,7 @@
 // the modRevision of every path. Applying writes returns a new version; the
 // old one stays valid, which is how readers keep seeing committed state while
 // a flush of newer writes is in progress.
-import { ErrorCode, ProtocolError, formatPath, getAt, parsePath, type WriteOp } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, formatPath, getAt, parsePath, type Guard, type WriteOp } from '../protocol/index.js';
 import { deleteIn, setIn, type JsonObject } from './document.js';
 import { freshTree, modRevisionOf, recordDelete, recordSet, type RevisionNode } from './revision-tree.js';
 
@@ -72,20 +72,33 @@ export function readPath(state: StoreState, segments: readonly string[]): { valu
  * checked against `state` before anything is applied (etcd txn semantics):
  * on a mismatch, CONFLICT and nothing changes.
  */
-export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: StoreState; results: OpResult[]; changes: Change[] } {
+export function applyOps(
+  state: StoreState,
+  ops: readonly WriteOp[],
+  guards: readonly Guard[] = [],
+): { state: StoreState; results: OpResult[]; changes: Change[]; unchanged: boolean } {
   const parsed = ops.map((op) => ({ op, segments: parsePath(op.path) }));
-  for (const { op, segments } of parsed) {
-    if (op.ifModRevision === undefined) continue;
+  const conditions = [
+    ...parsed.flatMap(({ op, segments }) => (op.ifModRevision === undefined ? [] : [{ segments, modRevision: op.ifModRevision }])),
+    ...guards.map((guard) => ({ segments: parsePath(guard.path), modRevision: guard.modRevision })),
+  ];
+  for (const { segments, modRevision } of conditions) {
     const actual = modRevisionOf(state.tree, state.doc, segments);
-    if (actual !== op.ifModRevision) throw new PreconditionFailed(segments, op.ifModRevision, actual);
+    if (actual !== modRevision) throw new PreconditionFailed(segments, modRevision, actual);
   }
   const revision = state.revision + 1;
   let { doc, tree } = state;
   const results: OpResult[] = [];
   const changes: Change[] = [];
   for (const { op, segments } of parsed) {
-    const existed = getAt(doc, segments) !== undefined;
+    const current = getAt(doc, segments);
+    const existed = current !== undefined;
     const parentPath = segments.slice(0, -1);
+    if (op.op === 'set' && existed && jsonEqual(current, op.value)) {
+      // Nothing to change: no revision is recorded for this path (docs/decisions.md, "A write that changes nothing makes no revision").
+      results.push({ modRevision: modRevisionOf(tree, doc, segments), existed });
+      continue;
+    }
     if (op.op === 'set') {
       doc = setIn(doc, segments, op.value);
       // A change inside an array shifts or replaces its elements: the array as a whole changed.
@@ -106,5 +119,22 @@ export function applyOps(state: StoreState, ops: readonly WriteOp[]): { state: S
       results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
     }
   }
-  return { state: { doc, revision, tree }, results, changes };
+  // A write that changes nothing (equal values, deletes of what is not there): the caller decides whether it makes a revision.
+  return { state: { doc, revision, tree }, results, changes, unchanged: changes.length === 0 };
+}
+
+/** Deep equality of two JSON values (key order ignored, as JSON objects are unordered). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((item, index) => jsonEqual(item, other[index]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  return keys.every((key) => Object.hasOwn(right, key) && jsonEqual(left[key], right[key]));
 }

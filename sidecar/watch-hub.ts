@@ -5,7 +5,7 @@
 // with a `resync` reason when it does not (or the epoch changed). A watch's
 // first events wait until its creation has been answered, so they can never
 // overtake the answer.
-import { ErrorCode, ProtocolError, encodeFrame, encodeValue, isPrefix, parsePath, type Limits, type WireChange } from '../protocol/index.js';
+import { ErrorCode, ProtocolError, encodeFrame, encodeValue, isPrefix, parsePath, type Limits, type ResultOf, type WireChange } from '../protocol/index.js';
 import type { CommittedRevision } from './commit-queue.js';
 import type { History } from './history.js';
 import { readPath, type Change, type StoreState } from './store-state.js';
@@ -65,7 +65,7 @@ export class WatchHub {
   }
 
   /** Creates a watch; call `activate` once the answer has been sent. */
-  create(sink: WatchSink, request: WatchRequest): { result: Record<string, unknown>; activate: () => void } {
+  create(sink: WatchSink, request: WatchRequest): { result: ResultOf<'watch'>; activate: () => void } {
     const segments = parsePath(request.path);
     this.checkPathBounds(segments);
     const watchers = this.bySink.get(sink) ?? new Map<number, Watcher>();
@@ -87,7 +87,7 @@ export class WatchHub {
         else for (const revision of missed) this.deliver(watcher, revision);
       }
     }
-    const result: Record<string, unknown> = { epoch: this.epoch, revision: state.revision, watchId: watcher.id };
+    const result: ResultOf<'watch'> = { epoch: this.epoch, revision: state.revision, watchId: watcher.id };
     if (request.initial === 'snapshot' || resync !== undefined) {
       const { value } = readPath(state, segments);
       result.snapshot = value === undefined ? { value: null, exists: false } : { value, exists: true };

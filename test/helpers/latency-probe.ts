@@ -4,7 +4,7 @@
 // each stdin line "measure NAME MS", gets for MS milliseconds and prints one
 // JSON line {name, count, errors, p50Ms, p99Ms, maxMs, samples}. "exit" (or EOF) ends it.
 import { createInterface } from 'node:readline';
-import { connect } from '../../client/index.js';
+import { connect, type ConfigClient } from '../../client/index.js';
 
 export interface LatencySummary {
   name: string;
@@ -22,7 +22,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function measure(client: ReturnType<typeof connect>, name: string, durationMs: number): Promise<LatencySummary> {
+async function measure(client: ConfigClient, name: string, durationMs: number): Promise<LatencySummary> {
   const samples: number[] = [];
   const errors: string[] = [];
   const end = performance.now() + durationMs;

@@ -1,4 +1,4 @@
-// The CLI as scripts use it: output formats and exit codes (DESIGN §7).
+// The CLI as scripts use it: output formats and exit codes (README.md, CLI).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';

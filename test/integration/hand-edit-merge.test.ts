@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { connect } from '../../client/index.js';
+import { connect, type ConfigClient } from '../../client/index.js';
 import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
@@ -13,7 +13,7 @@ import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 /** Waits, with a bound, until `get(path)` answers `expected`. */
-async function servedWithin(client: ReturnType<typeof connect>, path: string, expected: unknown, timeoutMs = 5000): Promise<void> {
+async function servedWithin(client: ConfigClient, path: string, expected: unknown, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await client.get(path).catch(() => undefined)) !== expected) {
     if (Date.now() > deadline) throw new Error(`${path} is not ${JSON.stringify(expected)} after ${timeoutMs} ms`);

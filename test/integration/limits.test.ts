@@ -1,4 +1,4 @@
-// Every limit of DESIGN §5 at its boundary, on a real sidecar started with
+// Every limit of docs/protocol.md §4 at its boundary, on a real sidecar started with
 // `serve --limit NAME=VALUE`: the limit itself passes, one more fails with
 // LIMIT_EXCEEDED (FRAME_TOO_LARGE for the frame) naming the limit, hello
 // reports the configured value, and the connection and sidecar stay usable.
@@ -122,7 +122,7 @@ test('maxFrameBytes: a frame of exactly the limit is served; one byte more is FR
   // The sidecar serves on: the frame at the limit was applied, the one above it was not.
   const client = clientOf(t, served);
   assert.equal(((await client.get('a')) as string).length, 4096 - encodeValue({ id: 1, op: 'set', path: 'a', value: '' }).length - 2);
-  assert.equal(await client.get('b').catch((error: ConfigSidecarError) => error.code), 'NOT_FOUND');
+  assert.equal(await client.getEntry('b').catch((error: ConfigSidecarError) => error.code), 'NOT_FOUND');
 });
 
 test('maxStringBytes: strings, keys and paths of exactly the limit pass; one UTF-8 byte more is LIMIT_EXCEEDED on that request', async (t) => {
@@ -386,7 +386,7 @@ test('helloTimeoutMs: a hello within the limit is answered; none within it is a 
   const connected = Date.now();
   const refused = await silent.next(5000);
   const waited = Date.now() - connected;
-  // A missing hello breaks the handshake itself: PROTOCOL (DESIGN §4), still naming the limit that ran out.
+  // A missing hello breaks the handshake itself: PROTOCOL (docs/protocol.md §5), still naming the limit that ran out.
   assertLimitError(wireError(refused), 'PROTOCOL', 'helloTimeoutMs', 600);
   await silent.closed();
   assert.ok(waited >= 590 && waited < 5000, `refused after ${waited} ms`);

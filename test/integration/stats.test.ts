@@ -1,4 +1,4 @@
-// HMAC file-server audit (monitoring): `stats` must say how long requests
+// docs/defects.md, D25: `stats` must say how long requests
 // take — writes until they are durable — and `stats --prometheus` must be
 // something Prometheus can scrape.
 import assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ test('stats --prometheus from a real sidecar parses back, and its numbers are th
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
   for (let i = 0; i < SETS; i++) await client.set(`k${i}`, i);
-  await assert.rejects(client.get('missing'), { code: 'NOT_FOUND' });
+  await assert.rejects(client.getEntry('missing'), { code: 'NOT_FOUND' });
 
   const result = await runNode(CLI, ['stats', '--prometheus', '--socket', paths.socketPath]);
   assert.equal(result.code, 0, result.stderr);

@@ -1,18 +1,25 @@
-// A client given a schema checks each write against the value's schema
-// before sending it: against a sidecar with no schema at all, a wrong value
-// still fails at the call, and nothing reaches the file.
+// A client given a schema, against real sidecars: each write is checked
+// against the value's schema before it is sent; the sidecar must serve the
+// same schema (a hash in its hello), else calls fail SCHEMA_MISMATCH; and
+// what test/types/typed-client.ts proves at compile time holds at run time:
+// writes take the schema's input type (defaults may be left out), batch
+// values are checked, a missing path reads as undefined (getEntry: NOT_FOUND),
+// segment-array paths reach keys holding dots.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { connect, ConfigSidecarError } from '../../client/index.js';
+import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
-import { existingDirectory } from '../../validators/index.js';
 
-const schema = z.object({
-  server: z.object({ port: z.number().int().min(1).max(65535), host: z.string() }).partial(),
-  dirs: z.array(existingDirectory()).max(2).optional(),
-});
+const SCHEMA_BODY = `export const schema = z.object({
+  server: z.object({ port: z.number().int().min(1).max(65535), host: z.string().default('localhost') }).optional(),
+  dirs: z.array(v.existingDirectory()).max(2).optional(),
+  shell: z.string().optional(),
+  plugins: z.record(z.string(), z.object({ enabled: z.boolean() })).optional(),
+});`;
 
 async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError> {
   try {
@@ -24,9 +31,17 @@ async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError>
   assert.fail('expected a rejection');
 }
 
-test('a typed client refuses a wrong value before sending it', async (t) => {
+/** A sidecar serving the schema module, and that module's schema for the client (the same object definition). */
+async function withSchema(t: import('node:test').TestContext) {
   const paths = await testPaths(t);
-  await startSidecar(t, paths); // no schema: the sidecar would take anything
+  const file = await writeSchemaModule(paths.dir, 'schema', SCHEMA_BODY);
+  const { schema } = (await import(pathToFileURL(file).href)) as { schema: z.ZodObject };
+  await startSidecar(t, paths, { extraArgs: ['--schema', file] });
+  return { paths, schema };
+}
+
+test('a typed client refuses a wrong value before sending it', async (t) => {
+  const { paths, schema } = await withSchema(t);
   const client = connect({ socketPath: paths.socketPath, schema });
   t.after(() => client.close());
 
@@ -35,23 +50,65 @@ test('a typed client refuses a wrong value before sending it', async (t) => {
   assert.deepEqual(port.details?.issues, [{ path: 'server.port', message: 'Too small: expected number to be >=1' }]);
   assert.match(port.message, /nothing was sent/);
 
-  // Checked from the path down: a whole object, an array element, an asynchronous validator.
+  // Checked from the path down: a whole object, an array element, an asynchronous validator, a batch value.
   const object = await rejection(client.set('server', { port: 'x' } as never));
   assert.deepEqual((object.details?.issues as { path: string }[]).map((issue) => issue.path), ['server.port']);
   const element = await rejection(client.set('dirs.0', 'relative/dir'));
   assert.match(element.message, /dirs\.0: "relative\/dir" is not an absolute path/);
-  const batch = await rejection(
-    client.batch([
-      { op: 'set', path: 'server.host', value: 'fine' },
-      { op: 'set', path: 'dirs', value: ['/', '/', '/'] },
-    ]),
-  );
+  const batch = await rejection(client.batch([{ op: 'set', path: 'server.port', value: 'x' as never }]));
   assert.equal(batch.code, 'VALIDATION_FAILED');
+  assert.match(batch.message, /nothing was sent/);
 
   assert.deepEqual(await client.get(''), {}, 'none of the refused writes reached the sidecar');
   await client.batch([
     { op: 'set', path: 'server.port', value: 8080 },
     { op: 'set', path: 'dirs', value: ['/tmp/../tmp'] },
   ]);
-  assert.deepEqual(await client.get(''), { server: { port: 8080 }, dirs: ['/tmp/../tmp'] }, 'valid writes are sent as written');
+  assert.deepEqual(await client.get('dirs'), ['/tmp'], 'valid writes are taken (readers see the validator\'s normalised path)');
+});
+
+test('types match run time: input-typed writes, missing paths, defaults, segment arrays', async (t) => {
+  const { paths, schema } = await withSchema(t);
+  const client = connect({ socketPath: paths.socketPath, schema });
+  t.after(() => client.close());
+
+  // The schema's input type: host has a default, so it may be left out, and the sidecar fills it in.
+  await client.set('server', { port: 1 });
+  assert.deepEqual(await client.get('server'), { port: 1, host: 'localhost' });
+
+  // A missing path is undefined (as conf and Map answer), with or without a default; getEntry still says NOT_FOUND.
+  assert.equal(await client.get('shell'), undefined);
+  assert.equal(await client.get('shell', { default: '/bin/sh' }), '/bin/sh');
+  assert.equal(await client.has('shell'), false);
+  assert.equal(await client.has('server.port'), true);
+  assert.equal((await rejection(client.getEntry('shell'))).code, 'NOT_FOUND');
+  const untyped = connect({ socketPath: paths.socketPath });
+  t.after(() => untyped.close());
+  assert.equal(await untyped.get('no.such.path'), undefined);
+
+  // Segment arrays reach keys that hold dots.
+  await client.set(['plugins', 'a.b'], { enabled: true });
+  assert.equal(await client.get(['plugins', 'a.b', 'enabled']), true);
+  assert.deepEqual(await untyped.get('plugins'), { 'a.b': { enabled: true } });
+});
+
+test('a client given a schema refuses a sidecar serving another schema, or none: SCHEMA_MISMATCH', async (t) => {
+  const { paths } = await withSchema(t);
+  const other = z.object({ server: z.object({ port: z.string() }) });
+  const mismatched = connect({ socketPath: paths.socketPath, schema: other });
+  t.after(() => mismatched.close());
+  const error = await rejection(mismatched.get('server'));
+  assert.equal(error.code, 'SCHEMA_MISMATCH');
+  assert.match(error.message, /different schema/);
+
+  const bare = await testPaths(t);
+  await startSidecar(t, bare); // no schema
+  const typed = connect({ socketPath: bare.socketPath, schema: other });
+  t.after(() => typed.close());
+  const none = await rejection(typed.set('server.port', 'x'));
+  assert.equal(none.code, 'SCHEMA_MISMATCH');
+  assert.match(none.message, /serves no schema/);
+  const untyped = connect({ socketPath: bare.socketPath });
+  t.after(() => untyped.close());
+  assert.deepEqual(await untyped.get(''), {}, 'nothing was sent');
 });

@@ -17,7 +17,7 @@ interface Sent {
 function harness(options: Partial<CallTableOptions> = {}) {
   const sent: Sent[] = [];
   let connected = false;
-  const table = new CallTable({
+  const table = new CallTable<Record<string, unknown>>({
     defaultTimeoutMs: 5000,
     maxQueuedCalls: 3,
     maxQueuedBytes: 1000,
@@ -370,7 +370,7 @@ describe('CallTable under random events', () => {
           const calls = new Map<string, Tracked>();
           let connected = false;
           const wire: Sent[] = [];
-          const table = new CallTable({
+          const table = new CallTable<Record<string, unknown>>({
             defaultTimeoutMs: 5000,
             maxQueuedCalls,
             maxQueuedBytes: 1_000_000,

@@ -49,6 +49,28 @@ describe('CommitQueue', () => {
     assert.deepEqual(queue.counters, { flushes: 1, writes: 3, failedFlushes: 0 });
   });
 
+  test('a set of the value there already makes no revision and no flush, but waits until the value it equals is durable', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({ a: 1 }), 1), persist, DEFAULT_LIMITS);
+    const same = await queue.submit(set('a', 1));
+    assert.deepEqual(same, { revision: 1, results: [{ modRevision: 1, existed: true }] });
+    assert.equal(flushes.length, 0, 'nothing written');
+
+    const change = settled(queue.submit(set('a', 2)));
+    await flush();
+    const equalToPending = settled(queue.submit(set('a', 2)));
+    await flush();
+    assert.equal(equalToPending.done, false, 'the value it equals is not durable yet');
+    flushes[0]!.finish(new Error('EIO'));
+    await flush();
+    assert.equal((change.error as ProtocolError).code, ErrorCode.WRITE_FAILED);
+    assert.equal(flushes.length, 2, 'judged again after the failed flush: now it changes something');
+    flushes[1]!.finish();
+    await flush();
+    assert.deepEqual(equalToPending.value, { revision: 2, results: [{ modRevision: 2, existed: true }] });
+    assert.equal(queue.committed.revision, 2);
+  });
+
   test('writes arriving while a flush runs are grouped into the next flush', async () => {
     const { persist, flushes } = controlledPersist();
     const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);

@@ -1,4 +1,4 @@
-// reconnectDelay: rand(0.5..1) x min(25 x 2^n, 2000) ms (DESIGN §6).
+// reconnectDelay: rand(0.5..1) x min(25 x 2^n, 2000) ms (docs/protocol.md §14).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -61,7 +61,7 @@ describe('reconnectDelay', () => {
   });
 
   test('a custom policy scales the same way', () => {
-    const policy = { baseMs: 100, maxMs: 300, random: () => 0 };
+    const policy = { baseMs: 100, maxMs: 300, maxAttempts: Infinity, random: () => 0 };
     assert.deepEqual([0, 1, 2, 3].map((n) => reconnectDelay(n, policy)), [50, 100, 150, 150]);
   });
 });

@@ -1,4 +1,4 @@
-// applyOps: one batch is one revision; modRevision follows DESIGN §4; an
+// applyOps: one batch is one revision; modRevision follows docs/protocol.md §12; an
 // ifModRevision precondition that fails answers CONFLICT and applies nothing,
 // and in a batch every precondition is checked before anything is applied.
 import assert from 'node:assert/strict';
@@ -56,12 +56,16 @@ describe('applyOps', () => {
     assert.deepEqual(state.doc, { b: 3 });
   });
 
-  test('a delete of nothing still makes a revision (and changes no modRevision)', () => {
-    const s1 = initialState(deepFreeze({ a: 1 }), 1);
-    const s2 = apply(s1, { op: 'delete', path: 'nope' });
-    assert.equal(s2.revision, 2);
-    assert.equal(mod(s2, ''), 1);
-    assert.equal(mod(s2, 'a'), 1);
+  test('a write that changes nothing is flagged unchanged (the queue makes no revision of it): a delete of nothing, an equal value', () => {
+    const s1 = initialState(deepFreeze({ a: 1, b: { c: [1, { d: 2 }] } }), 1);
+    assert.equal(applyOps(s1, [{ op: 'delete', path: 'nope' }]).unchanged, true);
+    const equal = applyOps(s1, [{ op: 'set', path: 'b', value: { c: [1, { d: 2 }] } }]);
+    assert.equal(equal.unchanged, true);
+    assert.equal(equal.state.doc, s1.doc, 'the same document');
+    assert.equal(mod(equal.state, 'b.c'), 1, 'no modRevision moves');
+    assert.equal(applyOps(s1, [{ op: 'set', path: 'a', value: 2 }]).unchanged, false);
+    const { results } = applyOps(s1, [{ op: 'set', path: 'a', value: 1 }]);
+    assert.deepEqual(results, [{ modRevision: 1, existed: true }], 'answered with the modRevision it has');
   });
 
   test('set of a deep path: the path and all its ancestors take the new revision, siblings keep theirs', () => {
@@ -72,10 +76,10 @@ describe('applyOps', () => {
     assert.equal(mod(s2, 'other'), 1);
   });
 
-  test('replacing an ancestor gives every path below it the new revision, even with an equal value', () => {
+  test('replacing an ancestor gives every path below it the new revision', () => {
     const s1 = initialState(deepFreeze({ a: { b: { c: 1 } } }), 1);
-    const s2 = apply(s1, { op: 'set', path: 'a', value: { b: { c: 1 } } });
-    for (const path of ['', 'a', 'a.b', 'a.b.c']) assert.equal(mod(s2, path), 2, path);
+    const s2 = apply(s1, { op: 'set', path: 'a', value: { b: { c: 1 }, e: 1 } });
+    for (const path of ['', 'a', 'a.b', 'a.b.c', 'a.e']) assert.equal(mod(s2, path), 2, path);
   });
 
   test('delete: the ancestors of what was removed change, its siblings do not', () => {

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { ConfigSidecarError } from '../../client/client-errors.js';
 import type { View } from '../../client/watch-view.js';
 import { WatchManager, type ChangeEvent, type WatchOptions, type WatchTransport } from '../../client/watches.js';
+import { WatchResultSchema, type ResultOf, type WatchEvent, type WireChange } from '../../protocol/index.js';
 
 const EPOCH = 'e1';
 
@@ -23,8 +24,12 @@ class FakeTransport implements WatchTransport {
   connected = true;
   readonly pending: Pending[] = [];
   readonly resynced: [string, number][] = [];
-  request(request: Record<string, unknown> & { op: string }): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => this.pending.push({ request, resolve, reject }));
+  watch(request: Record<string, unknown> & { op: 'watch' }): Promise<ResultOf<'watch'>> {
+    return new Promise((resolve, reject) => this.pending.push({ request, resolve: (response) => resolve(WatchResultSchema.parse(response)), reject }));
+  }
+  /** Unwatch is fire-and-forget: it shows up as an answered request. */
+  unwatch(watchId: number): void {
+    this.pending.push({ request: { op: 'unwatch', watchId }, resolve: () => undefined, reject: () => undefined });
   }
   isConnected(): boolean {
     return this.connected;
@@ -51,9 +56,9 @@ function watching(path: string[], options: WatchOptions = {}) {
   return { transport, manager, delivered, failures, close };
 }
 
-/** Answers the watch request the way the sidecar does (result fields, then id and ok). */
-const answer = (pending: Pending, result: Record<string, unknown>) => pending.resolve({ epoch: EPOCH, ...result, id: 1, ok: true });
-const event = (watchId: number, revision: number, changes: unknown[]) => ({ type: 'event', watchId, revision, source: 'client', changes });
+/** Answers the watch request with the result the sidecar sends. */
+const answer = (pending: Pending, result: Record<string, unknown>) => pending.resolve({ epoch: EPOCH, ...result });
+const event = (watchId: number, revision: number, changes: WireChange[]): WatchEvent => ({ type: 'event', watchId, revision, source: 'client', changes });
 
 describe('WatchManager', () => {
   test('asks for a snapshot first and delivers it as the first event', async () => {
@@ -94,11 +99,10 @@ describe('WatchManager', () => {
     const { transport, manager, delivered } = watching(['a']);
     answer(transport.take(), { revision: 1, watchId: 5, snapshot: { value: 0, exists: true } });
     await settle();
-    assert.equal(manager.onPush(event(5, 2, [{ path: ['a'], value: 1 }])), true);
-    assert.equal(manager.onPush(event(5, 2, [{ path: ['a'], value: 1 }])), true);
-    assert.equal(manager.onPush(event(5, 1, [{ path: ['a'], value: -1 }])), true);
-    assert.equal(manager.onPush(event(6, 3, [{ path: ['a'], value: 9 }])), true);
-    assert.equal(manager.onPush({ id: 4, ok: true }), false, 'responses are not the watch manager\'s');
+    manager.onPush(event(5, 2, [{ path: ['a'], value: 1 }]));
+    manager.onPush(event(5, 2, [{ path: ['a'], value: 1 }]));
+    manager.onPush(event(5, 1, [{ path: ['a'], value: -1 }]));
+    manager.onPush(event(6, 3, [{ path: ['a'], value: 9 }]));
     assert.deepEqual(
       delivered.map((d) => [d.event.revision, d.view]),
       [

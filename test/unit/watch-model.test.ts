@@ -150,6 +150,7 @@ function run(initial: Record<string, unknown>, minEntries: number, steps: Step[]
         for (const ops of s.batches) {
           try {
             const applied = applyOps(working, ops);
+            if (applied.unchanged) continue; // as the queue: a write that changes nothing makes no revision
             working = applied.state;
             deepFreeze(working.doc);
             revisions.push({ revision: working.revision, source: 'client', changes: applied.changes, bytes: 16 });

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { ABSENT, applyChange, diffViews, type View } from '../../client/watch-view.js';
 import { WatchManager, type ChangeEvent } from '../../client/watches.js';
 import { WatchStream } from '../../client/watch-stream.js';
+import { WatchResultSchema } from '../../protocol/index.js';
 import { jsonValue } from '../fixtures/json-values.js';
 
 const AT = ['server'];
@@ -123,13 +124,14 @@ describe('WatchStream', () => {
     async () => {
       const requests: { resolve(response: Record<string, unknown>): void }[] = [];
       const manager = new WatchManager({
-        request: () => new Promise((resolve) => requests.push({ resolve })),
+        watch: () => new Promise((resolve) => requests.push({ resolve: (response) => resolve(WatchResultSchema.parse(response)) })),
+        unwatch: () => undefined,
         isConnected: () => true,
         onResynced: () => undefined,
       });
       const stream = new WatchStream(AT, 2);
       stream.close = manager.open(AT, { initial: 'none' }, stream.push, stream.fail);
-      requests[0]!.resolve({ epoch: EPOCH, revision: 1, watchId: 1, snapshot: { value: 1, exists: true }, id: 1, ok: true });
+      requests[0]!.resolve({ epoch: EPOCH, revision: 1, watchId: 1, snapshot: { value: 1, exists: true } });
       await new Promise((resolve) => setImmediate(resolve));
       manager.onPush({ type: 'event', watchId: 1, revision: 2, source: 'client', changes: [{ path: AT, value: 2 }] });
       manager.onPush({ type: 'event', watchId: 1, revision: 3, source: 'client', changes: [{ path: AT, value: 3 }] });
