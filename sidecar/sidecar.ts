@@ -174,6 +174,8 @@ export class Sidecar {
       let schemaRunning: SchemaRunning | undefined;
       let oversized: SchemaFallback | undefined;
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
+      // Served instead of the file: an edit of the file is then applied whole, as made from what is served.
+      if (schemaStart?.fallback !== undefined) file.versions.restartFrom(schemaStart.fallback.doc);
       const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
       const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
         onCommitted: (_state, revisions) => {

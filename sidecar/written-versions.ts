@@ -54,6 +54,11 @@ export class WrittenVersions {
     return this.kept[chosen]!.doc;
   }
 
+  /** Forgets every version but `doc`: the state served is not what the file held (an earlier state served read-only). */
+  restartFrom(doc: JsonObject): void {
+    this.kept = [{ doc, bytes: 0, byClients: false }];
+  }
+
   get size(): number {
     return this.kept.length;
   }

@@ -64,6 +64,8 @@ export class FaultyFs {
 
   readonly fs: FsOps = {
     ...realFs,
+    // Renames go through `rename` below, where faults are injected.
+    renameSync: undefined,
     open: async (path, flags, mode) => {
       const isDir = flags === 'r';
       if (!isDir && flags === 'wx') await this.at('open');

@@ -19,6 +19,7 @@ function flakyRename(code: string, times: number) {
   const calls = { rename: 0, dirOpens: 0 };
   const fs: FsOps = {
     ...realFs,
+    renameSync: undefined, // every rename through the flaky one below
     open: async (p, flags, mode) => {
       if (flags === 'r') calls.dirOpens++;
       return realFs.open(p, flags, mode);
