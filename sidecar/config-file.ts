@@ -96,7 +96,7 @@ export type Reread =
   | { kind: 'seen' } // the file holds a rejected text already dealt with
   | { kind: 'missing' }
   | { kind: 'oversized'; size: number; keptAt: string | undefined }
-  | { kind: 'invalid'; problem: string; raw: Buffer }
+  | { kind: 'invalid'; problem: string; raw: Buffer; stat: BigIntStats }
   | { kind: 'valid'; doc: JsonObject; raw: Buffer };
 
 export class ConfigFile {
@@ -567,8 +567,9 @@ export class ConfigFile {
       return { kind: 'seen' };
     }
     const checked = this.parse(raw);
+    // Not known as the file's content until judged (markRejected): it may be an editor's save half done.
+    if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw, stat };
     this.onDisk = onDiskOf(stat, raw);
-    if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw };
     // Not a version to merge against yet: the merge of this edit is (it is written once merged).
     this.diskBytes = raw;
     return { kind: 'valid', doc: checked.doc, raw };
@@ -577,6 +578,11 @@ export class ConfigFile {
   /** The file existed at some point while this sidecar ran (false for a fresh config before its first write). */
   get hadFile(): boolean {
     return this.onDisk !== undefined;
+  }
+
+  /** An invalid text, settled and quarantined, is what the file holds: a flush may now replace it. */
+  markRejected(found: Extract<Reread, { kind: 'invalid' }>): void {
+    this.onDisk = onDiskOf(found.stat, found.raw);
   }
 
   /** True when `raw` is what the sidecar last wrote or read from the file. */

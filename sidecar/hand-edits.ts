@@ -15,7 +15,12 @@ import type { Health } from './health.js';
 import type { Logger } from './logger.js';
 import { mergeEdit, type MergeConflict } from './three-way-merge.js';
 
+/** An invalid text is judged once it has stayed the same this long (an editor's save may be half done). */
 const INVALID_SETTLE_MS = 150;
+/** An empty file is the usual middle of a save (truncate, then write): it is given longer. */
+const EMPTY_SETTLE_MS = 1000;
+/** Re-reads of a text that keeps changing before it is judged as it is. */
+const MAX_SETTLE_READS = 20;
 
 export class HandEdits {
   private running: Promise<void> | undefined;
@@ -75,16 +80,20 @@ export class HandEdits {
     }
   }
 
-  /** Reads the file; an invalid text is read again once it has stopped changing. */
+  /**
+   * Reads the file; an invalid text is read again until it has stayed the
+   * same for a while (an editor that truncates and then writes shows an empty
+   * or partial file for a moment), and only then judged.
+   */
   private async settledRead(): Promise<Reread> {
-    const found = await this.file.reread();
-    if (found.kind !== 'invalid') return found;
-    // An editor that truncates and then writes shows an empty or partial file for a moment:
-    // judge the text once it has stopped changing.
-    await new Promise((resolve) => setTimeout(resolve, INVALID_SETTLE_MS));
-    const later = await this.file.reread();
-    // 'seen' and the same text: still the invalid text read first (else another reader dealt with it).
-    return later.kind === 'seen' && this.file.holds(found.raw) ? found : later;
+    let found = await this.file.reread();
+    for (let reads = 0; found.kind === 'invalid' && reads < MAX_SETTLE_READS; reads++) {
+      await new Promise((resolve) => setTimeout(resolve, found.kind === 'invalid' && found.raw.length === 0 ? EMPTY_SETTLE_MS : INVALID_SETTLE_MS));
+      const later = await this.file.reread();
+      if (later.kind === 'invalid' && later.raw.equals(found.raw)) return later;
+      found = later;
+    }
+    return found;
   }
 
   /** Deals with what a read found; for a valid edit, returns the promise of its revision (queued by then). */
@@ -111,6 +120,7 @@ export class HandEdits {
       case 'invalid': {
         this.counters.rejected++;
         const keptAt = await this.file.keepRejected(found.raw);
+        this.file.markRejected(found);
         this.health.fileProblem = `hand edit rejected: ${found.problem}; the text is kept in ${keptAt}`;
         this.log.warn({ path: this.file.configPath, keptAt, problem: found.problem }, 'invalid hand edit not applied');
         return undefined;
