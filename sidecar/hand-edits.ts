@@ -25,8 +25,6 @@ const MAX_SETTLE_READS = 20;
 export class HandEdits {
   private running: Promise<void> | undefined;
   private again: RevisionSource | undefined;
-  /** Counts for stats and metrics. */
-  readonly counters = { applied: 0, merged: 0, rejected: 0 };
 
   constructor(
     private readonly file: ConfigFile,
@@ -111,14 +109,12 @@ export class HandEdits {
         this.log.warn({ path: this.file.configPath }, 'config file removed');
         return undefined;
       case 'oversized': {
-        this.counters.rejected++;
         const kept = found.keptAt === undefined ? 'it is too big to keep in quarantine/' : `a copy is kept in ${found.keptAt}`;
         this.health.fileProblem = `hand edit rejected: the file is ${found.size} bytes, above maxDocumentBytes ${this.file.maxDocumentBytes}; it was not read; ${kept}`;
         this.log.warn({ path: this.file.configPath, size: found.size, keptAt: found.keptAt }, 'hand edit over maxDocumentBytes not applied');
         return undefined;
       }
       case 'invalid': {
-        this.counters.rejected++;
         const keptAt = await this.file.keepRejected(found.raw);
         this.file.markRejected(found);
         this.health.fileProblem = `hand edit rejected: ${found.problem}; the text is kept in ${keptAt}`;
@@ -139,13 +135,11 @@ export class HandEdits {
     const done = submitted.then(
       ({ revision }) => {
         if (revision === 0 && conflicts.length === 0) return this.onAgrees();
-        this.counters.applied++;
         this.reportConflicts(conflicts, revision);
         if (revision !== 0) this.log.info({ revision, source }, 'hand edit applied');
       },
       async (error: unknown) => {
         if (!(error instanceof ProtocolError)) throw error;
-        this.counters.rejected++;
         // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
         const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
         this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
@@ -160,7 +154,6 @@ export class HandEdits {
     // An edit applied acknowledges the conflicts reported before it.
     this.health.mergeConflict = null;
     if (conflicts.length === 0) return;
-    this.counters.merged++;
     const paths = conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
     const edit = Object.fromEntries(conflicts.map((conflict) => [formatPath(conflict.path) || '(root)', conflict.edit.exists ? conflict.edit.value : '(deleted)']));
     this.health.mergeConflict =
