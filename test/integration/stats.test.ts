@@ -68,7 +68,7 @@ test('stats --prometheus from a real sidecar parses back, and its numbers are th
   assert.equal(value('config_sidecar_connections'), 2, 'the writer and the stats command');
   assert.equal(value('config_sidecar_health_status', { status: 'ok' }), 1);
   assert.ok(value('config_sidecar_uptime_seconds') > 0);
-  assert.ok(value('config_sidecar_resident_memory_bytes') > 1024 * 1024);
+  assert.ok(value('process_resident_memory_bytes') > 1024 * 1024);
   assert.ok(families.has('config_sidecar_event_loop_delay_p99_seconds'));
   assert.ok(value('config_sidecar_last_write_timestamp_seconds') * 1000 <= Date.now());
 });

@@ -26,7 +26,7 @@ function statsFixture(overrides: Record<string, unknown> = {}): Record<string, u
     writesCommitted: 30,
     failedFlushes: 1,
     eventLoopDelay: { p50Ms: 0.5, p99Ms: 4.25, maxMs: 31 },
-    memory: { rssBytes: 52_428_800 },
+    memory: { rssBytes: 52_428_800, heapUsedBytes: 10_485_760 },
     health: { status: 'degraded', reasons: ['last write failed: EIO'], fileValid: true, memoryEqualsDisk: true, readOnly: false, lastWriteAt: '2025-01-02T03:04:05.500Z' },
     ...overrides,
   };
@@ -92,7 +92,7 @@ describe('Prometheus text format', () => {
     assert.equal(valueOf(families, 'config_sidecar_request_errors_total', undefined, { op: 'set', code: 'CONFLICT' }), 1);
     assert.equal(valueOf(families, 'config_sidecar_event_loop_delay_p99_seconds'), 0.00425);
     assert.equal(valueOf(families, 'config_sidecar_event_loop_delay_max_seconds'), 0.031);
-    assert.equal(valueOf(families, 'config_sidecar_resident_memory_bytes'), 52_428_800);
+    assert.equal(valueOf(families, 'process_resident_memory_bytes'), 52_428_800);
     assert.deepEqual(
       families.get('config_sidecar_health_status')!.samples.map((s) => [s.labels.status, s.value]),
       [['ok', 0], ['degraded', 1], ['failing', 0]],
