@@ -130,6 +130,8 @@ export class ConfigFile {
   readonly versions = new WrittenVersions();
   /** limits.maxDocumentBytes: a bigger file is refused by its size, before it is read. */
   maxDocumentBytes = DEFAULT_LIMITS.maxDocumentBytes;
+  /** The previous owner's journal as read at start: the last committed state, for the schema's read-only fallback. */
+  previousJournal: JournalContents | undefined;
 
   constructor(
     readonly configPath: string,
@@ -169,6 +171,7 @@ export class ConfigFile {
       this.log.warn(stateProblem);
     }
     const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
+    this.previousJournal = journal;
     if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
     const loaded = { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
     // A file too big to read is not the state served: the checkpoint keeps the state served (the last committed one).

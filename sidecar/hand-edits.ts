@@ -25,6 +25,8 @@ const MAX_SETTLE_READS = 20;
 export class HandEdits {
   private running: Promise<void> | undefined;
   private again: RevisionSource | undefined;
+  /** Outcomes of re-reads that found a change, for `stats`. */
+  readonly counts = { applied: 0, rejected: 0, merged: 0 };
 
   constructor(
     private readonly file: ConfigFile,
@@ -112,11 +114,13 @@ export class HandEdits {
         const kept = found.keptAt === undefined ? 'it is too big to keep in quarantine/' : `a copy is kept in ${found.keptAt}`;
         this.health.fileProblem = `hand edit rejected: the file is ${found.size} bytes, above maxDocumentBytes ${this.file.maxDocumentBytes}; it was not read; ${kept}`;
         this.log.warn({ path: this.file.configPath, size: found.size, keptAt: found.keptAt }, 'hand edit over maxDocumentBytes not applied');
+        this.counts.rejected++;
         return undefined;
       }
       case 'invalid': {
         const keptAt = await this.file.keepRejected(found.raw);
         this.file.markRejected(found);
+        this.counts.rejected++;
         this.health.fileProblem = `hand edit rejected: ${found.problem}; the text is kept in ${keptAt}`;
         this.log.warn({ path: this.file.configPath, keptAt, problem: found.problem }, 'invalid hand edit not applied');
         return undefined;
@@ -135,6 +139,7 @@ export class HandEdits {
     const done = submitted.then(
       ({ revision }) => {
         if (revision === 0 && conflicts.length === 0) return this.onAgrees();
+        this.counts.applied++;
         this.reportConflicts(conflicts, revision);
         if (revision !== 0) this.log.info({ revision, source }, 'hand edit applied');
       },
@@ -144,6 +149,7 @@ export class HandEdits {
         const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
         this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
         this.log.warn({ code: error.code, reason: error.message, keptAt }, 'hand edit not applied');
+        this.counts.rejected++;
       },
     );
     return { done };
@@ -154,6 +160,7 @@ export class HandEdits {
     // An edit applied acknowledges the conflicts reported before it.
     this.health.mergeConflict = null;
     if (conflicts.length === 0) return;
+    this.counts.merged++;
     const paths = conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
     const edit = Object.fromEntries(conflicts.map((conflict) => [formatPath(conflict.path) || '(root)', conflict.edit.exists ? conflict.edit.value : '(deleted)']));
     this.health.mergeConflict =
