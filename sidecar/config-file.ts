@@ -6,7 +6,8 @@
 // Every temp file is made in this owner's generation directory, so nothing
 // of a deposed owner's can land (generation-fence.ts).
 import { webcrypto } from 'node:crypto';
-import { readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { promisify } from 'node:util';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject, parseExactJson } from '../protocol/index.js';
@@ -53,6 +54,14 @@ interface OnDisk {
   /** Seen unchanged after the racy interval: the stat alone can be trusted. */
   verified: boolean;
 }
+
+/** The file a flush is about to replace, open from its check on. */
+interface Pinned {
+  fd: number;
+  stat: BigIntStats;
+}
+
+const readAt = promisify(read);
 
 function onDiskOf(stat: BigIntStats, bytes: Buffer | undefined): OnDisk {
   return { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, bytes, verified: bytes === undefined };
@@ -462,6 +471,7 @@ export class ConfigFile {
    */
   private async replaceConfig(data: Buffer, doc: JsonObject, check: boolean, byClients = true): Promise<void> {
     let written: BigIntStats | undefined;
+    let pinned: Pinned | undefined;
     const recordRename = () => {
       if (written === undefined) return;
       this.diskBytes = data;
@@ -478,14 +488,54 @@ export class ConfigFile {
         },
         beforeRename: () => {
           this.beforeRename?.();
-          if (check) this.assertUnchanged();
+          if (check) pinned = this.assertUnchanged();
         },
       });
     } catch (error) {
       if (error instanceof WriteFailure && error.renamed) recordRename();
+      if (pinned !== undefined) this.afterReplace(pinned, error instanceof WriteFailure && error.renamed);
       throw error;
     }
     recordRename();
+    if (pinned !== undefined) this.afterReplace(pinned, true);
+  }
+
+  /**
+   * The file replaced was open here from the check on: if it changed after
+   * the check, an editor rewrote it in place in the window before the rename
+   * and its text is still readable through the descriptor (onOrphanedEdit
+   * takes it in). Otherwise the descriptor is closed.
+   */
+  private afterReplace(pinned: Pinned, renamed: boolean): void {
+    if (renamed && this.onOrphanedEdit !== undefined && !sameStat(onDiskOf(pinned.stat, undefined), fstatSync(pinned.fd, { bigint: true }))) {
+      this.log.warn({ path: this.configPath }, 'a hand edit rewrote the file in place just before a flush replaced it: taking it in from the replaced file');
+      this.onOrphanedEdit(pinned.fd);
+      return;
+    }
+    closeSync(pinned.fd);
+  }
+
+  /** Given the descriptor of a replaced file an editor wrote into; must close it (hand-edits.ts). */
+  onOrphanedEdit: ((fd: number) => void) | undefined;
+
+  /** The whole content of an open file (from its start). */
+  async readDescriptor(fd: number): Promise<Buffer> {
+    const size = Number(fstatSync(fd).size);
+    if (size > this.maxDocumentBytes) throw new Error(`the replaced file is ${size} bytes, above maxDocumentBytes`);
+    const buffer = Buffer.alloc(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await readAt(fd, buffer, offset, size - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return buffer.subarray(0, offset);
+  }
+
+  /** A text read from elsewhere (a replaced file) judged as the file would be: its document, or why it is unusable. */
+  judge(raw: Buffer): JsonObject | string {
+    const checked = this.parse(raw);
+    return typeof checked === 'string' ? checked : checked.doc;
   }
 
   /**
@@ -494,7 +544,7 @@ export class ConfigFile {
    * (while the stat alone could be fooled) and the stat last, so what follows
    * it at once is the rename.
    */
-  private assertUnchanged(): void {
+  private assertUnchanged(): Pinned | undefined {
     const known = this.onDisk;
     const racy = known !== undefined && !known.verified && known.bytes !== undefined && known.bytes.length <= SYNC_COMPARE_BYTES;
     if (racy) {
@@ -506,10 +556,21 @@ export class ConfigFile {
       }
       if (now !== undefined && !now.equals(known.bytes!)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
     }
-    const stat = statSync(this.configPath, { bigint: true, throwIfNoEntry: false });
-    if (stat === undefined) return;
-    if (known === undefined || !sameStat(known, stat)) throw new DiskChanged(`${this.configPath} was changed on disk`);
+    // Opened, not only stat'ed: an editor that rewrites it in place after this writes into this file, kept readable here.
+    let fd: number;
+    try {
+      fd = openSync(this.configPath, 'r');
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const stat = fstatSync(fd, { bigint: true });
+    if (known === undefined || !sameStat(known, stat)) {
+      closeSync(fd);
+      throw new DiskChanged(`${this.configPath} was changed on disk`);
+    }
     if (racy && BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > RACY_NS) known.verified = true;
+    return { fd, stat };
   }
 
   /** The file holds `doc` (read from `raw`, whose stat is `stat`): what later changes are told from. */

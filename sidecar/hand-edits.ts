@@ -8,6 +8,7 @@
 // the file changed before its rename (takeInFirst): no edit is overwritten.
 // Re-reads from the watch never overlap: requests arriving during one are
 // coalesced into one more.
+import { closeSync } from 'node:fs';
 import { ErrorCode, formatPath, ProtocolError } from '../protocol/index.js';
 import type { CommitQueue, RevisionSource } from './commit-queue.js';
 import type { ConfigFile, Reread } from './config-file.js';
@@ -63,6 +64,37 @@ export class HandEdits {
     } catch (error) {
       this.health.fileProblem = `re-reading the file failed: ${(error as Error).message}`;
       this.log.error({ err: error }, 're-reading the config file failed');
+    }
+  }
+
+  /**
+   * An editor rewrote the file in place just before a flush replaced it: its
+   * text is read through `fd` (once it has stopped changing) and taken in
+   * like any edit (the next flush writes the merge). Closes `fd`.
+   */
+  async takeOrphan(fd: number): Promise<void> {
+    try {
+      let raw = await this.file.readDescriptor(fd);
+      for (let reads = 0; reads < MAX_SETTLE_READS; reads++) {
+        await new Promise((resolve) => setTimeout(resolve, raw.length === 0 ? EMPTY_SETTLE_MS : INVALID_SETTLE_MS));
+        const later = await this.file.readDescriptor(fd);
+        if (later.equals(raw)) break;
+        raw = later;
+      }
+      const judged = this.file.judge(raw);
+      if (typeof judged === 'string') {
+        const keptAt = await this.file.keepRejected(raw);
+        this.counts.rejected++;
+        this.health.fileProblem = `hand edit rejected: ${judged}; the text is kept in ${keptAt}`;
+        this.log.warn({ path: this.file.configPath, keptAt, problem: judged }, 'invalid hand edit not applied');
+        return;
+      }
+      await (await this.take({ kind: 'valid', doc: judged, raw }, 'file'))?.done;
+    } catch (error) {
+      this.health.fileProblem = `reading a hand edit the sidecar replaced failed: ${(error as Error).message}`;
+      this.log.error({ err: error }, 'reading a hand edit from the replaced file failed');
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -130,6 +162,8 @@ export class HandEdits {
     const edit = found.doc;
     // The version the edit started from; with none kept, the edit is taken as made from what is served.
     const base = this.file.versions.baseFor(edit);
+    // The file held this text: the next edit may well be made from it (before its merge is written).
+    this.file.versions.add(edit, found.raw.length, false);
     let conflicts: MergeConflict[] = [];
     const submitted = this.queue.submitEdit((working) => {
       const merged = mergeEdit(base ?? working, working, edit);

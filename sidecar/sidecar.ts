@@ -106,6 +106,7 @@ export class Sidecar {
     private readonly counters: EventCounters,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
+    file.onOrphanedEdit = (fd) => void this.handEdits.takeOrphan(fd);
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
   }
 

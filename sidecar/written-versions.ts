@@ -10,8 +10,8 @@ export interface VersionBounds {
   bytes: number;
 }
 
-/** 16 versions, at most 16 MiB of file text between them (the newest is always kept). */
-export const DEFAULT_VERSION_BOUNDS: VersionBounds = { count: 16, bytes: 16 * 1024 * 1024 };
+/** 64 versions, at most 16 MiB of file text between them (the newest is always kept). */
+export const DEFAULT_VERSION_BOUNDS: VersionBounds = { count: 64, bytes: 16 * 1024 * 1024 };
 
 interface Kept {
   doc: JsonObject;

@@ -2,13 +2,14 @@
 // into place and rewritten in place, 40–70 ms apart, each adding `hand_i` to
 // what it read) race one client setting a counter in a loop, at 0, 10 and
 // 100 ms between sets. Every edit ends up in the served config and in the
-// file, every acknowledged set too, and nothing is quarantined — except that
-// a save landing in the same ~0.1 ms as a flush's own rename (its rename, or
-// its truncating open) is overwritten unseen: the window docs/decisions.md
-// ("Hand edits are never overwritten") measures, which no check before a
-// rename can close. Such losses are counted and printed, and at most two are
-// allowed per run (about one save in a hundred while a client writes back to
-// back; before the check, every save was lost).
+// file, every acknowledged set too, and nothing is quarantined. Saves
+// rewritten in place are never lost (one landing just before a flush's rename
+// is read back from the replaced file). A save renamed into place within the
+// same ~0.1 ms as a flush's own rename is overwritten unseen: the window
+// docs/decisions.md ("Hand edits are never overwritten") measures, which no
+// check before a rename can close. Those losses are counted and printed; at
+// most 3 of the 30 renamed saves are allowed (before the check, all 60 saves
+// were lost at 0 and 10 ms).
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -55,7 +56,8 @@ for (const pacingMs of [0, 10, 100]) {
     }
     const lost = missingEdits(served);
     t.diagnostic(`${EDITS - lost.length} of ${EDITS} edits applied${lost.length === 0 ? '' : `; lost in the rename window: ${lost.join(', ')}`}`);
-    assert.ok(lost.length <= 2, `${lost.length} saves lost (${lost.join(', ')}): more than the window allows`);
+    assert.deepEqual(lost.filter((i) => i % 2 === 1), [], 'no save rewritten in place is lost');
+    assert.ok(lost.length <= 3, `${lost.length} renamed saves lost (${lost.join(', ')}): more than the window allows`);
     assert.equal(served.counter, acknowledged, 'the last acknowledged set is served');
     const onDisk = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
     assert.deepEqual(missingEdits(onDisk), lost, 'the file holds what is served');
