@@ -162,8 +162,6 @@ export class HandEdits {
     const edit = found.doc;
     // The version the edit started from; with none kept, the edit is taken as made from what is served.
     const base = this.file.versions.baseFor(edit);
-    // The file held this text: the next edit may well be made from it (before its merge is written).
-    this.file.versions.add(edit, found.raw.length, false);
     let conflicts: MergeConflict[] = [];
     const submitted = this.queue.submitEdit((working) => {
       const merged = mergeEdit(base ?? working, working, edit);
@@ -172,6 +170,8 @@ export class HandEdits {
     }, source);
     const done = submitted.then(
       ({ revision }) => {
+        // Taken in, the text is a version the next edit may well be made from (before the merge is written).
+        this.file.versions.add(edit, found.raw.length, false);
         if (revision === 0 && conflicts.length === 0) return this.onAgrees();
         this.counts.applied++;
         this.reportConflicts(conflicts, revision);
