@@ -1,0 +1,70 @@
+// The served document as the merge of its layers: fleet < system < user
+// (schema defaults sit below all three and are applied by the schema), objects
+// merged per key, anything else replaced by the higher layer. A locked path
+// takes its value from the layers below user only. Pure: no I/O.
+import { getAt, isPlainObject } from '../../protocol/index.js';
+import { deleteIn, type JsonObject } from '../document.js';
+
+/** The layers a value can come from, lowest first. */
+export type LayerName = 'default' | 'fleet' | 'system' | 'user';
+
+/** The documents of the layers the sidecar holds (defaults come from the schema). */
+export interface LayerDocs {
+  fleet: JsonObject;
+  system: JsonObject;
+  user: JsonObject;
+}
+
+/** `high` over `low`: objects merged per key, anything else replaced. */
+export function mergeValues(low: unknown, high: unknown): unknown {
+  if (high === undefined) return low;
+  if (!isPlainObject(low) || !isPlainObject(high)) return high;
+  const out: JsonObject = { ...low };
+  for (const [key, value] of Object.entries(high)) out[key] = mergeValues(low[key], value);
+  return out;
+}
+
+/**
+ * The user document without what the locks take away: the value at each
+ * locked path, and any non-object on the way to one (it would hide the
+ * locked value). `ignored` lists the paths removed, for health.
+ */
+export function withoutLocked(user: JsonObject, locks: readonly (readonly string[])[]): { doc: JsonObject; ignored: string[][] } {
+  let doc = user;
+  const ignored: string[][] = [];
+  for (const lock of locks) {
+    for (let depth = 1; depth <= lock.length; depth++) {
+      const segments = lock.slice(0, depth);
+      const value = getAt(doc, segments);
+      if (value === undefined) break;
+      if (depth === lock.length || !isPlainObject(value)) {
+        doc = deleteIn(doc, segments).root;
+        ignored.push(segments);
+        break;
+      }
+    }
+  }
+  return { doc, ignored };
+}
+
+/** The merged document (before schema defaults) and the user paths the locks override. */
+export function mergeLayers(docs: LayerDocs, locks: readonly (readonly string[])[]): { merged: JsonObject; ignored: string[][] } {
+  const { doc: user, ignored } = withoutLocked(docs.user, locks);
+  const lower = mergeValues(docs.fleet, docs.system);
+  return { merged: mergeValues(lower, user) as JsonObject, ignored };
+}
+
+/**
+ * The highest layer that sets `segments` (its value, or a value above it
+ * that replaces everything under it); 'default' when only the view has it.
+ */
+export function layerOf(docs: LayerDocs, locks: readonly (readonly string[])[], segments: readonly string[], view: JsonObject): LayerName | undefined {
+  const user = withoutLocked(docs.user, locks).doc;
+  const layers: [LayerName, JsonObject][] = [
+    ['user', user],
+    ['system', docs.system],
+    ['fleet', docs.fleet],
+  ];
+  for (const [name, doc] of layers) if (getAt(doc, segments) !== undefined) return name;
+  return getAt(view, segments) === undefined ? undefined : 'default';
+}
