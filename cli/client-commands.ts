@@ -115,6 +115,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       };
     }
     case 'dump':
+      if (flags.layers === true) return async (client) => ({ stdout: JSON.stringify((await client.info()).layers ?? null, null, json ? undefined : 2), exit: ExitCode.OK });
       return async (client) => ({ stdout: JSON.stringify((await client.getEntry('')).value, null, json ? undefined : 2), exit: ExitCode.OK });
     case 'set': {
       const [path, given] = positionals as [string, string | undefined];
@@ -171,6 +172,14 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       };
     case 'info':
       return async (client) => ({ stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK });
+    case 'fleet': {
+      if (positionals[0] !== 'status') throw new UsageError(`fleet takes "status", got ${JSON.stringify(positionals[0])}`, 'fleet');
+      return async (client) => {
+        const fleet = (await client.info()).fleet as { connected?: boolean } | undefined;
+        if (fleet === undefined) throw new UsageError('this sidecar serves no fleet layer (it was started without --fleet)', 'fleet');
+        return { stdout: JSON.stringify(fleet, null, 2), exit: fleet.connected === true ? ExitCode.OK : ExitCode.REJECTED };
+      };
+    }
     case 'backups':
       return async (client) => ({ stdout: JSON.stringify(await client.backups(), null, 2), exit: ExitCode.OK });
     case 'restore': {

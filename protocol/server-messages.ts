@@ -34,7 +34,8 @@ export type ServerHello = s.Infer<typeof ServerHelloSchema>;
 const position = { epoch: s.string, revision };
 
 export const PositionResultSchema = s.object(position);
-export const GetResultSchema = s.object({ ...position, value: s.unknown, modRevision: revision });
+/** `layer`: where the value comes from, when the sidecar serves layers (docs/operations.md, layers). */
+export const GetResultSchema = s.object({ ...position, value: s.unknown, modRevision: revision, layer: s.optional(s.oneOf(['default', 'fleet', 'system', 'user'])) });
 const writeResults = s.array(s.object({ modRevision: revision, existed: s.boolean }));
 export const WriteResultSchema = s.object({ ...position, results: writeResults });
 export const BackupsResultSchema = s.object({
@@ -100,7 +101,7 @@ export const WatchEventSchema = s.object({
   type: s.literal('event'),
   watchId: s.integer,
   revision,
-  source: s.oneOf(['client', 'file', 'reload', 'migration']),
+  source: s.oneOf(['client', 'file', 'reload', 'migration', 'fleet', 'system', 'locks']),
   changes: s.array(ChangeSchema),
 });
 export type WatchEvent = s.Infer<typeof WatchEventSchema>;

@@ -44,6 +44,9 @@ import { checkSharedDirectory, preparePrivateDirectory } from './private-directo
 import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
 import { VERSION } from './version.js';
 import type { QuarantineBounds } from './quarantine.js';
+import { LayerSources, type LayerOptions } from './layers/layer-sources.js';
+import { initialLayeredState } from './layers/layered-start.js';
+import { layeredAdmission } from './layers/layered-admission.js';
 
 export interface SidecarOptions {
   /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
@@ -70,6 +73,8 @@ export interface SidecarOptions {
   quarantine?: QuarantineBounds;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
+  /** Layers served below the file: fleet (etcd), system file, locks (docs/operations.md). */
+  layers?: LayerOptions;
 }
 
 export class Sidecar {
@@ -100,6 +105,7 @@ export class Sidecar {
     private readonly schema: ConfigSchema | undefined,
     private readonly schemaRunning: SchemaRunning | undefined,
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
+    private readonly layers: LayerSources | undefined,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
@@ -120,6 +126,7 @@ export class Sidecar {
     const stateDir = stateDirFor(configPath);
     const health = new Health();
     let sidecar: Sidecar | undefined;
+    let layers: LayerSources | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
     // Directories someone else made or can write are refused before anything is read from them or locked.
@@ -168,7 +175,9 @@ export class Sidecar {
       let watches: WatchHub | undefined;
       let schemaRunning: SchemaRunning | undefined;
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
-      const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      const unlayered = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      if (options.layers !== undefined) layers = await LayerSources.start(options.layers, stateDir, limits.maxDepth, log);
+      const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
       const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
@@ -184,16 +193,19 @@ export class Sidecar {
         onOutcomeUnknown: (error, writes) => {
           sidecar?.ownershipLost(error, writes);
         },
-      }, schema === undefined ? undefined : schemaAdmission(schema));
+      }, layers !== undefined ? layeredAdmission(schema) : schema === undefined ? undefined : schemaAdmission(schema));
+      layers?.attach(queue);
+      if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, layers);
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, socket: socketPath, existed: loaded.existed, epoch }, 'serving');
       return sidecar;
     } catch (error) {
+      await layers?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not stop the layer sources'));
       await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
       if (error instanceof AlreadyOwnedError && error.owner === undefined) {
         throw new Error(`another sidecar already answers on ${socketPath}; refusing to take its socket`);
@@ -246,6 +258,7 @@ export class Sidecar {
       watches: this.watches,
       backups: this.file.backups,
       schema: this.schema,
+      fleetStatus: () => this.layers?.fleetStatus(),
       identity: {
         version: VERSION,
         configPath: this.configPath,
@@ -322,6 +335,7 @@ export class Sidecar {
     this.listener?.stopAccepting();
     this.readOnlyListener?.stopAccepting();
     this.fileWatch.stop();
+    await this.layers?.close().catch((error: unknown) => this.log.warn({ err: error }, 'could not stop the layer sources'));
     if (!this.lost) await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();

@@ -2,8 +2,9 @@
 // (schema defaults sit below all three and are applied by the schema), objects
 // merged per key, anything else replaced by the higher layer. A locked path
 // takes its value from the layers below user only. Pure: no I/O.
-import { getAt, isPlainObject } from '../../protocol/index.js';
+import { formatPath, getAt, isPlainObject } from '../../protocol/index.js';
 import { deleteIn, type JsonObject } from '../document.js';
+import type { StoreState } from '../store-state.js';
 
 /** The layers a value can come from, lowest first. */
 export type LayerName = 'default' | 'fleet' | 'system' | 'user';
@@ -67,4 +68,16 @@ export function layerOf(docs: LayerDocs, locks: readonly (readonly string[])[], 
   ];
   for (const [name, doc] of layers) if (getAt(doc, segments) !== undefined) return name;
   return getAt(view, segments) === undefined ? undefined : 'default';
+}
+
+/** The layer the value `state` serves at `segments` comes from (state.layers set). */
+export function servedLayer(state: StoreState, segments: readonly string[]): LayerName | undefined {
+  const layers = state.layers ?? { fleet: {}, system: {}, locks: [] };
+  return layerOf({ ...layers, user: state.doc }, layers.locks, segments, state.view ?? state.doc);
+}
+
+/** Each layer and the served document, for `dump --layers`. */
+export function describeLayers(state: StoreState): Record<string, unknown> {
+  const layers = state.layers ?? { fleet: {}, system: {}, locks: [] };
+  return { fleet: layers.fleet, system: layers.system, user: state.doc, locks: layers.locks.map((lock) => formatPath(lock)), served: state.view ?? state.doc };
 }
