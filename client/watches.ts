@@ -18,7 +18,7 @@ export interface ChangeEvent {
   revision: number;
   epoch: string;
   /** Who made the revision; 'snapshot' for the initial value, 'resync' for a catch-up diff. */
-  source: 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system' | 'locks' | 'snapshot' | 'resync';
+  source: 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system' | 'snapshot' | 'resync';
   /** Every change under the watched path in this revision, in order. Paths are segment arrays. */
   changes: (ViewChange & { prevValue?: unknown })[];
   /** Set when the sidecar could not replay missed revisions and this is the difference instead. */

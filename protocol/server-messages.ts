@@ -101,7 +101,7 @@ export const WatchEventSchema = s.object({
   type: s.literal('event'),
   watchId: s.integer,
   revision,
-  source: s.oneOf(['client', 'file', 'reload', 'migration', 'fleet', 'system', 'locks']),
+  source: s.oneOf(['client', 'file', 'reload', 'migration', 'fleet', 'system']),
   changes: s.array(ChangeSchema),
 });
 export type WatchEvent = s.Infer<typeof WatchEventSchema>;

@@ -41,7 +41,7 @@ export class OutcomeUnknown extends Error {
 }
 
 /** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
-export type RevisionSource = 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system' | 'locks';
+export type RevisionSource = 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system';
 
 /** One durable revision, as watchers and history need it. */
 export interface CommittedRevision {

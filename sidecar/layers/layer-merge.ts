@@ -28,7 +28,8 @@ export function mergeValues(low: unknown, high: unknown): unknown {
 /**
  * The user document without what the locks take away: the value at each
  * locked path, and any non-object on the way to one (it would hide the
- * locked value). `ignored` lists the paths removed, for health.
+ * locked value), and the objects that removal leaves empty. `ignored` lists
+ * the paths removed, for health.
  */
 export function withoutLocked(user: JsonObject, locks: readonly (readonly string[])[]): { doc: JsonObject; ignored: string[][] } {
   let doc = user;
@@ -41,6 +42,12 @@ export function withoutLocked(user: JsonObject, locks: readonly (readonly string
       if (depth === lock.length || !isPlainObject(value)) {
         doc = deleteIn(doc, segments).root;
         ignored.push(segments);
+        // An ignored value is as if it were not there: objects it leaves empty go with it.
+        for (let up = depth - 1; up > 0; up--) {
+          const parent = getAt(doc, segments.slice(0, up));
+          if (!isPlainObject(parent) || Object.keys(parent).length > 0) break;
+          doc = deleteIn(doc, segments.slice(0, up)).root;
+        }
         break;
       }
     }
