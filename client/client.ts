@@ -79,6 +79,8 @@ export interface Entry<V> {
   /** The store's revision when it was read. */
   revision: number;
   epoch: string;
+  /** The layer the value comes from, when the sidecar serves layers (`serve --fleet`, `--system-file`, `--locks`). */
+  layer?: 'default' | 'fleet' | 'system' | 'user';
 }
 
 /** What a committed write returns. */
@@ -258,8 +260,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
 
   /** The value with its revisions; rejects NOT_FOUND when nothing is at `path`. */
   async getEntry<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<Entry<ValueAt<T, P>>> {
-    const { value, modRevision, revision, epoch } = await this.request({ op: 'get', path: pathOf(path) }, options);
-    return { value: value as ValueAt<T, P>, modRevision, revision, epoch };
+    const { value, modRevision, revision, epoch, layer } = await this.request({ op: 'get', path: pathOf(path) }, options);
+    return { value: value as ValueAt<T, P>, modRevision, revision, epoch, ...(layer === undefined ? {} : { layer }) };
   }
 
   /**
