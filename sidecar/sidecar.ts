@@ -49,7 +49,7 @@ import { initialLayeredState } from './layers/layered-start.js';
 import { layeredAdmission } from './layers/layered-admission.js';
 
 export interface SidecarOptions {
-  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
+  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (README.md, "Where files live"). */
   configPath?: string;
   /** Socket path; default from --app / $CONFIG_SIDECAR_SOCKET. */
   socketPath?: string;
