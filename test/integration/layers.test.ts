@@ -15,6 +15,7 @@ import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 import { recorder } from '../helpers/watch-recorder.js';
+import { writeSchemaModule } from '../helpers/schema-module.js';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
 
@@ -102,4 +103,62 @@ test('fleet < system < user, locks, sources and layers through a real sidecar', 
   const fleet = JSON.parse(status.stdout) as { connected: boolean; revision: number; lag: number };
   assert.equal(fleet.connected, true);
   assert.ok(fleet.revision > 0);
+});
+
+test('a fleet value the schema refuses is not applied; a sidecar started while etcd is down serves the stored fleet state', { skip }, async (t) => {
+  const etcd = await startEtcd(t);
+  const paths = await testPaths(t);
+  const schema = await writeSchemaModule(
+    paths.dir,
+    'schema',
+    'export const schema = z.object({ server: z.object({ port: z.number().int().default(80), host: z.string().default("localhost") }).prefault({}) }).passthrough();',
+  );
+  const kv = await etcdWriter(t, etcd.endpoint);
+  const args = ['--schema', schema, '--fleet', `etcd://${etcd.endpoint}${PREFIX}`];
+  const first = await startSidecar(t, paths, { extraArgs: args });
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  const watch = recorder(client.watch('server', { initial: 'none' }));
+  await client.ping();
+
+  // Schema defaults are the lowest layer: the fleet overrides them.
+  assert.deepEqual(await client.get('server'), { port: 80, host: 'localhost' });
+  assert.equal((await client.getEntry('server.port')).layer, 'default');
+  await kv.put(`${PREFIX}server/port`).value('8080').exec();
+  const [put] = await watch.next(1, 10_000);
+  assert.deepEqual(put!.changes, [{ path: ['server', 'port'], value: 8080 }]);
+  assert.equal((await client.getEntry('server.port')).layer, 'fleet');
+
+  // A value the schema refuses: not applied, health degraded naming the fleet layer, the last valid state served.
+  await kv.put(`${PREFIX}server/port`).value('"eighty"').exec();
+  const health = await healthOnceNotOk(client, 10_000);
+  assert.equal(health.status, 'degraded');
+  assert.match(health.reasons.join('\n'), /fleet layer's change \(etcd revision \d+\) is not applied/);
+  assert.equal(await client.get('server.port'), 8080);
+  await kv.put(`${PREFIX}server/port`).value('8081').exec();
+  const [, fixed] = await watch.next(2, 10_000);
+  assert.deepEqual(fixed!.changes, [{ path: ['server', 'port'], value: 8081 }]);
+  assert.equal((await client.health()).status, 'ok');
+
+  // Stopped, etcd down, started again: the stored fleet state is served at once, health says how old it is,
+  // and local writes go through without etcd.
+  await first.stop();
+  await etcd.kill();
+  await startSidecar(t, paths, { extraArgs: args });
+  const again = connect({ socketPath: paths.socketPath });
+  t.after(() => again.close());
+  assert.equal(await again.get('server.port'), 8081);
+  const down = await again.health();
+  assert.equal(down.status, 'degraded');
+  assert.match(down.reasons.join('\n'), /fleet: etcd not connected.*serving the fleet state of etcd revision \d+ \(stored, \d+ s old\)/);
+  await again.set('server.host', 'local');
+  assert.deepEqual(await again.get('server'), { port: 8081, host: 'local' });
+
+  // etcd back: the sidecar catches up with what changed meanwhile... nothing here, so health turns ok.
+  await etcd.start();
+  const deadline = Date.now() + 15_000;
+  while ((await again.health()).status !== 'ok') {
+    assert.ok(Date.now() < deadline, `health not ok after etcd came back: ${(await again.health()).reasons.join('; ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
