@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
 import { ConfigFile, firstRevisionOf } from './config-file.js';
+import { EventCounters } from './event-counters.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
@@ -105,6 +106,7 @@ export class Sidecar {
     private readonly schema: ConfigSchema | undefined,
     private readonly schemaRunning: SchemaRunning | undefined,
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
+    private readonly counters: EventCounters,
     private readonly layers: LayerSources | undefined,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
@@ -125,6 +127,7 @@ export class Sidecar {
     const log = options.logger ?? createLogger(options.logLevel);
     const stateDir = stateDirFor(configPath);
     const health = new Health();
+    const counters = new EventCounters();
     let sidecar: Sidecar | undefined;
     let layers: LayerSources | undefined;
     // A broken schema module fails the start before anything is locked or touched.
@@ -178,7 +181,7 @@ export class Sidecar {
       const unlayered = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
       if (options.layers !== undefined) layers = await LayerSources.start(options.layers, stateDir, limits.maxDepth, log);
       const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
-      const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
+      const queue = new CommitQueue(first, (next, previous, group) => counters.timeFlush(() => file.write(next, previous, group)), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -197,8 +200,8 @@ export class Sidecar {
       layers?.attach(queue);
       if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
-      watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, layers);
+      watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs, counters.watches);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters, layers);
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
@@ -252,6 +255,9 @@ export class Sidecar {
         this.health.deposedOwners = await this.file.generation.liveDeposed();
       },
       eventLoop: this.eventLoop,
+      log: this.log,
+      counters: this.counters,
+      handEdits: this.handEdits.counts,
       connections: () => this.sessions.size,
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
@@ -287,6 +293,7 @@ export class Sidecar {
       },
       outbound: new OutboundBudget(this.limits.maxTotalOutboundBytes),
       watchCount: (session: Session) => this.watches.countFor(session),
+      counters: this.counters,
     };
     const readOnlyHost = { ...host, handle: (request: Request, origin: RequestOrigin) => host.handle(request, { ...origin, readOnly: true }) };
     // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.
@@ -301,6 +308,7 @@ export class Sidecar {
         this.watches.removeAll(ended);
       });
       if (this.sessions.size >= this.limits.maxConnections) {
+        this.counters.connectionsRefused++;
         session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
       } else {
         this.sessions.add(session);
