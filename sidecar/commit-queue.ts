@@ -268,7 +268,8 @@ export class CommitQueue {
         this.working = { ...this.working, layers: write.layers, ...(admitted.state.view === undefined ? {} : { view: admitted.state.view }) };
         if (settled) this.committedState = this.working;
         write.unchanged = true;
-        write.revision = this.working.revision;
+        // Answered at once (nothing of it waits for a flush): with the revision readers see.
+        write.revision = this.committedState.revision;
         return;
       }
       this.working = admitted.state;
