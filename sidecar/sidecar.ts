@@ -38,7 +38,7 @@ import { ConfigSchema } from './config-schema.js';
 import { fileMetaFor } from './file-envelope.js';
 import { schemaAdmission } from './schema-admission.js';
 import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-start.js';
-import { backupStates } from './matching-state.js';
+import { backupStates, chainStates, journalState } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
@@ -168,7 +168,7 @@ export class Sidecar {
       file.maxDepth = limits.maxDepth;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
-      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
+      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, chainStates(journalState(file.previousJournal, log), backupStates(file.backups, fs, log)));
       if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;
       if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
