@@ -79,7 +79,13 @@ export class LayerSources {
           if (system !== undefined) return this.submit('system', { system }, systemFile);
         });
       }, this.log);
-      this.systemWatch.start();
+      try {
+        this.systemWatch.start();
+      } catch (error) {
+        // A directory that does not exist (yet) cannot be watched: the file's state at start stays served.
+        this.problems.set('system', `the system file's directory cannot be watched (${(error as Error).message}); changes to ${systemFile} are not picked up until a restart`);
+        this.log.warn({ err: error }, 'cannot watch the system file');
+      }
     }
   }
 

@@ -153,6 +153,9 @@ test('a fleet value the schema refuses is not applied; a sidecar started while e
   assert.match(down.reasons.join('\n'), /fleet: etcd not connected.*serving the fleet state of etcd revision \d+ \(stored, \d+ s old\)/);
   await again.set('server.host', 'local');
   assert.deepEqual(await again.get('server'), { port: 8081, host: 'local' });
+  const status = await runNode(CLI, ['fleet', 'status', '--socket', paths.socketPath]);
+  assert.equal(status.code, 1, 'fleet status exits 1 while etcd is out of reach');
+  assert.equal((JSON.parse(status.stdout) as { connected: boolean; from: string }).connected, false);
 
   // etcd back: the sidecar catches up with what changed meanwhile... nothing here, so health turns ok.
   await etcd.start();
