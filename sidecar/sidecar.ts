@@ -115,7 +115,7 @@ export class Sidecar {
 
   /** Re-reads the config file (SIGHUP); a valid change becomes a revision with source 'reload'. */
   reload(): Promise<void> {
-    return this.handEdits.request('reload');
+    return Promise.all([this.handEdits.request('reload'), this.layers?.rereadSystem()]).then(() => undefined);
   }
 
   /** Starts a sidecar; rejects with AlreadyOwnedError, StartupError or an I/O error. */

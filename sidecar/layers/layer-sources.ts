@@ -74,11 +74,7 @@ export class LayerSources {
     if (served !== undefined && served.fleet !== this.applied.fleet) void this.submit('fleet', { fleet: this.applied.fleet }, 'a change taken in during start-up');
     const systemFile = this.options.systemFile;
     if (systemFile !== undefined) {
-      this.systemWatch = new FileWatch(systemFile, () => {
-        void this.readSystem().then((system) => {
-          if (system !== undefined) return this.submit('system', { system }, systemFile);
-        });
-      }, this.log);
+      this.systemWatch = new FileWatch(systemFile, () => void this.rereadSystem(), this.log);
       try {
         this.systemWatch.start();
       } catch (error) {
@@ -87,6 +83,14 @@ export class LayerSources {
         this.log.warn({ err: error }, 'cannot watch the system file');
       }
     }
+  }
+
+  /** Reads the system file again (it changed on disk, or SIGHUP) and serves it when it is usable. */
+  async rereadSystem(): Promise<void> {
+    const file = this.options.systemFile;
+    if (file === undefined || this.queue === undefined) return;
+    const system = await this.readSystem();
+    if (system !== undefined) await this.submit('system', { system }, file);
   }
 
   /** Called when the first state could not take these layers (they fail the schema): serve without them. */

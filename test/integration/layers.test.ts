@@ -144,7 +144,7 @@ test('a fleet value the schema refuses is not applied; a sidecar started while e
   // and local writes go through without etcd.
   await first.stop();
   await etcd.kill();
-  await startSidecar(t, paths, { extraArgs: args });
+  const second = await startSidecar(t, paths, { extraArgs: args });
   const again = connect({ socketPath: paths.socketPath });
   t.after(() => again.close());
   assert.equal(await again.get('server.port'), 8081);
@@ -156,6 +156,12 @@ test('a fleet value the schema refuses is not applied; a sidecar started while e
   const status = await runNode(CLI, ['fleet', 'status', '--socket', paths.socketPath]);
   assert.equal(status.code, 1, 'fleet status exits 1 while etcd is out of reach');
   assert.equal((JSON.parse(status.stdout) as { connected: boolean; from: string }).connected, false);
+
+  // A stop while etcd is out of reach does not wait for it; the next start serves the same state.
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exitWithin(10_000), 0);
+  await startSidecar(t, paths, { extraArgs: args });
+  assert.deepEqual(await again.get('server', { timeoutMs: 10_000 }), { port: 8081, host: 'local' });
 
   // etcd back: the sidecar catches up with what changed meanwhile... nothing here, so health turns ok.
   await etcd.start();
