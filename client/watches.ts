@@ -50,6 +50,20 @@ export interface WatchTransport {
   onResynced(epoch: string, revision: number): void;
 }
 
+/** A watch as its owner steers it (the replica): close it, see whether it is live, and where it stands. */
+export interface WatchControl {
+  close(): void;
+  /** Established on the current connection: its events arrive in order with the answers to later calls. */
+  live(): boolean;
+  /** The epoch and revision it has reached (progress messages included). */
+  position(): { epoch: string; revision: number };
+  /**
+   * An answer at `revision` arrived while the watch was live: the sidecar publishes a revision to
+   * watchers before it answers the write, so nothing under the path happened in between.
+   */
+  advance(revision: number): void;
+}
+
 /** Hands one event on, with the watched value after it and before it. */
 type Deliver = (event: ChangeEvent, viewAfter: View, viewBefore: View) => void;
 
@@ -87,16 +101,27 @@ export class WatchManager {
 
   /** Starts a watch; events go to `deliver` in revision order. Returns its closer. */
   open(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void): () => void {
+    return this.control(path, options, deliver, fail).close;
+  }
+
+  /** Starts a watch and hands back its control. */
+  control(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void): WatchControl {
     const watch = new ClientWatch(parsePath(path), options, deliver, fail);
-    if (options.signal?.aborted) return () => undefined;
+    const position = () => ({ epoch: watch.epoch, revision: watch.lastRevision });
+    const live = () => watch.serverId !== undefined && this.transport.isConnected();
+    const advance = (revision: number) => {
+      if (live() && revision > watch.lastRevision) watch.lastRevision = revision;
+    };
+    if (options.signal?.aborted) return { close: () => undefined, live, position, advance };
     this.watches.add(watch);
     const onAbort = () => this.close(watch);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (this.transport.isConnected()) this.establish(watch);
-    return () => {
+    const close = () => {
       options.signal?.removeEventListener('abort', onAbort);
       this.close(watch);
     };
+    return { close, live, position, advance };
   }
 
   /** The connection is (again) ready: create or resume every watch. */
