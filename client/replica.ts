@@ -131,8 +131,6 @@ export class Replica {
     if (position.epoch === epoch) this.control.advance(revision);
     const floor: Floor = { epoch, revision, epochAtAck: this.epoch };
     if (this.reached(floor)) return Promise.resolve();
-    if (this.floor === undefined || this.reached(this.floor)) this.floor = floor;
-    else if (floor.epoch === this.floor.epoch && floor.revision > this.floor.revision) this.floor = floor;
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -142,7 +140,11 @@ export class Replica {
       const check = () => {
         if (this.reached(floor)) done();
       };
-      const timer = setTimeout(done, Math.max(0, deadlineMs));
+      const timer = setTimeout(() => {
+        // The write is acknowledged and must resolve; until the copy reflects it, reads refuse rather than go back.
+        if (this.floor === undefined || this.reached(this.floor) || (floor.epoch === this.floor.epoch && floor.revision > this.floor.revision)) this.floor = floor;
+        done();
+      }, Math.max(0, deadlineMs));
       this.waiters.add(check);
     });
   }
