@@ -22,6 +22,8 @@ export interface GetWorkerResult {
   latency: HistogramData;
   errors: number;
   firstError?: string;
+  /** Synchronous reads only: exact percentiles in ns (the histogram stops at 1 µs), and the clock's own cost. */
+  nanos?: { p50: number; p99: number; clockP50: number };
 }
 
 const worker = startWorker('get-worker', {
@@ -96,17 +98,27 @@ async function serial(count: number, warmup: number): Promise<GetWorkerResult> {
 function serialSync(read: () => unknown, count: number, warmup: number): GetWorkerResult {
   for (let i = 0; i < warmup; i++) read();
   const latency = new LatencyHistogram();
+  const samples = new Float64Array(count);
+  const clock = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    clock[i] = performance.now() - t0;
+  }
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     try {
       read();
-      latency.record(performance.now() - t0);
+      samples[i] = performance.now() - t0;
+      latency.record(samples[i]!);
     } catch (error) {
       noteError(error);
     }
   }
-  return { count: latency.size, elapsedMs: performance.now() - start, latency: latency.toData(), errors, firstError };
+  const elapsedMs = performance.now() - start;
+  const percentileNs = (values: Float64Array, q: number) => Math.round(values.sort()[Math.min(values.length - 1, Math.floor(q * values.length))]! * 1e6);
+  const nanos = { p50: percentileNs(samples, 0.5), p99: percentileNs(samples, 0.99), clockP50: percentileNs(clock, 0.5) };
+  return { count: latency.size, elapsedMs, latency: latency.toData(), errors, firstError, nanos };
 }
 
 /** One get, its latency recorded; a failure is counted instead. */
