@@ -1,5 +1,5 @@
-// The kodegen server config (seeds/000) as a config-sidecar schema: every
-// field the report found unchecked is checked here, when it is written.
+// The kodegen server config as a config-sidecar schema: every field it
+// accepted unchecked is checked here, when it is written (docs/defects.md).
 //
 //   config-sidecar serve --schema examples/kodegen-server.schema.mjs
 //
@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { boundedArray, executableFile, existingDirectory, port, regexPattern, url } from 'config-sidecar/validators';
 
-/** Version 2 stores fuzzy_search_threshold as a fraction (0.655), not as a rounded percentage (#21). */
+/** Version 2 stores fuzzy_search_threshold as a fraction (0.655), not as a rounded percentage (docs/defects.md, D18). */
 export const schemaVersion = 2;
 
 export const migrations = {
@@ -28,21 +28,21 @@ const clientInfo = z.strictObject({
 
 export const schema = z
   .strictObject({
-    // #1–#3: a shell that exists and can be executed; unset means "detect at run time" (`config-sidecar info`).
+    // D16, D22: a shell that exists and can be executed; unset means "detect at run time" (`config-sidecar info`).
     default_shell: executableFile().optional(),
-    // #19: absolute, existing, canonical (symlinks resolved) directories; #23: bounded.
+    // D16: absolute, existing, canonical (symlinks resolved) directories; D20: bounded.
     allowed_directories: boundedArray(existingDirectory(), { max: 1000 }).default([]),
     denied_directories: boundedArray(existingDirectory(), { max: 1000 }).default([]),
-    // #11, #23: patterns that compile, a bounded number of them.
+    // D15, D20: patterns that compile, a bounded number of them.
     blocked_commands: boundedArray(regexPattern(), { max: 10_000 }).default([]),
-    // #11: a zero limit would break every read.
+    // D15: a zero limit would break every read.
     file_read_line_limit: z.number().int().min(1).max(10_000_000).default(1000),
     file_write_line_limit: z.number().int().min(1).max(10_000_000).default(50),
-    // #21: a fraction, stored as given.
+    // D18: a fraction, stored as given.
     fuzzy_search_threshold: z.number().min(0).max(1).default(0.7),
-    // #22: no arbitrary ceiling beyond "a day", and the bound is in the message.
+    // D17: no arbitrary ceiling beyond "a day", and the bound is in the message.
     path_validation_timeout_ms: z.number().int().min(1).max(86_400_000).default(30_000),
-    // #24: the last 100 clients, not an unbounded history.
+    // D21: the last 100 clients, not an unbounded history.
     client_history: boundedArray(clientInfo, { max: 100 }).default([]),
     current_client: clientInfo.optional(),
     http: z
@@ -52,7 +52,7 @@ export const schema = z
       })
       .prefault({}),
   })
-  // #11: a directory both allowed and denied is a contradiction, not a precedence puzzle.
+  // D15: a directory both allowed and denied is a contradiction, not a precedence puzzle.
   .superRefine((config, ctx) => {
     const allowed = new Set(config.allowed_directories);
     config.denied_directories.forEach((dir, index) => {

@@ -1,4 +1,4 @@
-// Where things live when nobody says (DESIGN §3): the config file, the socket
+// Where things live when nobody says (README.md, "Where files live"): the config file, the socket
 // and the sidecar's state directory, derived from an app name. Pure functions
 // of platform, environment, home and uid, so sidecar, client and CLI agree.
 import os from 'node:os';

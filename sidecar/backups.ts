@@ -1,6 +1,6 @@
 // The last N good versions of the config in the state directory's backups/,
 // so a file found corrupt at start is replaced by the newest good one instead
-// of stopping the service (kodegen #8, #9). A backup is taken of the file
+// of stopping the service (docs/defects.md, D8, D9). A backup is taken of the file
 // loaded at start and then of a written version at most once per interval, so
 // backups cost one extra durable write a minute, not one per flush.
 import path from 'node:path';

@@ -3,7 +3,7 @@
 // arrive while a flush runs share the next one (one fsync, many acks).
 // Readers see only `committed`, which moves only after a flush succeeds. A
 // failed flush fails its writes, returns the working copy to the committed
-// state, and re-applies the writes queued behind it (seeds 000 #5-#7, #13:
+// state, and re-applies the writes queued behind it (docs/defects.md, D4, D5:
 // no snapshot older than memory is ever written, no two flushes overlap).
 import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../protocol/index.js';
 import { formatPath, getAt, parsePath, type Limits } from '../protocol/index.js';

@@ -1,4 +1,4 @@
-// Atomic, durable replacement of a file (the fix for seeds 000 #4 and 002):
+// Atomic, durable replacement of a file (docs/defects.md, D1 and D2):
 // write a temp file in the same directory, check every byte count, fsync it,
 // rename it over the target, fsync the directory. A reader sees the old file
 // or the new one, never a mix; after a crash the old or the new one is there.

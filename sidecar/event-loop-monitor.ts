@@ -1,4 +1,4 @@
-// Measures how long the event loop is held up (seeds 001: blocking I/O froze
+// Measures how long the event loop is held up (docs/defects.md, D24: blocking I/O froze
 // an async server). Reported in `stats` and bench results; the worst delay of
 // the last minute or so also feeds `health`.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';

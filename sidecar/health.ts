@@ -1,5 +1,5 @@
 // What `health` reports: ok / degraded / failing, with the reasons, built from
-// facts other parts record here (seeds 000 #29: failures must be visible).
+// facts other parts record here (docs/defects.md D25: failures must be visible).
 import type { HealthResult } from '../protocol/index.js';
 import type { FencedGeneration } from './generation-fence.js';
 

@@ -46,7 +46,7 @@ import { VERSION } from './version.js';
 import type { QuarantineBounds } from './quarantine.js';
 
 export interface SidecarOptions {
-  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (DESIGN §3). */
+  /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (README.md, "Where files live"). */
   configPath?: string;
   /** Socket path; default from --app / $CONFIG_SIDECAR_SOCKET. */
   socketPath?: string;

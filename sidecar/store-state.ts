@@ -95,7 +95,7 @@ export function applyOps(
     const existed = current !== undefined;
     const parentPath = segments.slice(0, -1);
     if (op.op === 'set' && existed && jsonEqual(current, op.value)) {
-      // Nothing to change: no revision is recorded for this path (docs/decisions.md, "equal values").
+      // Nothing to change: no revision is recorded for this path (docs/decisions.md, "A write that changes nothing makes no revision").
       results.push({ modRevision: modRevisionOf(tree, doc, segments), existed });
       continue;
     }

@@ -1,4 +1,4 @@
-// Runtime facts about the machine for `info` (kodegen #14-#16, seeds/000: OS
+// Runtime facts about the machine for `info` (docs/defects.md, D23: OS
 // facts fixed at compile time and stale copies saved into the config). Read
 // with systeminformation when asked, cached for a few seconds, never at
 // import time and never written into the config.

@@ -1,4 +1,4 @@
-// The user's shell, found when asked (kodegen #1-#3, seeds/000: a shell fixed
+// The user's shell, found when asked (docs/defects.md, D22, D16: a shell fixed
 // at build time, never checked). Candidates in order: $SHELL, the passwd
 // entry, %COMSPEC% on Windows, then /bin/sh; each must exist, be a file, be
 // executable and (not on Windows) be a login shell — listed in /etc/shells,

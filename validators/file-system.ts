@@ -1,6 +1,6 @@
 // Values that name things on disk. A config that points at a directory or a
 // program is checked against the machine it runs on, when it is written
-// (seeds 000 #3, #19: "/dev/null" as a shell, "../../etc" as an allowed
+// (docs/defects.md, D16: "/dev/null" as a shell, "../../etc" as an allowed
 // directory were accepted). Checks are asynchronous: schemas using these
 // are parsed with parseAsync, as the sidecar and the client do. What the
 // disk says is a disk check (disk-checks.ts): the sidecar holds it against

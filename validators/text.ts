@@ -1,5 +1,5 @@
 // Strings with rules: a regular expression that compiles, bounded lengths
-// with messages that give the bound and the actual size (seeds 000 #20, #23).
+// with messages that give the bound and the actual size (docs/defects.md, D17, D20).
 // Lengths are zod's own checks, so the JSON Schema carries them (maxLength,
 // maxItems...).
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// Read-modify-write races (docs/decisions.md: lost updates between processes):
+// Read-modify-write races (docs/defects.md, D5):
 // processes each incrementing one counter through update() must end at exactly
 // their total. COUNTER_PROCESSES × COUNTER_INCREMENTS: 8 × 50 in npm test,
 // 16 × 200 in npm run test:chaos.

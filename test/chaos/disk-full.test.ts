@@ -1,4 +1,4 @@
-// Disk full and permission denied for real (issue 4, item 5), where
+// Disk full and permission denied for real (docs/defects.md, D3), where
 // failpoints.test.ts injects the same errors: the config lives on a small
 // tmpfs that is really filled up, and a sidecar running as an unprivileged
 // user really loses write permission on the config's directory. Each time the

@@ -1,4 +1,4 @@
-// Crashes and disk errors mid-save (seeds/000 #4, #10; seeds/002): every step
+// Crashes and disk errors mid-save (docs/defects.md, D1, D3, D7): every step
 // of a durable write is failed on purpose, once and from then on. Each time
 // the writer gets WRITE_FAILED with the OS reason, the file is byte-identical
 // to before, nothing was acknowledged before the directory fsync, memory still

@@ -1,4 +1,4 @@
-// Hostile input on real sockets (issue 5, item 7; seeds/001: unbounded input).
+// Hostile input on real sockets (docs/defects.md, D20: unbounded input).
 // Every attack gets a clear, specific answer or a clean close, costs the
 // sidecar nothing it cannot bound, and never reaches Object.prototype; the
 // sidecar stays up; and a well-behaved client in another process is answered

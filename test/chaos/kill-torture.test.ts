@@ -1,4 +1,4 @@
-// Crashes mid-save (seeds/000 #4, seeds/002, seeds/003): 4 writer processes
+// Crashes mid-save (docs/defects.md, D1, D4, D7): 4 writer processes
 // keep writing while the sidecar is SIGKILLed at random moments, 50 times,
 // some of them during its start-up. After every kill the file parses, every
 // acknowledged write is there (or superseded by a later write to the same

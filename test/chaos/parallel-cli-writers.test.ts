@@ -1,5 +1,5 @@
-// Parallel `config set` processes once kept 2 keys of 20 (docs/decisions.md:
-// lost updates between processes). Through one sidecar, every key of 20 and of
+// Parallel `config set` processes once kept 2 keys of 20 (docs/defects.md,
+// D6). Through one sidecar, every key of 20 and of
 // CLI_WRITERS parallel CLI processes (40 in npm test, 100 in npm run
 // test:chaos) must be in the file.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The hostile inputs of issue 5 (item 7), each an attack on a fresh connection
+// The hostile inputs of docs/defects.md, D20, each an attack on a fresh connection
 // that checks its own answer: run one by one by test/chaos/hostile-input.test.ts,
 // and over and over by test/helpers/attacker.ts while a well-behaved client's
 // latency is measured. Also the connection flood, for both.

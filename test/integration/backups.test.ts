@@ -1,4 +1,4 @@
-// kodegen #8/#9 (seeds/000): a corrupt config stopped the service, and there
+// docs/defects.md, D8 and D9: a corrupt config stopped the service, and there
 // was no backup. Here the last good versions are kept; a file found truncated,
 // empty or byte-flipped at start is moved to quarantine/ untouched and the
 // newest good backup is served, with health degraded naming both; `restore`

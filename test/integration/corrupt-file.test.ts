@@ -1,4 +1,4 @@
-// kodegen #8 (seeds/000): a corrupt config stopped the service with no way
+// docs/defects.md, D8: a corrupt config stopped the service with no way
 // back, or was replaced by defaults. Here a corrupt file is kept aside
 // byte-for-byte in quarantine/, start-up stops with a message naming it, and
 // nothing is overwritten. These files were never served, so there is no

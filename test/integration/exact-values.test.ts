@@ -1,5 +1,5 @@
-// Numbers and text are exact or refused (docs/decisions.md, "Exact numbers
-// and text"): a number beyond ±(2^53−1) or not finite, invalid UTF-8, a
+// Numbers and text are exact or refused (the bullet of that name in
+// docs/decisions.md): a number beyond ±(2^53−1) or not finite, invalid UTF-8, a
 // duplicate key, or nesting beyond maxDepth is refused with the path —
 // from a client, from the command line, in a hand edit and at start — and
 // never stored changed. Before, `set big 12345678901234567890` read back

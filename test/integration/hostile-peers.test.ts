@@ -1,5 +1,5 @@
 // Bad input gets a clear error naming what was wrong; the sidecar stays up and
-// other clients are unaffected (seeds/000 #23, seeds/001: unbounded input).
+// other clients are unaffected (docs/defects.md, D20: unbounded input).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';

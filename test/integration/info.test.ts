@@ -1,4 +1,4 @@
-// kodegen #1-#3 and #14-#16 (seeds/000): the shell and OS facts were fixed at
+// docs/defects.md, D22 and D23: the shell and OS facts were fixed at
 // build time, never checked, and saved into the config where they went stale.
 // `info` reads them at run time, checks the shell, and never writes them.
 import assert from 'node:assert/strict';

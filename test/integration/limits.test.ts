@@ -1,4 +1,4 @@
-// Every limit of DESIGN §5 at its boundary, on a real sidecar started with
+// Every limit of docs/protocol.md §4 at its boundary, on a real sidecar started with
 // `serve --limit NAME=VALUE`: the limit itself passes, one more fails with
 // LIMIT_EXCEEDED (FRAME_TOO_LARGE for the frame) naming the limit, hello
 // reports the configured value, and the connection and sidecar stay usable.
@@ -386,7 +386,7 @@ test('helloTimeoutMs: a hello within the limit is answered; none within it is a 
   const connected = Date.now();
   const refused = await silent.next(5000);
   const waited = Date.now() - connected;
-  // A missing hello breaks the handshake itself: PROTOCOL (DESIGN §4), still naming the limit that ran out.
+  // A missing hello breaks the handshake itself: PROTOCOL (docs/protocol.md §5), still naming the limit that ran out.
   assertLimitError(wireError(refused), 'PROTOCOL', 'helloTimeoutMs', 600);
   await silent.closed();
   assert.ok(waited >= 590 && waited < 5000, `refused after ${waited} ms`);

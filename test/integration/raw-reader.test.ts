@@ -1,4 +1,4 @@
-// The MCPProxy report (seeds/002): a process reading the config while it was
+// docs/defects.md, D2: a process reading the config while it was
 // being saved caught it half-written 9 times in 500. Here a process reads and
 // parses the file thousands of times while writers keep changing it: every
 // read must parse.

@@ -1,4 +1,4 @@
-// Schemas (DESIGN §5, seeds 000 #11/#12): every write is checked against the
+// Schemas (docs/defects.md, D15, D19): every write is checked against the
 // whole document before anything is applied; defaults are a layer readers
 // see and the file never holds; old files are migrated at start after a
 // backup, as one revision; a file from a newer version is served read-only;

@@ -1,4 +1,4 @@
-// HMAC file-server audit (monitoring): `stats` must say how long requests
+// docs/defects.md, D25: `stats` must say how long requests
 // take — writes until they are durable — and `stats --prometheus` must be
 // something Prometheus can scrape.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Default socket and config paths per platform (DESIGN §3), as documented in
+// Default socket and config paths per platform (README.md, "Where files live"), as documented in
 // docs/protocol.md: client and sidecar must derive the same ones.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// reconnectDelay: rand(0.5..1) x min(25 x 2^n, 2000) ms (DESIGN §6).
+// reconnectDelay: rand(0.5..1) x min(25 x 2^n, 2000) ms (docs/protocol.md §14).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';

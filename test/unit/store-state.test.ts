@@ -1,4 +1,4 @@
-// applyOps: one batch is one revision; modRevision follows DESIGN §4; an
+// applyOps: one batch is one revision; modRevision follows docs/protocol.md §12; an
 // ifModRevision precondition that fails answers CONFLICT and applies nothing,
 // and in a batch every precondition is checked before anything is applied.
 import assert from 'node:assert/strict';

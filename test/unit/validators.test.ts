@@ -29,7 +29,7 @@ test('existingDirectory: absolute, existing, a directory; read as its canonical 
   assert.deepEqual(await messages(schema, 42), ['Invalid input: expected string, received number']);
 });
 
-test('executableFile: an absolute regular file with an execute bit (seeds 000 #3: /dev/null is no shell)', { skip: process.platform === 'win32' && 'POSIX permissions' }, async (t) => {
+test('executableFile: an absolute regular file with an execute bit (docs/defects.md, D16: /dev/null is no shell)', { skip: process.platform === 'win32' && 'POSIX permissions' }, async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cs-validators-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'tool');
