@@ -76,7 +76,8 @@ export async function runReplicaReads(options: ReplicaReadsOptions): Promise<Wor
   const markdown = [
     `Reads of \`${KEY_PATH}\`, one process per target, ${whole(options.serialCount)} reads per round after ${whole(options.serialWarmup)} warm-up, ` +
       `pooled over ${options.rounds} round(s), targets alternating. getSync (${whole(options.serialCount * 10)} reads per round) is timed one call at a time ` +
-      `from exact samples, the clock's own cost included (an empty timed call: ${latency.syncNanos.clockP50} ns p50); median of the rounds.`,
+      `from exact samples, the clock's own cost included (an empty timed call: ${latency.syncNanos.clockP50} ns p50); median of the rounds. ` +
+      `The others come from the latency histogram, whose first bucket is 1 µs: a 1.000 there means at most 1 µs.`,
     '',
     markdownTable(
       ['target', 'p50 µs', 'p99 µs', 'raw echo p50 / this p50'],
@@ -86,11 +87,16 @@ export async function runReplicaReads(options: ReplicaReadsOptions): Promise<Wor
     `Coherence: ${replicaCount} replicas (${options.watch.watcherProcesses} processes × ${options.watch.watchersPerProcess} clients), one writer setting ` +
       `\`bench.t\` every ${options.watch.intervalMs} ms for ${options.watch.durationMs / 1000} s. "Each" is every replica's time from the writer's ` +
       `acknowledgement until it serves the change (onDidChange runs after the copy is updated); "every" is, per change, the last replica's. ` +
-      `Baseline: the watch workload's bare node:net fan-out server and watchers, same processes, same measures.`,
+      `Baseline: the watch workload's bare node:net fan-out server and watchers, same processes, same measures; ` +
+      `the plain-watcher row is the same clients watching without a replica (what the replica adds).`,
     '',
     markdownTable(
       ['target', 'changes', 'served (expected)', 'each p50 ms', 'each p99 ms', 'every p50 ms', 'every p99 ms', 'every max ms'],
-      [coherenceRow('bare node:net fan-out (baseline)', coherence.baseline), coherenceRow('sidecar, replicas', coherence.replica)],
+      [
+        coherenceRow('bare node:net fan-out (baseline)', coherence.baseline),
+        coherenceRow('sidecar, plain watchers (library)', coherence.watchers),
+        coherenceRow('sidecar, replicas', coherence.replica),
+      ],
     ),
     '',
     `Memory: ${options.memoryReplicas} replicas of a ${whole(memory.documentBytes)}-byte (JSON) document in one process; heap + external after a full GC, ` +
@@ -152,7 +158,7 @@ async function readLatency(options: ReplicaReadsOptions): Promise<Record<Target,
   }
 }
 
-async function coherenceRounds(options: WatchDeliveryOptions): Promise<{ baseline: RoundFigures; replica: RoundFigures }> {
+async function coherenceRounds(options: WatchDeliveryOptions): Promise<{ baseline: RoundFigures; watchers: RoundFigures; replica: RoundFigures }> {
   const dir = await makeTempDir();
   let server: ServerProcess | undefined;
   try {
@@ -163,7 +169,12 @@ async function coherenceRounds(options: WatchDeliveryOptions): Promise<{ baselin
     const sidecarSocket = path.join(dir, 'sidecar.sock');
     server = await startSidecar(path.join(dir, 'conf', 'config.json'), sidecarSocket);
     const replica = await runRound(options, 'watch-worker.js', sidecarSocket, 'replica');
-    return { baseline, replica };
+    await server.stop();
+    // A fresh document: the round ends on `bench.done` becoming true, which the previous one already set.
+    const watcherSocket = path.join(dir, 'watchers.sock');
+    server = await startSidecar(path.join(dir, 'conf2', 'config.json'), watcherSocket);
+    const watchers = await runRound(options, 'watch-worker.js', watcherSocket, 'watcher');
+    return { baseline, watchers, replica };
   } finally {
     await server?.stop();
     await removeTempDir(dir);
