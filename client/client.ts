@@ -275,7 +275,10 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   get<P extends PathArg<T>, D>(path: P, options: ReadOptions & { default: D }): Promise<Exclude<ValueAt<T, P>, undefined> | D>;
   async get<P extends PathArg<T>>(path: P, options: ReadOptions & { default?: unknown } = {}): Promise<unknown> {
     const replica = this.replica;
-    if (replica !== undefined && replica.ready && options.fresh !== true && replica.covers(path)) return replica.read(path) ?? options.default;
+    if (replica !== undefined && replica.ready && options.fresh !== true && replica.covers(path)) {
+      const value = replica.read(path);
+      return value === undefined ? options.default : value; // a stored null is a value
+    }
     try {
       return (await this.getEntry(path, options)).value;
     } catch (error) {
@@ -296,7 +299,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   getSync<P extends PathArg<T>>(path: P): ValueAt<T, P> | undefined;
   getSync<P extends PathArg<T>, D>(path: P, fallback: D): Exclude<ValueAt<T, P>, undefined> | D;
   getSync<P extends PathArg<T>>(path: P, fallback?: unknown): unknown {
-    return this.replicaOrThrow().read(path) ?? fallback;
+    const value = this.replicaOrThrow().read(path);
+    return value === undefined ? fallback : value; // a stored null is a value
   }
 
   /** Whether anything is at `path` in the replica (as getSync). */

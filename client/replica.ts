@@ -41,13 +41,19 @@ export class Replica {
   private readonly parsed = new Map<string, string[]>();
   private readonly control: WatchControl;
   private syncedPromise: Promise<void> | undefined;
+  /** Why the replica's watch ended (the sidecar refused it): synced() rejects with it. */
+  private failure: Error | undefined;
 
   constructor(
     readonly prefix: readonly string[],
     watches: WatchManager,
     private readonly options: ReplicaOptions,
   ) {
-    this.control = watches.control(prefix, { initial: 'snapshot' }, this.apply, options.fail);
+    this.control = watches.control(prefix, { initial: 'snapshot' }, this.apply, (error) => {
+      this.failure = error;
+      for (const waiter of [...this.waiters]) waiter();
+      options.fail(error);
+    });
   }
 
   /** Resolves once the first snapshot is in (rejects if the client closes first). */
@@ -55,11 +61,13 @@ export class Replica {
     if (this.isSynced) return Promise.resolve();
     this.syncedPromise ??= new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (!this.isSynced) return;
+        if (this.isSynced) resolve();
+        else if (this.failure !== undefined) reject(this.failure);
+        else return;
         this.waiters.delete(check);
-        resolve();
       };
       this.waiters.add(check);
+      check();
       void closed.then(() => {
         this.waiters.delete(check);
         reject(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client closed before its replica was synced'));

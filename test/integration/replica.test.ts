@@ -38,12 +38,16 @@ test('getSync throws NOT_READY before the first snapshot, then reads the documen
   assert.equal(config.hasSync('server.host'), true);
   assert.equal(config.hasSync('server.nope'), false);
   assert.equal(config.getSync('server.nope', 'fallback'), 'fallback');
+  await writer.set('server.none', null);
+  await until('the replica has the null', () => config.hasSync('server.none'));
+  assert.equal(config.getSync('server.none', 'fallback'), null, 'a stored null is a value, not a miss');
+  assert.equal(await config.get('server.none', { default: 'fallback' }), null);
   assert.ok(config.revision() >= 1);
   assert.equal(config.staleness(), 0);
 
   const before = requestCount(await writer.stats(), 'get');
   for (let i = 0; i < 50; i++) assert.equal(await config.get('server.port'), 8080);
-  assert.equal(await config.get('server.none', { default: 3 }), 3);
+  assert.equal(await config.get('server.absent', { default: 3 }), 3);
   assert.equal(requestCount(await writer.stats(), 'get'), before, 'replica gets sent no get request');
   assert.equal(await config.get('server.port', { fresh: true }), 8080);
   assert.equal(requestCount(await writer.stats(), 'get'), before + 1, 'a fresh get is a round trip');

@@ -3,6 +3,7 @@
 // holds the watch answer back, a set stays pending until the copy has the
 // write's revision, and once its deadline passes it resolves and reads throw
 // STALE until the copy catches up, never serving the older value as current.
+// A replica whose watch is refused fails synced() with the reason.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
@@ -65,4 +66,19 @@ test('a set whose deadline passes before the copy catches up resolves, and reads
   second.send({ type: 'event', watchId: 2, revision: 5, source: 'client', changes: [{ path: ['k'], value: 5 }] });
   await drained(client);
   assert.equal(client.getSync('k'), 5);
+});
+
+test('a replica whose watch the sidecar refuses rejects synced() with the reason, and its reads stay NOT_READY', async (t) => {
+  const paths = await testPaths(t);
+  const fake = await ScriptedSidecar.start(t, paths.socketPath);
+  fake.answer = (request) =>
+    request.op === 'watch'
+      ? { id: request.id, ok: false, error: { code: 'LIMIT_EXCEEDED', message: 'more than maxWatchesPerConnection 256 watches on this connection' } }
+      : usualAnswer(request, undefined as unknown as ScriptedConnection);
+  const errors: Error[] = [];
+  const client = connect({ socketPath: paths.socketPath, replica: true, onError: (error) => errors.push(error) });
+  t.after(() => client.close());
+  await assert.rejects(client.synced(), { code: 'LIMIT_EXCEEDED' });
+  assert.throws(() => client.getSync('k'), { code: 'NOT_READY' });
+  assert.equal(errors.length, 1, 'the refusal is also reported once');
 });
