@@ -26,7 +26,7 @@ async function perEvent(kind: 'watch' | 'replica'): Promise<number> {
   const fail = (error: Error) => {
     throw error;
   };
-  if (kind === 'replica') new Replica([], watches, { fail }).listen(() => seen++);
+  if (kind === 'replica') new Replica([], watches, { fail, barrier: async () => ({ epoch: 'e', revision: 0 }) }).listen(() => seen++);
   else watches.open([], { initial: 'none' }, () => seen++, fail);
   await new Promise((resolve) => setImmediate(resolve)); // the watch's answer is adopted
   const t0 = performance.now();

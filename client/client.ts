@@ -230,7 +230,11 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
       replicaOption === undefined || replicaOption === false
         ? undefined
         : import('./replica.js').then((module) => {
-            this.replica = new module.Replica(this.replicaPrefix, this.watches, { maxStalenessMs: options.maxStalenessMs, fail: (error) => this.report(error) });
+            this.replica = new module.Replica(this.replicaPrefix, this.watches, {
+              maxStalenessMs: options.maxStalenessMs,
+              fail: (error) => this.report(error),
+              barrier: () => this.ping({ timeoutMs: this.defaultTimeoutMs }),
+            });
             if (this.connection.state === 'closed') this.replica.close();
             return this.replica;
           });

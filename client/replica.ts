@@ -10,6 +10,11 @@ import type { ChangeEvent, WatchControl, WatchManager } from './watches.js';
 import { ABSENT, type View } from './watch-view.js';
 
 export interface ReplicaOptions {
+  /**
+   * A round trip that returns the sidecar's epoch and committed revision (ping): answered after the
+   * events of every revision up to it, so it tells how far an established watch has got.
+   */
+  barrier(): Promise<{ epoch: string; revision: number }>;
   /** Reads throw STALE when the replica has not heard from the sidecar for longer than this (ms). */
   maxStalenessMs?: number;
   /** Where a refused watch or a throwing listener goes. */
@@ -49,11 +54,19 @@ export class Replica {
     watches: WatchManager,
     private readonly options: ReplicaOptions,
   ) {
-    this.control = watches.control(prefix, { initial: 'snapshot' }, this.apply, (error) => {
-      this.failure = error;
-      for (const waiter of [...this.waiters]) waiter();
-      options.fail(error);
-    });
+    this.control = watches.control(
+      prefix,
+      { initial: 'snapshot' },
+      this.apply,
+      (error) => {
+        this.failure = error;
+        for (const waiter of [...this.waiters]) waiter();
+        options.fail(error);
+      },
+      () => {
+        for (const waiter of [...this.waiters]) waiter();
+      },
+    );
   }
 
   /** Resolves once the first snapshot is in (rejects if the client closes first). */
@@ -135,18 +148,30 @@ export class Replica {
    */
   acknowledged(epoch: string, revision: number, touches: boolean, deadlineMs: number): Promise<void> {
     if (!touches) return Promise.resolve(); // nothing under the prefix changed: the copy already reflects it
-    const position = this.control.position();
-    if (position.epoch === epoch) this.control.advance(revision);
     const floor: Floor = { epoch, revision, epochAtAck: this.epoch };
     if (this.reached(floor)) return Promise.resolve();
+    // Usually the revision's event arrives before the write's answer; when it does not (the watch is being
+    // re-established, or the write changed nothing and its revision is another path's), a barrier settles it.
     return new Promise<void>((resolve) => {
+      let barrierAt: number | undefined;
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(check);
         resolve();
       };
       const check = () => {
-        if (this.reached(floor)) done();
+        if (this.reached(floor)) return done();
+        const session = this.control.session();
+        if (session === undefined || barrierAt === session) return;
+        barrierAt = session;
+        this.options.barrier().then(
+          (position) => {
+            if (position.epoch === this.control.position().epoch) this.control.advance(position.revision, session);
+            check();
+          },
+          // The link dropped or the client closed: the next establishment (or the deadline) settles it.
+          () => undefined,
+        );
       };
       const timer = setTimeout(() => {
         // The write is acknowledged and must resolve; until the copy reflects it, reads refuse rather than go back.
@@ -154,6 +179,7 @@ export class Replica {
         done();
       }, Math.max(0, deadlineMs));
       this.waiters.add(check);
+      check();
     });
   }
 

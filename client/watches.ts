@@ -55,13 +55,16 @@ export interface WatchControl {
   close(): void;
   /** Established on the current connection: its events arrive in order with the answers to later calls. */
   live(): boolean;
+  /** The sidecar's id of the watch while it is established (a new one after each reconnect). */
+  session(): number | undefined;
   /** The epoch and revision it has reached (progress messages included). */
   position(): { epoch: string; revision: number };
   /**
-   * An answer at `revision` arrived while the watch was live: the sidecar publishes a revision to
-   * watchers before it answers the write, so nothing under the path happened in between.
+   * A call sent while the watch was established as `session` was answered at `revision`, and the
+   * watch is still that one: the sidecar publishes each committed revision to its watches before it
+   * answers later calls, so nothing under the path happened in between that was not delivered.
    */
-  advance(revision: number): void;
+  advance(revision: number, session: number): void;
 }
 
 /** Hands one event on, with the watched value after it and before it. */
@@ -77,6 +80,8 @@ class ClientWatch {
   closed = false;
   /** Events up to this revision are older than the view (a replay from startRevision): delivered, not applied. */
   viewRevision = 0;
+  /** Called each time the watch is (re-)established, after the events that came with its answer. */
+  onEstablished: (() => void) | undefined;
 
   constructor(
     readonly segments: string[],
@@ -105,14 +110,16 @@ export class WatchManager {
   }
 
   /** Starts a watch and hands back its control. */
-  control(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void): WatchControl {
+  control(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void, onEstablished?: () => void): WatchControl {
     const watch = new ClientWatch(parsePath(path), options, deliver, fail);
+    watch.onEstablished = onEstablished;
     const position = () => ({ epoch: watch.epoch, revision: watch.lastRevision });
     const live = () => watch.serverId !== undefined && this.transport.isConnected();
-    const advance = (revision: number) => {
-      if (live() && revision > watch.lastRevision) watch.lastRevision = revision;
+    const session = () => (live() ? watch.serverId : undefined);
+    const advance = (revision: number, at: number) => {
+      if (session() === at && revision > watch.lastRevision) watch.lastRevision = revision;
     };
-    if (options.signal?.aborted) return { close: () => undefined, live, position, advance };
+    if (options.signal?.aborted) return { close: () => undefined, live, session, position, advance };
     this.watches.add(watch);
     const onAbort = () => this.close(watch);
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -121,7 +128,7 @@ export class WatchManager {
       options.signal?.removeEventListener('abort', onAbort);
       this.close(watch);
     };
-    return { close, live, position, advance };
+    return { close, live, session, position, advance };
   }
 
   /** The connection is (again) ready: create or resume every watch. */
@@ -219,6 +226,7 @@ export class WatchManager {
     } finally {
       for (const message of early) this.onPush(message);
     }
+    if (watch.serverId === created.watchId) watch.onEstablished?.();
   }
 
   /** Takes the sidecar's answer to a watch request: registers its id, sets or resyncs the local copy. */

@@ -154,3 +154,19 @@ test('kill -9 and restart: the replica serves the last state, STALE past maxStal
   await until('the strict replica is fresh again', () => config.staleness() === 0);
   assert.equal(config.getSync('k0'), 'edited');
 });
+
+test('a write that changes nothing, acknowledged at a revision of another path, settles a prefix replica at once', async (t) => {
+  const paths = await testPaths(t);
+  await startSidecar(t, paths);
+  const other = connect({ socketPath: paths.socketPath });
+  const config = connect({ socketPath: paths.socketPath, replica: 'app' });
+  t.after(() => Promise.all([other.close(), config.close()]));
+  await config.set('app.x', 1);
+  const { revision: elsewhere } = await other.set('other', 1); // no event for the replica's watch
+  // Acknowledged at the current revision, which did not touch `app`: without a barrier the write
+  // would wait for its deadline and leave the replica refusing reads (STALE).
+  const { revision } = await config.set('app.x', 1, { timeoutMs: 2000 });
+  assert.ok(revision >= elsewhere);
+  assert.equal(config.getSync('app.x'), 1);
+  assert.ok(config.revision() >= revision, `replica at ${config.revision()} after an acknowledgement at ${revision}`);
+});
