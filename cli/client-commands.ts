@@ -1,8 +1,9 @@
-// get / set / unset / list / dump / load / health / info / stats / backups / restore:
+// get / set / unset / list / dump / load / health / info / stats / log-level / backups / restore:
 // the command line checked and read first (a usage error never connects),
 // then one call each through the client library.
 import { connect, ConfigSidecarError, ErrorCode, type AutoStartOptions, type BatchOp, type ConfigClient } from '../client/index.js';
 import { UsageError, reportError } from './cli-errors.js';
+import { LOG_LEVEL_NAMES } from './commands.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { socketAppears } from './socket-presence.js';
 import { parseDocument, parseValue, readInput, readValueText } from './values.js';
@@ -171,6 +172,14 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       };
     case 'info':
       return async (client) => ({ stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK });
+    case 'log-level': {
+      const level = positionals[0];
+      if (level !== undefined && !LOG_LEVEL_NAMES.includes(level)) throw new UsageError(`the level is one of ${LOG_LEVEL_NAMES.join(', ')}, got ${JSON.stringify(level)}`, 'log-level');
+      return async (client) => {
+        const result = await client.logLevel(level as Parameters<ConfigClient['logLevel']>[0]);
+        return { stdout: json ? JSON.stringify(result) : result.level, exit: ExitCode.OK };
+      };
+    }
     case 'backups':
       return async (client) => ({ stdout: JSON.stringify(await client.backups(), null, 2), exit: ExitCode.OK });
     case 'restore': {

@@ -4,6 +4,9 @@
 
 export type OptionName = keyof typeof OPTIONS;
 
+/** The levels of `serve --log-level` and `log-level` (the wire's list is protocol/messages.ts LOG_LEVELS; the CLI does not load zod). */
+export const LOG_LEVEL_NAMES: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Every option of every command, as node:util parseArgs takes them. */
 export const OPTIONS = {
   // serve
@@ -168,6 +171,15 @@ Without --merge FILE replaces the whole document.
     details: '  --prometheus  the Prometheus text exposition format (for a textfile collector)',
     options: ['prometheus', ...CLIENT],
   },
+  'log-level': {
+    args: [0, 1],
+    synopsis: 'log-level [LEVEL]',
+    summary: "print the running sidecar's log level, or set it (until it stops)",
+    details: `  LEVEL   fatal, error, warn, info, debug, trace or silent; none: print the level only
+  --json  print {"level","previous"}, and errors as JSON
+The change is logged at info whatever the level. SIGUSR2 steps the level too (docs/operations.md).`,
+    options: CLIENT,
+  },
   backups: {
     args: [0, 0],
     synopsis: 'backups',
@@ -197,7 +209,7 @@ const EXIT_CODES = 'exit codes: 0 ok, 1 rejected (validation, conflict, not foun
 
 /** The overview: every command, one line each. */
 export function overviewHelp(): string {
-  const lines = Object.entries(COMMANDS).map(([name, spec]) => `  ${name.padEnd(8)} ${spec.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, spec]) => `  ${name.padEnd(9)} ${spec.summary}`);
   return `usage: config-sidecar <command> [options]    (config-sidecar <command> --help for its options)
 
 ${lines.join('\n')}

@@ -6,7 +6,7 @@
 // (docs/operations.md, signals).
 import { parseCommandLine, wantsJson, type Invocation } from './arguments.js';
 import { UsageError, reportError, reportUsage } from './cli-errors.js';
-import { commandHelp, overviewHelp } from './commands.js';
+import { LOG_LEVEL_NAMES, commandHelp, overviewHelp } from './commands.js';
 import { enableCompileCache } from './compile-cache.js';
 import { ExitCode } from './exit-codes.js';
 import { ServeSignals } from './start-signals.js';
@@ -15,7 +15,6 @@ import { ServeSignals } from './start-signals.js';
 const { readFileSync } = process.getBuiltinModule('node:fs');
 const path = process.getBuiltinModule('node:path');
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 type Run = Extract<Invocation, { kind: 'run' }>;
 
@@ -40,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
 async function runServe({ values, json }: Run): Promise<number> {
   const signals = ServeSignals.install();
   const level = values['log-level'] as string | undefined;
-  if (level !== undefined && !LOG_LEVELS.has(level)) throw new UsageError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got ${level}`, 'serve');
+  if (level !== undefined && !LOG_LEVEL_NAMES.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVEL_NAMES.join(', ')}, got ${level}`, 'serve');
   let lockStaleMs: number | undefined;
   if (values['lock-stale-ms'] !== undefined) {
     lockStaleMs = Number(values['lock-stale-ms']);

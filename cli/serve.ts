@@ -114,9 +114,9 @@ export async function serve(args: ServeArgs): Promise<number> {
  */
 function cycleLogLevel(log: Logger, base: LogLevel): () => void {
   const levels: LogLevel[] = [base, ...(['debug', 'trace'] as const).filter((level) => log.levels.values[level]! < (log.levels.values[base] ?? Infinity))];
-  let at = 0;
   return () => {
-    at = (at + 1) % levels.length;
+    // From the level in force: one set by `config-sidecar log-level` outside the cycle steps back to the start level.
+    const at = (levels.indexOf(log.level as LogLevel) + 1) % levels.length;
     log.level = levels[at]!;
     // Said whatever the new level: a child with its own level writes even when the parent would not.
     log.child({}, { level: 'info' }).info({ logLevel: log.level, next: levels[(at + 1) % levels.length] }, 'SIGUSR2: log level changed');

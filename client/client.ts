@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { RequestOp } from '../protocol/messages.js';
+import type { LOG_LEVELS, RequestOp } from '../protocol/messages.js';
 import { OPERATION_RESPONSES, type ResultOf } from '../protocol/operations.js';
 import { getAt, isPrefix, parsePath, type PathInput } from '../protocol/paths.js';
 import type { HealthResult } from '../protocol/server-messages.js';
@@ -417,6 +417,12 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   /** Counters, latencies and event-loop delay of the sidecar. */
   async stats(options?: CallOptions): Promise<Record<string, unknown>> {
     return withoutEnvelope(await this.request({ op: 'stats' }, options));
+  }
+
+  /** Sets the sidecar's log level until it stops (SIGUSR2 steps it too); without `level` only asks. Resolves to the level now and the one before. */
+  async logLevel(level?: (typeof LOG_LEVELS)[number], options?: CallOptions): Promise<{ level: string; previous: string }> {
+    const { level: now, previous } = await this.request(level === undefined ? { op: 'logLevel' } : { op: 'logLevel', level }, options);
+    return { level: now, previous };
   }
 
   /** The sidecar's backups, newest first, numbered from 1 (it reads its own state directory). */

@@ -83,7 +83,7 @@ interface Level {
  * Walks one msgpack value; throws on anything the project does not accept.
  * Exported for the fuzz tests; decodeValue is the normal entry point.
  */
-export function checkMsgpack(buf: Uint8Array, limits: DecodeLimits, { exact }: DecodeOptions = { exact: true }): void {
+function checkMsgpack(buf: Uint8Array, limits: DecodeLimits, { exact }: DecodeOptions = { exact: true }): void {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const stack: Level[] = [];

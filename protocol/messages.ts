@@ -67,6 +67,11 @@ export const BackupsRequestSchema = z.object({ ...base, op: z.literal('backups')
 /** Brings backup `n` (1 = newest, as `backups` numbers them) back as a new revision; the sidecar reads its own state directory. */
 export const RestoreRequestSchema = z.object({ ...base, op: z.literal('restore'), n: z.number().int().min(1).max(1_000_000) }).strict();
 
+/** The log levels a running sidecar can be set to. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Sets the sidecar's log level until it stops (or the next change); without `level` only reports it. */
+export const LogLevelRequestSchema = z.object({ ...base, op: z.literal('logLevel'), level: z.enum(LOG_LEVELS).optional() }).strict();
+
 export const RequestSchema = z.discriminatedUnion('op', [
   GetRequestSchema,
   SetRequestSchema,
@@ -80,6 +85,7 @@ export const RequestSchema = z.discriminatedUnion('op', [
   UnwatchRequestSchema,
   BackupsRequestSchema,
   RestoreRequestSchema,
+  LogLevelRequestSchema,
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 export type RequestOp = Request['op'];

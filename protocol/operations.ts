@@ -10,6 +10,7 @@ import {
   FactsResultSchema,
   GetResultSchema,
   HealthResultSchema,
+  LogLevelResultSchema,
   PositionResultSchema,
   RestoreResultSchema,
   WatchResultSchema,
@@ -29,6 +30,7 @@ export const OPERATION_RESULTS = {
   unwatch: PositionResultSchema,
   backups: BackupsResultSchema,
   restore: RestoreResultSchema,
+  logLevel: LogLevelResultSchema,
 } as const satisfies { [Op in RequestOp]: Shape<unknown> };
 
 /**

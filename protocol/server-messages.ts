@@ -61,6 +61,9 @@ export type HealthResult = s.Infer<typeof HealthResultSchema>;
 /** `info` and `stats`: a position and open facts (their fields grow with the sidecar; tools print them). */
 export const FactsResultSchema = s.object(position, { open: true });
 
+/** Answer to `logLevel`: the level in force now, and the one before (the same when only asked). */
+export const LogLevelResultSchema = s.object({ ...position, level: s.string, previous: s.string });
+
 /** Why a watch could not be resumed and comes with a fresh snapshot instead. */
 export const ResyncReasonSchema = s.oneOf(['compacted', 'epoch']);
 

@@ -87,6 +87,8 @@ export class ConfigFile {
   private journalBroken = false;
   /** state.json could not be read at start (health names it). */
   stateProblem: string | undefined;
+  /** The previous owner's journal as read at start: the last committed state, for the schema's read-only fallback. */
+  previousJournal: JournalContents | undefined;
 
   constructor(
     readonly configPath: string,
@@ -126,6 +128,7 @@ export class ConfigFile {
       this.log.warn(stateProblem);
     }
     const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
+    this.previousJournal = journal;
     if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
     const loaded = { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
     await this.startJournal(loaded.existed, firstRevisionOf(loaded));

@@ -17,6 +17,8 @@ const INVALID_SETTLE_MS = 150;
 export class HandEdits {
   private running: Promise<void> | undefined;
   private again: RevisionSource | undefined;
+  /** Outcomes of re-reads that found a change, for `stats`. */
+  readonly counts = { applied: 0, rejected: 0, merged: 0 };
 
   constructor(
     private readonly file: ConfigFile,
@@ -74,6 +76,7 @@ export class HandEdits {
         const keptAt = await this.file.keepRejected(found.raw);
         this.health.fileProblem = `hand edit rejected: ${found.problem}; the text is kept in ${keptAt}`;
         this.log.warn({ path: this.file.configPath, keptAt, problem: found.problem }, 'invalid hand edit not applied');
+        this.counts.rejected++;
         return;
       }
     }
@@ -83,12 +86,14 @@ export class HandEdits {
     try {
       const { revision } = await this.queue.submit(ops, source);
       this.log.info({ revision, source, paths: ops.length }, 'hand edit applied');
+      this.counts.applied++;
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
       const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
       this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
       this.log.warn({ code: error.code, reason: error.message, keptAt }, 'hand edit not applied');
+      this.counts.rejected++;
     }
   }
 }

@@ -7,7 +7,10 @@ import type { CommitQueue } from './commit-queue.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { Backups } from './backups.js';
 import { listBackups, restorableBackup } from './backup-restore.js';
-import { RequestMetrics } from './request-metrics.js';
+import type { EventCounters } from './event-counters.js';
+import type { Logger } from './logger.js';
+import { processMetrics } from './process-metrics.js';
+import { RequestMetrics, copyLatency, LATENCY_BUCKETS_MS } from './request-metrics.js';
 import { readPath } from './store-state.js';
 import type { Health } from './health.js';
 import type { SystemInfo } from './system-info.js';
@@ -28,8 +31,8 @@ export interface RequestOrigin {
   readOnly?: boolean;
 }
 
-/** Ops that change the document: refused READ_ONLY on the read-only socket. */
-const WRITE_OPS: ReadonlySet<Request['op']> = new Set(['set', 'delete', 'batch', 'restore']);
+/** Ops that change the document (or the sidecar's log level): refused READ_ONLY on the read-only socket. */
+const WRITE_OPS: ReadonlySet<Request['op']> = new Set(['set', 'delete', 'batch', 'restore', 'logLevel']);
 
 export interface HandlerContext {
   epoch: string;
@@ -40,6 +43,11 @@ export interface HandlerContext {
   /** Brings facts health reports up to date (values checked against the disk); resolves before health answers. */
   beforeHealth(): Promise<void>;
   eventLoop: EventLoopMonitor;
+  /** The sidecar's logger, whose level `logLevel` sets. */
+  log: Logger;
+  counters: EventCounters;
+  /** Hand edits by outcome (hand-edits.ts counts them). */
+  handEdits: { applied: number; rejected: number; merged: number };
   connections(): number;
   startedAt: number;
   systemInfo: SystemInfo;
@@ -109,6 +117,15 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       await ctx.beforeHealth();
       return { ...position(), ...ctx.health.report(ctx.configPath, ctx.memoryEqualsDisk(), ctx.eventLoop.recentMaxMs()) };
     },
+    logLevel: async (request) => {
+      const previous = ctx.log.level;
+      if (request.level !== undefined && request.level !== previous) {
+        ctx.log.level = request.level;
+        // Said whatever the new level (as SIGUSR2's change is): a child with its own level writes even when the parent would not.
+        ctx.log.child({}, { level: 'info' }).info({ logLevel: request.level, previous }, 'log level changed by request');
+      }
+      return { ...position(), level: ctx.log.level, previous };
+    },
     info: async () => ({
       ...position(),
       sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
@@ -131,6 +148,13 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         failedFlushes: ctx.queue.counters.failedFlushes,
         eventLoopDelay: ctx.eventLoop.summary(),
         memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+        process: await processMetrics(),
+        connectionsRefused: ctx.counters.connectionsRefused,
+        slowReaderDisconnects: ctx.counters.slowReaderDisconnects,
+        watchEvents: ctx.counters.watches.events,
+        watchResyncs: ctx.counters.watches.resyncs,
+        handEdits: { ...ctx.handEdits },
+        flushDuration: { bucketsMs: [...LATENCY_BUCKETS_MS], ...copyLatency(ctx.counters.flushDuration) },
         health: {
           status: health.status,
           reasons: health.reasons,

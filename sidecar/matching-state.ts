@@ -1,8 +1,9 @@
 // Where a file that does not match the schema at start is served from: the
-// newest earlier state of the config that does. Earlier states come from a
-// source, newest first; today that is backups/ (a backup can lag the last
-// acknowledged write). A durable record of the last committed state is meant
-// to be put in front of it as another source, without changing the caller.
+// newest earlier state of the config that does. Earlier states come from
+// sources, newest first: the last committed state (rebuilt from the previous
+// owner's commit journal, so no acknowledged write goes back), then backups/
+// (which can lag the last acknowledged write).
+import { replayCommits, type JournalContents } from './commit-journal.js';
 import { checkText } from './config-file.js';
 import type { CheckedDocument, ConfigSchema } from './config-schema.js';
 import type { Backups } from './backups.js';
@@ -21,6 +22,40 @@ export interface EarlierState {
 
 /** Earlier states, newest first. */
 export type EarlierStates = () => AsyncIterable<EarlierState>;
+
+/** The last committed state the previous owner's journal records (none without a journal, or when it cannot be rebuilt). */
+export function journalState(journal: JournalContents | undefined, log: Logger): EarlierStates {
+  return async function* () {
+    if (journal === undefined) return;
+    let doc: JsonObject = {};
+    let version: number | undefined;
+    if (journal.checkpoint.base !== null) {
+      const checked = checkText(Buffer.from(journal.checkpoint.base.bytes, 'base64'));
+      const split = typeof checked === 'string' ? undefined : splitMeta(checked.doc);
+      const problem = typeof checked === 'string' ? checked : split!.problem;
+      if (problem !== undefined) {
+        log.warn({ journal: journal.path, problem }, 'the commit journal\'s checkpoint is unusable; skipped');
+        return;
+      }
+      doc = split!.doc;
+      version = split!.version;
+    }
+    try {
+      doc = replayCommits(doc, journal.commits);
+    } catch (error) {
+      log.warn({ journal: journal.path, err: error }, 'the commit journal does not apply to its checkpoint; skipped');
+      return;
+    }
+    yield { doc, version: journal.commits.at(-1)?.version ?? version, source: `the last committed state (${journal.path})` };
+  };
+}
+
+/** Several sources of earlier states, in order. */
+export function chainStates(...sources: EarlierStates[]): EarlierStates {
+  return async function* () {
+    for (const source of sources) yield* source();
+  };
+}
 
 /** The backups, newest first; one that cannot be read or parsed is skipped with a warning. */
 export function backupStates(backups: Backups, fs: FsOps, log: Logger): EarlierStates {

@@ -32,12 +32,10 @@ export class RequestMetrics {
   observe(op: string, ms: number, errorCode?: string): void {
     let entry = this.latency.get(op);
     if (entry === undefined) {
-      entry = { count: 0, sumMs: 0, counts: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+      entry = emptyLatency();
       this.latency.set(op, entry);
     }
-    entry.count++;
-    entry.sumMs += ms;
-    entry.counts[bucketIndex(ms)]!++;
+    observeLatency(entry, ms);
     if (errorCode === undefined) return;
     let byCode = this.errors.get(op);
     if (byCode === undefined) {
@@ -62,10 +60,27 @@ export class RequestMetrics {
     return {
       bucketsMs: [...LATENCY_BUCKETS_MS],
       ops: Object.fromEntries(
-        [...this.latency].map(([op, entry]) => [op, { count: entry.count, sumMs: Math.round(entry.sumMs * 1000) / 1000, counts: [...entry.counts] }]),
+        [...this.latency].map(([op, entry]) => [op, copyLatency(entry)]),
       ),
     };
   }
+}
+
+/** A histogram with nothing in it, over LATENCY_BUCKETS_MS. */
+export function emptyLatency(): OpLatency {
+  return { count: 0, sumMs: 0, counts: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+}
+
+/** Adds one duration (ms) to a histogram. */
+export function observeLatency(entry: OpLatency, ms: number): void {
+  entry.count++;
+  entry.sumMs += ms;
+  entry.counts[bucketIndex(ms)]!++;
+}
+
+/** A copy to hand out (later observations do not change it), the sum rounded to the microsecond. */
+export function copyLatency(entry: OpLatency): OpLatency {
+  return { count: entry.count, sumMs: Math.round(entry.sumMs * 1000) / 1000, counts: [...entry.counts] };
 }
 
 /** The first bucket whose upper bound is at least `ms` (bounds are inclusive, as Prometheus' `le`). */

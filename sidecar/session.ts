@@ -6,6 +6,7 @@
 // the share of the global outbound budget, and the idle timeout.
 import {
   ClientHelloSchema,
+  type ClientHello,
   DecodeError,
   ErrorCode,
   FrameDecoder,
@@ -20,6 +21,7 @@ import {
   type WireError,
 } from '../protocol/index.js';
 import { AFTER_SEND, type HandlerResult, type RequestOrigin } from './handlers.js';
+import type { EventCounters } from './event-counters.js';
 import type { Logger } from './logger.js';
 import type { OutboundBudget, OutboundMember } from './outbound-budget.js';
 import type { WatchSink } from './watch-hub.js';
@@ -36,6 +38,8 @@ export interface SessionHost {
   readonly outbound: OutboundBudget;
   /** Watches the session holds (a watching connection may stay silent for ever). */
   watchCount(session: Session): number;
+  /** Where slow readers cut off are counted, for `stats`. */
+  readonly counters: Pick<EventCounters, 'slowReaderDisconnects'>;
 }
 
 export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
@@ -56,6 +60,9 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
   /** When the peer last sent anything, for the idle timeout. */
   private lastHeard = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Who is on the other end, from its hello: in every log line about the connection. */
+  private client: ClientHello['client'] | undefined;
+  private readonly openedAt = Date.now();
 
   constructor(
     private readonly connection: Connection,
@@ -120,7 +127,7 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
    */
   end(): void {
     const dropped = this.sendHeld();
-    if (dropped > 0) this.host.log.warn({ dropped }, 'closing a connection with answers its reader has not taken; they are dropped with it');
+    if (dropped > 0) this.host.log.warn({ client: this.client, dropped }, 'closing a connection with answers its reader has not taken; they are dropped with it');
     this.held = [];
     this.connection.end();
     this.finish();
@@ -157,6 +164,8 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
     }
     clearTimeout(this.helloTimer);
     this.greeted = true;
+    this.client = hello.data.client;
+    this.host.log.debug({ client: this.client }, 'connection opened');
     this.send(this.host.serverHello());
   }
 
@@ -189,7 +198,7 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
         result[AFTER_SEND]?.();
       },
       (error: unknown) => {
-        if (!(error instanceof ProtocolError)) this.host.log.error({ err: error, op: request.op }, 'request failed unexpectedly');
+        if (!(error instanceof ProtocolError)) this.host.log.error({ client: this.client, err: error, op: request.op }, 'request failed unexpectedly');
         this.complete({ id: request.id, ok: false, error: asProtocolError(error).toWire() });
       },
     );
@@ -282,7 +291,8 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
   /** Disconnects a reader too slow to keep; its client resumes by revision after reconnecting. */
   cutOff(reason: string): void {
     if (this.closed) return;
-    this.host.log.warn({ queued: this.connection.writableLength, held: this.held.length }, `closing a connection whose reader is too slow: ${reason}`);
+    this.host.log.warn({ client: this.client, queued: this.connection.writableLength, held: this.held.length }, `closing a connection whose reader is too slow: ${reason}`);
+    this.host.counters.slowReaderDisconnects++;
     this.held = [];
     this.connection.destroy();
     this.finish();
@@ -293,7 +303,8 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
     if (this.closed) return;
     const wire: WireError = error.toWire();
     this.send({ type: 'error', error: wire });
-    this.host.log.info({ code: error.code, reason: error.message }, 'closing connection after a protocol error');
+    // A refused connection (too many) says so at info: a flood of them must not flood the log with warnings; `stats` counts them.
+    this.host.log[this.refusing ? 'info' : 'warn']({ client: this.client, code: error.code, reason: error.message }, 'closing connection after a protocol error');
     this.end();
   }
 
@@ -343,6 +354,7 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.client !== undefined) this.host.log.debug({ client: this.client, openMs: Date.now() - this.openedAt }, 'connection closed');
     this.host.outbound.leave(this);
     this.pendingBytes = 0;
     clearTimeout(this.helloTimer);

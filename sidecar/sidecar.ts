@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
 import { ConfigFile, firstRevisionOf } from './config-file.js';
+import { EventCounters } from './event-counters.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
 import { createHandler, type RequestOrigin } from './handlers.js';
@@ -37,7 +38,7 @@ import { ConfigSchema } from './config-schema.js';
 import { fileMetaFor } from './file-envelope.js';
 import { schemaAdmission } from './schema-admission.js';
 import { applySchemaStart, prepareSchema, type SchemaRunning } from './schema-start.js';
-import { backupStates } from './matching-state.js';
+import { backupStates, chainStates, journalState } from './matching-state.js';
 import { FileWatch } from './file-watch.js';
 import { HandEdits } from './hand-edits.js';
 import { checkSharedDirectory, preparePrivateDirectory } from './private-directory.js';
@@ -100,6 +101,7 @@ export class Sidecar {
     private readonly schema: ConfigSchema | undefined,
     private readonly schemaRunning: SchemaRunning | undefined,
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
+    private readonly counters: EventCounters,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
@@ -119,6 +121,7 @@ export class Sidecar {
     const log = options.logger ?? createLogger(options.logLevel);
     const stateDir = stateDirFor(configPath);
     const health = new Health();
+    const counters = new EventCounters();
     let sidecar: Sidecar | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
@@ -158,7 +161,7 @@ export class Sidecar {
       file.maxDepth = limits.maxDepth;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
       const loaded = await file.load();
-      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, backupStates(file.backups, fs, log));
+      const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, chainStates(journalState(file.previousJournal, log), backupStates(file.backups, fs, log)));
       if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;
       if (file.stateProblem !== undefined) health.stateProblem = file.stateProblem;
       // A clean restart on an unchanged file keeps its epoch: watchers resume instead of resyncing.
@@ -169,7 +172,7 @@ export class Sidecar {
       let schemaRunning: SchemaRunning | undefined;
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
       const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
-      const queue = new CommitQueue(first, (next, previous, group) => file.write(next, previous, group), limits, {
+      const queue = new CommitQueue(first, (next, previous, group) => counters.timeFlush(() => file.write(next, previous, group)), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           history.append(revisions);
@@ -186,8 +189,8 @@ export class Sidecar {
         },
       }, schema === undefined ? undefined : schemaAdmission(schema));
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
-      watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options);
+      watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs, counters.watches);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters);
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
@@ -240,6 +243,9 @@ export class Sidecar {
         this.health.deposedOwners = await this.file.generation.liveDeposed();
       },
       eventLoop: this.eventLoop,
+      log: this.log,
+      counters: this.counters,
+      handEdits: this.handEdits.counts,
       connections: () => this.sessions.size,
       startedAt: this.startedAt,
       systemInfo: new SystemInfo(),
@@ -274,6 +280,7 @@ export class Sidecar {
       },
       outbound: new OutboundBudget(this.limits.maxTotalOutboundBytes),
       watchCount: (session: Session) => this.watches.countFor(session),
+      counters: this.counters,
     };
     const readOnlyHost = { ...host, handle: (request: Request, origin: RequestOrigin) => host.handle(request, { ...origin, readOnly: true }) };
     // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.
@@ -288,6 +295,7 @@ export class Sidecar {
         this.watches.removeAll(ended);
       });
       if (this.sessions.size >= this.limits.maxConnections) {
+        this.counters.connectionsRefused++;
         session.refuse(tooManyConnections, (refusal) => refusals.add(refusal));
       } else {
         this.sessions.add(session);

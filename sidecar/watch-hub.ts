@@ -9,6 +9,7 @@ import { ErrorCode, ProtocolError, encodeFrame, encodeValue, isPrefix, parsePath
 import type { CommittedRevision } from './commit-queue.js';
 import type { History } from './history.js';
 import { readPath, type Change, type StoreState } from './store-state.js';
+import type { WatchCounts } from './event-counters.js';
 import { getAt } from '../protocol/index.js';
 
 /** Where a watch's messages go: its connection. */
@@ -47,6 +48,8 @@ export class WatchHub {
     private readonly committed: () => StoreState,
     private readonly limits: Pick<Limits, 'maxWatchesPerConnection' | 'maxWatchPathBytes' | 'maxDepth'>,
     private readonly progressMs = 10_000,
+    /** Events sent and resyncs, for `stats`. */
+    readonly counts: WatchCounts = { events: 0, resyncs: 0 },
   ) {
     this.progressTimer = setInterval(() => this.sendProgress(), Math.max(50, progressMs / 2));
     this.progressTimer.unref();
@@ -92,7 +95,10 @@ export class WatchHub {
       const { value } = readPath(state, segments);
       result.snapshot = value === undefined ? { value: null, exists: false } : { value, exists: true };
     }
-    if (resync !== undefined) result.resync = resync;
+    if (resync !== undefined) {
+      result.resync = resync;
+      this.counts.resyncs++;
+    }
     watchers.set(watcher.id, watcher);
     this.bySink.set(sink, watchers);
     return {
@@ -134,6 +140,7 @@ export class WatchHub {
           // Copied: encodeValue's result is a view of msgpackr's reusable buffer.
           entry.tail ??= Buffer.from(encodeValue({ revision: revision.revision, source: revision.source, changes: entry.changes }).subarray(1));
           watcher.lastSent = Date.now();
+          this.counts.events++;
           watcher.sink.pushFrame(eventFrame(watcher.id, entry.tail));
         }
       }
@@ -172,6 +179,7 @@ export class WatchHub {
   private deliver(watcher: Watcher, revision: CommittedRevision, changes = changesUnder(watcher.segments, revision.changes)): void {
     if (changes.length === 0) return;
     const event = { type: 'event', watchId: watcher.id, revision: revision.revision, source: revision.source, changes };
+    this.counts.events++;
     if (!watcher.active) {
       watcher.buffered.push(event);
       return;

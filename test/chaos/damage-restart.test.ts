@@ -1,8 +1,11 @@
 // Nothing acknowledged goes back, whatever happens to the file while the
 // sidecar is down. 4 writer processes keep writing; the sidecar is stopped at
 // a random moment, by kill -9 or SIGTERM, and the config file is then deleted,
-// truncated or overwritten with garbage; the restart must serve every write
-// acknowledged before the stop, with health degraded naming the file.
+// truncated, overwritten with garbage or replaced by JSON the schema refuses;
+// the restart must serve every write acknowledged before the stop, with health
+// degraded naming the file. A file the schema refuses is served read-only from
+// the last committed state; the test then repairs it the way `restore` does
+// (one whole-document set), which ends read-only mode.
 // DAMAGE_ROUNDS rounds (4 by default; `npm run chaos` runs 50); the seed is
 // printed and can be set with DAMAGE_SEED.
 import assert from 'node:assert/strict';
@@ -11,13 +14,14 @@ import { readFile, truncate, unlink, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
 import { CLIENT_WORKER } from '../helpers/paths.js';
+import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const ROUNDS = Number(process.env.DAMAGE_ROUNDS ?? 4);
 const SEED = Number(process.env.DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const WRITERS = 4;
-const DAMAGES = ['delete', 'truncate', 'garbage'] as const;
+const DAMAGES = ['delete', 'truncate', 'garbage', 'schema'] as const;
 
 /** mulberry32: a small seeded generator, so a failing round can be replayed. */
 function seeded(seed: number): () => number {
@@ -53,7 +57,10 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
     });
   }
 
-  let sidecar = await startSidecar(t, paths);
+  // Every value a non-negative integer: the writers' counters pass, a hand-made -1 does not.
+  const schemaPath = await writeSchemaModule(paths.dir, 'counters', 'export const schema = z.record(z.string(), z.number().int().min(0));');
+  const start = () => startSidecar(t, paths, { extraArgs: ['--schema', schemaPath] });
+  let sidecar = await start();
   for (let round = 1; round <= ROUNDS; round++) {
     // The stop lands at a random moment of the writers' traffic.
     await new Promise((resolve) => setTimeout(resolve, 100 + random() * 300));
@@ -66,10 +73,11 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
     if (damage === 'delete') await unlink(paths.configPath);
     // Cut anywhere before the closing brace: what is left is never a valid config.
     else if (damage === 'truncate') await truncate(paths.configPath, Math.floor(random() * (size - 2)));
-    else await writeFile(paths.configPath, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
+    else if (damage === 'garbage') await writeFile(paths.configPath, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
+    else await writeFile(paths.configPath, JSON.stringify({ w0: -1 }));
     const label = `round ${round} (${signal}, then ${damage}; DAMAGE_SEED=${SEED})`;
 
-    sidecar = await startSidecar(t, paths);
+    sidecar = await start();
     const client = connect({ socketPath: paths.socketPath });
     try {
       const health = await client.health();
@@ -80,6 +88,12 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
         const value = doc[`w${i}`] ?? 0;
         assert.ok(value >= acked[i]!, `${label}: w${i} is ${value} but ${acked[i]} was acknowledged`);
         assert.ok(value <= maxSent[i]!, `${label}: w${i} is ${value}, never sent (max sent ${maxSent[i]})`);
+      }
+      if (damage === 'schema') {
+        // Read-only until repaired: the writers' sets are refused, and the served state is put back as restore would.
+        assert.match(JSON.stringify(health.reasons), /read-only/, `${label}: ${JSON.stringify(health.reasons)}`);
+        await client.set('', doc);
+        assert.doesNotMatch(JSON.stringify((await client.health()).reasons), /read-only/, `${label}: the repair ends read-only mode`);
       }
     } finally {
       client.close();

@@ -1,9 +1,16 @@
 // The sidecar's log as operators filter it: levels as labels ("level":"info"),
-// and SIGUSR2 stepping the level of a running sidecar (start level → debug →
-// trace → start level), also when it arrives during start-up.
+// SIGUSR2 stepping the level of a running sidecar (start level → debug →
+// trace → start level), also when it arrives during start-up, `config-sidecar
+// log-level` setting it, and the client named in every line about a connection.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import path from 'node:path';
+import { connect } from '../../client/index.js';
 import { waitUntilCaught } from '../helpers/caught-signals.js';
+import { encodeMessage } from '../../protocol/index.js';
+import { CLI } from '../helpers/paths.js';
+import { rawConnect } from '../helpers/raw-socket.js';
+import { runNode } from '../helpers/run-process.js';
 import { startSidecar, waitForServing, type SidecarProcess } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -63,5 +70,61 @@ test('a SIGUSR2 during start-up is applied once it serves, not fatal', linuxOnly
   sidecar.child.kill('SIGUSR2');
   await waitForServing(sidecar.child, sidecar.stderr, sidecar.exited);
   assert.deepEqual(await levelChanges(sidecar, 1), ['debug'], 'announced even though the start level was warn');
+  assert.equal(await sidecar.stop(), 0);
+});
+
+test('config-sidecar log-level: a connection at debug is logged after the change, not before, naming the client; the read-only socket refuses it', async (t) => {
+  const paths = await testPaths(t);
+  const readOnlySocket = path.join(path.dirname(paths.socketPath), 'ro.sock');
+  const sidecar = await startSidecar(t, paths, { extraArgs: ['--log-level', 'info', '--read-only-socket', readOnlySocket] });
+  const cli = (...args: string[]) => runNode(CLI, [...args, '--socket', paths.socketPath]);
+  const opened = (line: Record<string, unknown>) => line.msg === 'connection opened';
+
+  // At info: this connection opens and closes without a line.
+  const before = connect({ socketPath: paths.socketPath, name: 'before the change' });
+  await before.ping();
+  before.close();
+  const asked = await cli('log-level');
+  assert.equal(asked.code, 0, asked.stderr);
+  assert.equal(asked.stdout, 'info\n');
+
+  const changed = await cli('log-level', 'debug', '--json');
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.deepEqual(JSON.parse(changed.stdout), { level: 'debug', previous: 'info' });
+  // The change is logged when it happens; the log is one ordered stream, so nothing logged before it can come after it.
+  const [change] = await linesWhere(sidecar, (line) => line.msg === 'log level changed by request', 1);
+  assert.equal(change!.logLevel, 'debug');
+  assert.equal(change!.level, 'info');
+  const lines = logLines(sidecar);
+  const changeAt = lines.findIndex((line) => line.msg === 'log level changed by request');
+  assert.deepEqual(lines.slice(0, changeAt).filter(opened), [], 'no connection logged at info');
+
+  const after = connect({ socketPath: paths.socketPath, name: 'after the change' });
+  await after.ping();
+  after.close();
+  const [open] = await linesWhere(sidecar, (line) => opened(line) && (line.client as { name?: string }).name === 'after the change', 1);
+  assert.equal(open!.level, 'debug');
+  assert.deepEqual(open!.client, { name: 'after the change', pid: process.pid });
+  const [closed] = await linesWhere(sidecar, (line) => line.msg === 'connection closed' && (line.client as { name?: string }).name === 'after the change', 1);
+  assert.equal(typeof closed!.openMs, 'number');
+
+  // A protocol error is a warning naming the client.
+  const rude = await rawConnect(paths.socketPath);
+  await rude.hello();
+  rude.write(encodeMessage({ nonsense: true }));
+  await rude.closed();
+  const [warning] = await linesWhere(sidecar, (line) => line.msg === 'closing connection after a protocol error', 1);
+  assert.equal(warning!.level, 'warn');
+  assert.deepEqual(warning!.client, { name: 'raw', pid: process.pid });
+
+  const refused = await runNode(CLI, ['log-level', 'trace', '--socket', readOnlySocket]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /READ_ONLY/);
+  const usage = await cli('log-level', 'loud');
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /fatal, error, warn, info, debug, trace, silent/);
+
+  const back = await cli('log-level', 'info', '--json');
+  assert.deepEqual(JSON.parse(back.stdout), { level: 'info', previous: 'debug' });
   assert.equal(await sidecar.stop(), 0);
 });

@@ -4,7 +4,8 @@
 // - a directory the config lists is removed: unrelated writes go on, health
 //   names the value, the next start serves; a new value is still checked;
 // - a hand edit the schema rejects is left on disk: the next start serves
-//   the newest matching backup read-only with health saying why, and a
+//   the last committed state (from the commit journal; the newest matching
+//   backup when there is none) read-only with health saying why, and a
 //   corrected edit or `restore` ends read-only mode.
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -92,7 +93,7 @@ test('a removed directory the config lists: unrelated writes and the next start 
   assert.equal(await sidecar.stop(), 0);
 });
 
-test('a hand edit the schema rejects, left on disk: the next start serves the newest matching backup read-only; a corrected edit ends it', async (t) => {
+test('a hand edit the schema rejects, left on disk: the next start serves the last committed state read-only; a corrected edit ends it', async (t) => {
   const paths = await testPaths(t);
   const cli = cliFor(paths);
   let sidecar = await serve(t, paths);
@@ -104,13 +105,13 @@ test('a hand edit the schema rejects, left on disk: the next start serves the ne
   assert.equal(await readFile(paths.configPath, 'utf8'), rejected, 'the author\'s text stays where it was');
 
   sidecar = await serve(t, paths);
-  assert.equal((await cli('get', 'http.port')).stdout.trim(), '1111', 'the newest matching backup is served');
+  assert.equal((await cli('get', 'http.port')).stdout.trim(), '1111', 'the last committed state is served');
   const readOnly = await health(paths);
   assert.equal(readOnly.status, 'degraded');
   assert.equal(readOnly.readOnly, true);
   assert.equal(readOnly.fileValid, false);
   const why = readOnly.reasons.join('\n');
-  assert.ok(why.includes(paths.configPath) && /http\.port: .*65535/.test(why) && /backups\/.*\.json/.test(why), why);
+  assert.ok(why.includes(paths.configPath) && /http\.port: .*65535/.test(why) && /last committed state \(.*journal-\d+\)/.test(why), why);
   assert.match(why, /restore N/);
   const refused = await cli('set', 'http.port', '2');
   assert.equal(refused.code, 1);
@@ -163,7 +164,7 @@ test('a file that does not match and no backup that does: the start is refused n
   assert.equal(await readFile(paths.configPath, 'utf8'), text);
 });
 
-test('a file that does not match at start: copying the served backup over it by hand ends read-only mode too', async (t) => {
+test('a file that does not match at start: writing the served state back by hand ends read-only mode too', async (t) => {
   const paths = await testPaths(t);
   const cli = cliFor(paths);
   let sidecar = await serve(t, paths);
@@ -174,10 +175,9 @@ test('a file that does not match at start: copying the served backup over it by 
   sidecar = await serve(t, paths);
   const readOnly = await health(paths);
   assert.equal(readOnly.readOnly, true);
-  const served = /serving (\S+\.json) instead/.exec(readOnly.reasons.join('\n'))?.[1];
-  assert.ok(served !== undefined, readOnly.reasons.join('\n'));
+  assert.match(readOnly.reasons.join('\n'), /serving the last committed state \(.*journal-\d+\) instead/);
   // The file now holds exactly what is served: no revision to make, but it matches again.
-  await writeFile(paths.configPath, await readFile(served));
+  await writeFile(paths.configPath, '{"http": {"port": 1111}}\n');
   assert.deepEqual(reasonsOf(await healthUntil(paths, writable, 'read-only mode ends')), []);
   assert.equal((await cli('set', 'http.port', '1212')).code, 0);
   assert.equal(await sidecar.stop(), 0);

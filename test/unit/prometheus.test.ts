@@ -26,8 +26,25 @@ function statsFixture(overrides: Record<string, unknown> = {}): Record<string, u
     writesCommitted: 30,
     failedFlushes: 1,
     eventLoopDelay: { p50Ms: 0.5, p99Ms: 4.25, maxMs: 31 },
-    memory: { rssBytes: 52_428_800 },
+    memory: { rssBytes: 52_428_800, heapUsedBytes: 10_485_760 },
     health: { status: 'degraded', reasons: ['last write failed: EIO'], fileValid: true, memoryEqualsDisk: true, readOnly: false, lastWriteAt: '2025-01-02T03:04:05.500Z' },
+    process: {
+      cpuUserSeconds: 1.25,
+      cpuSystemSeconds: 0.5,
+      startTimeSeconds: 1_735_787_045,
+      heapUsedBytes: 10_485_760,
+      heapTotalBytes: 20_971_520,
+      externalBytes: 1_048_576,
+      openFds: 23,
+      maxFds: 1024,
+      eventLoopLagSeconds: 0.002,
+    },
+    connectionsRefused: 4,
+    slowReaderDisconnects: 2,
+    watchEvents: 120,
+    watchResyncs: 3,
+    handEdits: { applied: 5, rejected: 1, merged: 0 },
+    flushDuration: { bucketsMs: [...LATENCY_BUCKETS_MS], count: 2, sumMs: 7.5, counts: LATENCY_BUCKETS_MS.map((bound) => (bound === 5 ? 2 : 0)).concat(0) },
     ...overrides,
   };
 }
@@ -46,7 +63,8 @@ describe('Prometheus text format', () => {
     checkHistograms(families);
     assert.ok(families.size >= 18);
     for (const family of families.values()) {
-      assert.match(family.name, /^config_sidecar_[a-z0-9_]+$/);
+      // The sidecar's own metrics are prefixed; process metrics carry the names client libraries give them.
+      assert.match(family.name, /^(config_sidecar|process|nodejs)_[a-z0-9_]+$/);
       assert.ok(family.help !== undefined && family.help.length > 0, `${family.name} has HELP`);
       assert.ok(family.type !== undefined, `${family.name} has TYPE`);
       if (family.type === 'counter') assert.match(family.name, /_total$/, 'counters end in _total');
@@ -54,6 +72,54 @@ describe('Prometheus text format', () => {
     assert.equal(families.get('config_sidecar_request_duration_seconds')?.type, 'histogram');
     assert.equal(families.get('config_sidecar_flushes_total')?.type, 'counter');
     assert.equal(families.get('config_sidecar_connections')?.type, 'gauge');
+  });
+
+  test('process metrics under the standard names; the event counters and the flush histogram carry the stats', () => {
+    const families = parsePrometheusText(formatPrometheus(statsFixture()));
+    const expected: [string, string, number][] = [
+      ['process_cpu_user_seconds_total', 'counter', 1.25],
+      ['process_cpu_system_seconds_total', 'counter', 0.5],
+      ['process_cpu_seconds_total', 'counter', 1.75],
+      ['process_start_time_seconds', 'gauge', 1_735_787_045],
+      ['process_resident_memory_bytes', 'gauge', 52_428_800],
+      ['nodejs_heap_size_used_bytes', 'gauge', 10_485_760],
+      ['nodejs_heap_size_total_bytes', 'gauge', 20_971_520],
+      ['nodejs_external_memory_bytes', 'gauge', 1_048_576],
+      ['process_open_fds', 'gauge', 23],
+      ['process_max_fds', 'gauge', 1024],
+      ['nodejs_eventloop_lag_seconds', 'gauge', 0.002],
+      ['config_sidecar_connections_refused_total', 'counter', 4],
+      ['config_sidecar_slow_reader_disconnects_total', 'counter', 2],
+      ['config_sidecar_watch_events_total', 'counter', 120],
+      ['config_sidecar_watch_resyncs_total', 'counter', 3],
+    ];
+    for (const [name, type, value] of expected) {
+      assert.equal(families.get(name)?.type, type, name);
+      assert.equal(valueOf(families, name), value, name);
+    }
+    assert.equal(families.get('config_sidecar_hand_edits_total')?.type, 'counter');
+    assert.equal(valueOf(families, 'config_sidecar_hand_edits_total', undefined, { outcome: 'applied' }), 5);
+    assert.equal(valueOf(families, 'config_sidecar_hand_edits_total', undefined, { outcome: 'rejected' }), 1);
+    assert.equal(valueOf(families, 'config_sidecar_hand_edits_total', undefined, { outcome: 'merged' }), 0);
+    const flush = 'config_sidecar_flush_duration_seconds';
+    assert.equal(families.get(flush)?.type, 'histogram');
+    assert.equal(valueOf(families, flush, `${flush}_count`), 2);
+    assert.equal(valueOf(families, flush, `${flush}_sum`), 0.0075);
+    assert.equal(valueOf(families, flush, `${flush}_bucket`, { le: '0.0025' }), 0);
+    assert.equal(valueOf(families, flush, `${flush}_bucket`, { le: '0.005' }), 2);
+  });
+
+  test('without /proc (not Linux) the descriptor gauges are left out, not reported as 0; an older sidecar without the new fields still prints', () => {
+    const fixture = statsFixture();
+    const noProc = parsePrometheusText(formatPrometheus({ ...fixture, process: { ...(fixture.process as object), openFds: null, maxFds: null } }));
+    assert.equal(noProc.has('process_open_fds'), false);
+    assert.equal(noProc.has('process_max_fds'), false);
+    assert.equal(noProc.has('process_cpu_user_seconds_total'), true);
+    const older = statsFixture();
+    for (const key of ['process', 'connectionsRefused', 'slowReaderDisconnects', 'watchEvents', 'watchResyncs', 'handEdits', 'flushDuration']) delete older[key];
+    const families = parsePrometheusText(formatPrometheus(older));
+    assert.equal(families.has('config_sidecar_flush_duration_seconds'), false);
+    assert.equal(valueOf(families, 'process_resident_memory_bytes'), 52_428_800);
   });
 
   test('histogram buckets are the fixed bounds in seconds, cumulative, with sum and count per op', () => {
@@ -92,7 +158,7 @@ describe('Prometheus text format', () => {
     assert.equal(valueOf(families, 'config_sidecar_request_errors_total', undefined, { op: 'set', code: 'CONFLICT' }), 1);
     assert.equal(valueOf(families, 'config_sidecar_event_loop_delay_p99_seconds'), 0.00425);
     assert.equal(valueOf(families, 'config_sidecar_event_loop_delay_max_seconds'), 0.031);
-    assert.equal(valueOf(families, 'config_sidecar_resident_memory_bytes'), 52_428_800);
+    assert.equal(valueOf(families, 'process_resident_memory_bytes'), 52_428_800);
     assert.deepEqual(
       families.get('config_sidecar_health_status')!.samples.map((s) => [s.labels.status, s.value]),
       [['ok', 0], ['degraded', 1], ['failing', 0]],

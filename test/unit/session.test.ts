@@ -59,6 +59,7 @@ function setup(options: { limits?: Partial<Limits>; handle?: (request: Request) 
     handle: options.handle ?? (async () => ({ epoch: 'e1', revision: 1 })),
     outbound: new OutboundBudget(limits.maxTotalOutboundBytes),
     watchCount: () => 0,
+    counters: { slowReaderDisconnects: 0 },
   };
   let ended = 0;
   const session = new Session(connection, host, () => ended++);
