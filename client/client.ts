@@ -2,6 +2,7 @@
 // sidecar sends and nothing a user callback throws reaches the host process as
 // an exception: malformed messages drop the link (connection.ts), callback
 // errors go to the 'error' event or an onError option.
+import type { BackupEntry } from '../protocol/server-messages.js';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
@@ -73,16 +74,8 @@ export interface ReadOptions extends CallOptions {
   fresh?: boolean;
 }
 
-/** One backup the sidecar keeps, as `backups()` lists it. */
-export interface BackupEntry {
-  /** 1 is the newest. */
-  n: number;
-  name: string;
-  /** Where the sidecar keeps it (informational: restore by number). */
-  path: string;
-  bytes: number;
-  modified: string;
-}
+/** One backup the sidecar keeps, as `backups()` lists it (1 is the newest; restore goes by number). */
+export type { BackupEntry };
 
 /** A value with the revisions that locate it. */
 export interface Entry<V> {

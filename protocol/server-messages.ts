@@ -38,10 +38,10 @@ export const PositionResultSchema = s.object(position);
 export const GetResultSchema = s.object({ ...position, value: s.unknown, modRevision: revision, layer: s.optional(s.oneOf(['default', 'fleet', 'system', 'user'])) });
 const writeResults = s.array(s.object({ modRevision: revision, existed: s.boolean }));
 export const WriteResultSchema = s.object({ ...position, results: writeResults });
-export const BackupsResultSchema = s.object({
-  ...position,
-  backups: s.array(s.object({ n: s.integer, name: s.string, path: s.string, bytes: s.integer, modified: s.string })),
-});
+/** One kept backup: `n` 1 is the newest; `path` is for the operator's eyes (clients restore by number, never open it). */
+export const BackupEntrySchema = s.object({ n: s.integer, name: s.string, path: s.string, bytes: s.integer, modified: s.string });
+export type BackupEntry = s.Infer<typeof BackupEntrySchema>;
+export const BackupsResultSchema = s.object({ ...position, backups: s.array(BackupEntrySchema) });
 export const RestoreResultSchema = s.object({ ...position, restored: s.string, results: writeResults });
 
 export const HealthStatusSchema = s.oneOf(['ok', 'degraded', 'failing']);
