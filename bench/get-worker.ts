@@ -1,6 +1,7 @@
 // Load process for reads. Talks to the raw echo baseline or the sidecar,
-// through the thin framed client or the real client library, in one of three
-// shapes:
+// through the thin framed client or the real client library (`replica`: its
+// get() answered from a local replica; `replica-sync`: getSync, timed one
+// call at a time without awaiting), in one of three shapes:
 //   serial     one request at a time, --count after --warmup (latency)
 //   pipelined  --in-flight requests kept outstanding for --duration-ms after
 //              --warmup-ms (throughput)
@@ -21,6 +22,8 @@ export interface GetWorkerResult {
   latency: HistogramData;
   errors: number;
   firstError?: string;
+  /** Synchronous reads only: exact percentiles in ns (the histogram stops at 1 µs), and the clock's own cost. */
+  nanos?: { p50: number; p99: number; clockP50: number };
 }
 
 const worker = startWorker('get-worker', {
@@ -42,6 +45,7 @@ const clientKind = stringArg(args, 'client');
 const mode = stringArg(args, 'mode');
 
 let getOnce: () => Promise<unknown>;
+let getSync: (() => unknown) | undefined;
 let close: () => void;
 if (clientKind === 'framed') {
   const framed = await FramedClient.connect(socketPath);
@@ -52,8 +56,14 @@ if (clientKind === 'framed') {
   await client.ready();
   getOnce = () => client.get(path);
   close = () => client.close();
+} else if (clientKind === 'replica' || clientKind === 'replica-sync') {
+  const client = connect({ socketPath, name: 'bench-replica', replica: true });
+  await client.synced();
+  getOnce = () => client.get(path);
+  if (clientKind === 'replica-sync') getSync = () => client.getSync(path);
+  close = () => client.close();
 } else {
-  throw new Error(`--client must be framed or library, not ${clientKind}`);
+  throw new Error(`--client must be framed, library, replica or replica-sync, not ${clientKind}`);
 }
 // Prove the path answers before the clock starts.
 await getOnce();
@@ -67,7 +77,8 @@ const noteError = (error: unknown) => {
 
 await worker.ready();
 let result: GetWorkerResult;
-if (mode === 'serial') result = await serial(numberArg(args, 'count'), numberArg(args, 'warmup'));
+if (mode === 'serial' && getSync !== undefined) result = serialSync(getSync, numberArg(args, 'count'), numberArg(args, 'warmup'));
+else if (mode === 'serial') result = await serial(numberArg(args, 'count'), numberArg(args, 'warmup'));
 else if (mode === 'pipelined') result = await pipelined(numberArg(args, 'in-flight'), numberArg(args, 'warmup-ms'), numberArg(args, 'duration-ms'));
 else if (mode === 'paced') result = await paced(numberArg(args, 'interval-ms'), numberArg(args, 'duration-ms'));
 else throw new Error(`--mode must be serial, pipelined or paced, not ${mode}`);
@@ -81,6 +92,33 @@ async function serial(count: number, warmup: number): Promise<GetWorkerResult> {
   const start = performance.now();
   for (let i = 0; i < count; i++) await timedGet(latency);
   return { count: latency.size, elapsedMs: performance.now() - start, latency: latency.toData(), errors, firstError };
+}
+
+/** Synchronous reads, each timed alone (the clock's own cost, tens of ns, is included). */
+function serialSync(read: () => unknown, count: number, warmup: number): GetWorkerResult {
+  for (let i = 0; i < warmup; i++) read();
+  const latency = new LatencyHistogram();
+  const samples = new Float64Array(count);
+  const clock = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    clock[i] = performance.now() - t0;
+  }
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    try {
+      read();
+      samples[i] = performance.now() - t0;
+      latency.record(samples[i]!);
+    } catch (error) {
+      noteError(error);
+    }
+  }
+  const elapsedMs = performance.now() - start;
+  const percentileNs = (values: Float64Array, q: number) => Math.round(values.sort()[Math.min(values.length - 1, Math.floor(q * values.length))]! * 1e6);
+  const nanos = { p50: percentileNs(samples, 0.5), p99: percentileNs(samples, 0.99), clockP50: percentileNs(clock, 0.5) };
+  return { count: latency.size, elapsedMs, latency: latency.toData(), errors, firstError, nanos };
 }
 
 /** One get, its latency recorded; a failure is counted instead. */

@@ -27,6 +27,8 @@ export interface LargeDocumentFreezeOptions {
   readerIntervalMs: number;
   idleMs: number;
   rewriteMs: number;
+  /** How readers read: through the socket (default) or from a local replica (the replica workload's rerun). */
+  readerClient?: 'library' | 'replica';
 }
 
 interface DelaySummary {
@@ -148,7 +150,7 @@ function mbLabel(bytes: number): string {
   return `${round(bytes / (1024 * 1024), 1)} MB`;
 }
 
-async function runSize(targetBytes: number, options: LargeDocumentFreezeOptions): Promise<SizeResult> {
+export async function runSize(targetBytes: number, options: LargeDocumentFreezeOptions): Promise<SizeResult> {
   const dir = await makeTempDir();
   let sidecar: ServerProcess | undefined;
   try {
@@ -163,7 +165,7 @@ async function runSize(targetBytes: number, options: LargeDocumentFreezeOptions)
     const readers = (durationMs: number): WorkerSpec[] =>
       Array.from({ length: options.readers }, () => ({
         script: 'get-worker.js',
-        args: ['--socket', socketPath, '--client', 'library', '--mode', 'paced', '--path', READ_PATH, '--interval-ms', String(options.readerIntervalMs), '--duration-ms', String(durationMs)],
+        args: ['--socket', socketPath, '--client', options.readerClient ?? 'library', '--mode', 'paced', '--path', READ_PATH, '--interval-ms', String(options.readerIntervalMs), '--duration-ms', String(durationMs)],
       }));
 
     sidecar = await startSidecar(configPath, socketPath);

@@ -1,6 +1,6 @@
 // Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
 //   --quick        ~30 s smoke run: short durations, 1 MB document only
-//   --only a,b     run only some workloads (get, durable, freeze, watch, restart); the report
+//   --only a,b     run only some workloads (get, durable, freeze, watch, restart, replica); the report
 //                  is printed, not written over bench/results/latest.*
 //   --max-wait-s N before each workload, wait up to N s (default 60) for
 //                  other processes to leave the CPU idle; 0 to not wait
@@ -14,6 +14,7 @@ import { runGetLatency, type GetLatencyOptions } from './get-latency.js';
 import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large-document-freeze.js';
 import { runWatchDelivery, type WatchDeliveryOptions } from './watch-delivery.js';
 import { runRestartAfterKill, type RestartOptions } from './restart-after-kill.js';
+import { runReplicaReads, type ReplicaReadsOptions } from './replica-reads.js';
 import { NOISY_ABOVE, measureForeignLoad, waitForQuiet } from './machine-quiet.js';
 import { describeCode, describeMachine, writeReport, type RunReport } from './results-report.js';
 import type { WorkloadReport } from './workload-report.js';
@@ -24,6 +25,7 @@ interface Profile {
   freeze: LargeDocumentFreezeOptions;
   watch: WatchDeliveryOptions;
   restart: RestartOptions;
+  replica: ReplicaReadsOptions;
 }
 
 const MB = 1024 * 1024;
@@ -45,6 +47,14 @@ const FULL: Profile = {
   freeze: { sizesBytes: [1 * MB, 10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
   watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 8_000 },
   restart: { rounds: 20, keys: 10_000 },
+  replica: {
+    rounds: 3,
+    serialCount: 5_000,
+    serialWarmup: 1_000,
+    watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 8_000 },
+    memoryReplicas: 5,
+    freeze: { sizesBytes: [10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
+  },
 };
 
 const QUICK: Profile = {
@@ -62,6 +72,14 @@ const QUICK: Profile = {
   freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
   watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 1_500 },
   restart: { rounds: 3, keys: 10_000 },
+  replica: {
+    rounds: 1,
+    serialCount: 2_000,
+    serialWarmup: 300,
+    watch: { watcherProcesses: 4, watchersPerProcess: 25, intervalMs: 5, durationMs: 1_500 },
+    memoryReplicas: 3,
+    freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
+  },
 };
 
 const WORKLOADS = {
@@ -70,6 +88,7 @@ const WORKLOADS = {
   freeze: (p: Profile) => runLargeDocumentFreeze(p.freeze),
   watch: (p: Profile) => runWatchDelivery(p.watch),
   restart: (p: Profile) => runRestartAfterKill(p.restart),
+  replica: (p: Profile) => runReplicaReads(p.replica),
 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
 

@@ -20,7 +20,7 @@ export interface WatchDeliveryOptions {
 }
 
 /** One target's figures: latency from the writer's send, from its acknowledgement, and the writer's own wait. */
-interface RoundFigures {
+export interface RoundFigures {
   delivery: LatencySummary;
   afterCommit: LatencySummary;
   set: LatencySummary;
@@ -28,6 +28,8 @@ interface RoundFigures {
   delivered: number;
   expected: number;
   resyncs: number;
+  /** Per revision, the latest of its deliveries less the writer's set latency: until every watcher has it. */
+  allAfterCommit: LatencySummary;
 }
 
 export async function runWatchDelivery(options: WatchDeliveryOptions): Promise<WorkloadReport> {
@@ -94,15 +96,15 @@ export async function runWatchDelivery(options: WatchDeliveryOptions): Promise<W
   }
 }
 
-async function runRound(options: WatchDeliveryOptions, script: string, socketPath: string): Promise<RoundFigures> {
-  const watcherArgs = ['--socket', socketPath, '--role', 'watcher', '--watchers', String(options.watchersPerProcess)];
+export async function runRound(options: WatchDeliveryOptions, script: string, socketPath: string, watcherRole = 'watcher'): Promise<RoundFigures> {
+  const watcherArgs = ['--socket', socketPath, '--role', watcherRole, '--watchers', String(options.watchersPerProcess)];
   const specs = [
     ...Array.from({ length: options.watcherProcesses }, () => ({ script, args: watcherArgs })),
     { script, args: ['--socket', socketPath, '--role', 'writer', '--interval-ms', String(options.intervalMs), '--duration-ms', String(options.durationMs)] },
   ];
   const results = await runWorkers<WatchWorkerResult>(specs, options.durationMs + 60_000);
   const writer = results.find((r) => r.role === 'writer')!;
-  const watchers = results.filter((r) => r.role === 'watcher');
+  const watchers = results.filter((r) => r.role === watcherRole);
   return {
     delivery: LatencyHistogram.mergeAll(watchers.map((w) => w.latency)).summary(),
     afterCommit: sinceAcknowledgement(writer.byRevision, watchers.map((w) => w.byRevision)).summary(),
@@ -111,7 +113,24 @@ async function runRound(options: WatchDeliveryOptions, script: string, socketPat
     delivered: watchers.reduce((n, w) => n + w.events, 0),
     expected: writer.events * options.watcherProcesses * options.watchersPerProcess,
     resyncs: watchers.reduce((n, w) => n + w.resyncs, 0),
+    allAfterCommit: untilEveryWatcher(writer.byRevision, watchers.map((w) => w.byRevision)).summary(),
   };
+}
+
+/** Per revision, its last delivery's latency less its set latency (at least 0): from the acknowledgement until every watcher had it. */
+function untilEveryWatcher(writer: readonly number[], watchers: readonly (readonly number[])[]): LatencyHistogram {
+  const acked = new Map<number, number>();
+  for (let i = 0; i < writer.length; i += 2) acked.set(writer[i]!, writer[i + 1]!);
+  const latest = new Map<number, number>();
+  for (const deliveries of watchers) {
+    for (let i = 0; i < deliveries.length; i += 2) latest.set(deliveries[i]!, Math.max(latest.get(deliveries[i]!) ?? 0, deliveries[i + 1]!));
+  }
+  const histogram = new LatencyHistogram();
+  for (const [revision, last] of latest) {
+    const set = acked.get(revision);
+    if (set !== undefined) histogram.record(Math.max(0, last - set));
+  }
+  return histogram;
 }
 
 /** Each delivery's latency less its revision's set latency (send → acknowledgement): time since commit, at least 0. */

@@ -3,6 +3,9 @@
 // time, so delivery latency = receipt time - send time (both from the shared
 // system clock: performance.timeOrigin + now, sub-millisecond). As the writer
 // (--role writer): one set of `bench.t` every --interval-ms for --duration-ms.
+// As a replica (--role replica): --watchers clients each keep a replica of the
+// document; a change counts when the replica serves it (onDidChange fires
+// after the copy is updated).
 import { performance } from 'node:perf_hooks';
 import { connect, type ConfigClient } from '../client/index.js';
 import { LatencyHistogram } from './latency-histogram.js';
@@ -37,6 +40,30 @@ if (role === 'writer') {
   await client.set('bench.done', true);
   client.close();
   worker.finish({ role, events: sent, resyncs: 0, latency: setLatency.toData(), byRevision } satisfies WatchWorkerResult);
+} else if (role === 'replica') {
+  const count = numberArg(worker.values, 'watchers');
+  const latency = new LatencyHistogram();
+  let events = 0;
+  const byRevision: number[] = [];
+  const clients: ConfigClient[] = [];
+  const finished: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = connect({ socketPath, name: `bench-replica-${i}`, defaultTimeoutMs: 30_000, replica: true });
+    clients.push(client);
+    client.onDidChange('bench.t', (value) => {
+      const servedAt = now();
+      if (typeof value !== 'number') return;
+      latency.record(servedAt - value);
+      byRevision.push(client.revision(), servedAt - value);
+      events++;
+    });
+    finished.push(new Promise<void>((resolve) => client.onDidChange('bench.done', () => resolve())));
+  }
+  await Promise.all(clients.map((client) => client.synced()));
+  await worker.ready();
+  await Promise.all(finished);
+  for (const client of clients) client.close();
+  worker.finish({ role, events, resyncs: 0, latency: latency.toData(), byRevision } satisfies WatchWorkerResult);
 } else {
   const count = numberArg(worker.values, 'watchers');
   const latency = new LatencyHistogram();

@@ -116,6 +116,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       };
     }
     case 'dump':
+      if (flags.layers === true) return async (client) => ({ stdout: JSON.stringify((await client.info()).layers ?? null, null, json ? undefined : 2), exit: ExitCode.OK });
       return async (client) => ({ stdout: JSON.stringify((await client.getEntry('')).value, null, json ? undefined : 2), exit: ExitCode.OK });
     case 'set': {
       const [path, given] = positionals as [string, string | undefined];
@@ -172,6 +173,17 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       };
     case 'info':
       return async (client) => ({ stdout: JSON.stringify(await client.info(), null, 2), exit: ExitCode.OK });
+    case 'fleet': {
+      if (positionals[0] !== 'status') throw new UsageError(`fleet takes "status", got ${JSON.stringify(positionals[0])}`, 'fleet');
+      return async (client) => {
+        const fleet = (await client.info()).fleet as { connected?: boolean } | undefined;
+        if (fleet === undefined) {
+          reportError({ code: 'NO_FLEET', message: 'this sidecar serves no fleet layer (it was started without --fleet)' }, json);
+          return { stdout: '', exit: ExitCode.REJECTED };
+        }
+        return { stdout: JSON.stringify(fleet, null, 2), exit: fleet.connected === true ? ExitCode.OK : ExitCode.REJECTED };
+      };
+    }
     case 'log-level': {
       const level = positionals[0];
       if (level !== undefined && !LOG_LEVEL_NAMES.includes(level)) throw new UsageError(`the level is one of ${LOG_LEVEL_NAMES.join(', ')}, got ${JSON.stringify(level)}`, 'log-level');

@@ -21,6 +21,14 @@ export const OPTIONS = {
   'read-only-socket': { type: 'string' },
   'read-only-socket-mode': { type: 'string' },
   'read-only-socket-group': { type: 'string' },
+  'system-file': { type: 'string' },
+  locks: { type: 'string' },
+  fleet: { type: 'string' },
+  'fleet-ca': { type: 'string' },
+  'fleet-cert': { type: 'string' },
+  'fleet-key': { type: 'string' },
+  'fleet-user': { type: 'string' },
+  'fleet-password-file': { type: 'string' },
   // client commands
   socket: { type: 'string' },
   app: { type: 'string' },
@@ -40,6 +48,7 @@ export const OPTIONS = {
   rev: { type: 'string' },
   prometheus: { type: 'boolean' },
   ack: { type: 'boolean' },
+  layers: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
@@ -64,7 +73,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
     synopsis:
       'serve [--config F] [--socket S] [--app NAME] [--log-level L] [--lock-stale-ms N] [--schema M] [--limit NAME=VALUE]...\n' +
       '      [--quarantine FILES,BYTES] [--socket-mode 0660 --socket-group G]\n' +
-      '      [--read-only-socket P [--read-only-socket-mode M --read-only-socket-group G]]',
+      '      [--read-only-socket P [--read-only-socket-mode M --read-only-socket-group G]]\n' +
+      '      [--fleet etcd://HOST:PORT[,…]/PREFIX/ [--fleet-ca F [--fleet-cert F --fleet-key F]] [--fleet-user U [--fleet-password-file F]]]\n' +
+      '      [--system-file F] [--locks F]',
     summary: 'run the sidecar in the foreground',
     details: `  --config F          the config file (default $CONFIG_SIDECAR_CONFIG, else the platform's config directory)
   --socket S          the socket (default $CONFIG_SIDECAR_SOCKET, else the per-user runtime directory)
@@ -78,9 +89,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
                       who may connect (default 0600: this user only)
   --read-only-socket P
                       a second socket serving get/watch/health/info; every write is refused READ_ONLY
+  --fleet URL         a fleet layer from an etcd prefix, below the system file (docs/operations.md); TLS with
+                      --fleet-ca/--fleet-cert/--fleet-key, auth with --fleet-user and --fleet-password-file
+                      or $CONFIG_SIDECAR_FLEET_PASSWORD
+  --system-file F     a read-only layer an administrator owns, between the fleet and the file; re-read when it changes
+  --locks F           a JSON list of paths whose value comes from the layers below the file; writes to them get LOCKED
   --json              a start-up failure as one JSON line on stderr
 Stops on SIGTERM or SIGINT; SIGHUP re-reads the file. Under systemd (NOTIFY_SOCKET) it reports readiness.`,
-    options: ['config', 'socket', 'app', 'log-level', 'lock-stale-ms', 'schema', 'limit', 'quarantine', 'socket-mode', 'socket-group', 'read-only-socket', 'read-only-socket-mode', 'read-only-socket-group', 'json'],
+    options: ['config', 'socket', 'app', 'log-level', 'lock-stale-ms', 'schema', 'limit', 'quarantine', 'socket-mode', 'socket-group', 'read-only-socket', 'read-only-socket-mode', 'read-only-socket-group', 'system-file', 'locks', 'fleet', 'fleet-ca', 'fleet-cert', 'fleet-key', 'fleet-user', 'fleet-password-file', 'json'],
   },
   get: {
     args: [0, 1],
@@ -125,10 +141,10 @@ Integers beyond ±(2^53-1) are refused (they would lose digits): store them with
   },
   dump: {
     args: [0, 0],
-    synopsis: 'dump [--json]',
+    synopsis: 'dump [--json] [--layers]',
     summary: 'the whole document as JSON',
-    details: '  --json  one compact line instead of indented JSON, and errors as JSON',
-    options: CLIENT,
+    details: '  --json    one compact line instead of indented JSON, and errors as JSON\n  --layers  each layer (fleet, system, user, locks) and the merged document',
+    options: ['layers', ...CLIENT],
   },
   load: {
     args: [1, 1],
@@ -171,6 +187,13 @@ Without --merge FILE replaces the whole document.
     summary: 'counters, latency histograms, event-loop delay, health: JSON, or Prometheus text',
     details: '  --prometheus  the Prometheus text exposition format (for a textfile collector)',
     options: ['prometheus', ...CLIENT],
+  },
+  fleet: {
+    args: [1, 1],
+    synopsis: 'fleet status',
+    summary: "the fleet layer: connected, etcd revision, lag, the served state's age, JSON",
+    details: 'Exit 0 when connected to etcd, 1 when not (the stored fleet state is served meanwhile).',
+    options: CLIENT,
   },
   'log-level': {
     args: [0, 1],

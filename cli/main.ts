@@ -65,6 +65,7 @@ async function runServe({ values, json }: Run): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message, 'serve');
   }
+  const layers = await (await import('./layer-flags.js')).parseLayerFlags(values);
   const { serve } = await import('./serve.js');
   return serve({
     config: values.config as string | undefined,
@@ -77,6 +78,7 @@ async function runServe({ values, json }: Run): Promise<number> {
     socketAccess,
     readOnlySocket,
     quarantine,
+    layers,
     signals,
     json,
   });

@@ -9,6 +9,7 @@ import type { Limits } from '../protocol/index.js';
 import type { Logger, LogLevel, SocketAccess } from '../sidecar/index.js';
 import { SystemdNotifier } from '../sidecar/systemd-notify.js';
 import type { QuarantineBounds } from '../sidecar/quarantine.js';
+import type { LayerOptions } from '../sidecar/layers/layer-sources.js';
 import { reportError } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { ServeSignals, StopSignal } from './start-signals.js';
@@ -32,6 +33,8 @@ export interface ServeArgs {
   quarantine?: QuarantineBounds;
   /** A start-up failure as one JSON line (--json). */
   json?: boolean;
+  /** --fleet, --system-file, --locks. */
+  layers?: LayerOptions;
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
@@ -51,6 +54,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       socketAccess: args.socketAccess,
       readOnlySocket: args.readOnlySocket,
       quarantine: args.quarantine,
+      layers: args.layers,
       onFatal: (error) => {
         fatal = error;
         const stopped = notifier?.stopping(`stopping: ${error.message}`);

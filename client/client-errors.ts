@@ -20,6 +20,12 @@ export const ClientErrorCode = {
   UNTRUSTED_SOCKET: 'UNTRUSTED_SOCKET',
   /** The client was given a schema and the sidecar serves another one (or none): nothing was sent. */
   SCHEMA_MISMATCH: 'SCHEMA_MISMATCH',
+  /** A replica read before the replica's first snapshot arrived (`await client.synced()` first). */
+  NOT_READY: 'NOT_READY',
+  /** A replica read while the replica has not heard from the sidecar for longer than `maxStalenessMs`. */
+  STALE: 'STALE',
+  /** A synchronous read of a path outside the replicated prefix. */
+  NOT_REPLICATED: 'NOT_REPLICATED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

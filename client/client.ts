@@ -2,16 +2,18 @@
 // sidecar sends and nothing a user callback throws reaches the host process as
 // an exception: malformed messages drop the link (connection.ts), callback
 // errors go to the 'error' event or an onError option.
+import type { BackupEntry } from '../protocol/server-messages.js';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LOG_LEVELS, RequestOp } from '../protocol/messages.js';
 import { OPERATION_RESPONSES, type ResultOf } from '../protocol/operations.js';
-import { parsePath, type PathInput } from '../protocol/paths.js';
+import { getAt, isPrefix, parsePath, type PathInput } from '../protocol/paths.js';
 import type { HealthResult } from '../protocol/server-messages.js';
 import { ShapeError } from '../protocol/shape.js';
 import type { AutoStartOptions } from './auto-start.js';
+import type { Replica } from './replica.js';
 import type { SchemaCheck } from './schema-check.js';
 import { CallTable, type CallOptions } from './calls.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
@@ -58,18 +60,22 @@ export interface ConnectOptions<S extends z.ZodType | undefined = undefined> {
    * config, schema, log file. Of many clients doing this at once, one sidecar wins.
    */
   autoStart?: boolean | AutoStartOptions;
+  /**
+   * Keep a local copy of the document (`true`) or of the subtree at a path, current from a watch:
+   * getSync/hasSync/store read it synchronously, get() answers from it once synced.
+   */
+  replica?: boolean | PathInput;
+  /** With a replica: reads throw STALE when it has not heard from the sidecar for longer than this (ms). */
+  maxStalenessMs?: number;
 }
 
-/** One backup the sidecar keeps, as `backups()` lists it. */
-export interface BackupEntry {
-  /** 1 is the newest. */
-  n: number;
-  name: string;
-  /** Where the sidecar keeps it (informational: restore by number). */
-  path: string;
-  bytes: number;
-  modified: string;
+/** Options of a read: `fresh` asks the sidecar even when a synced replica could answer. */
+export interface ReadOptions extends CallOptions {
+  fresh?: boolean;
 }
+
+/** One backup the sidecar keeps, as `backups()` lists it (1 is the newest; restore goes by number). */
+export type { BackupEntry };
 
 /** A value with the revisions that locate it. */
 export interface Entry<V> {
@@ -79,6 +85,8 @@ export interface Entry<V> {
   /** The store's revision when it was read. */
   revision: number;
   epoch: string;
+  /** The layer the value comes from, when the sidecar serves layers (`serve --fleet`, `--system-file`, `--locks`). */
+  layer?: 'default' | 'fleet' | 'system' | 'user';
 }
 
 /** What a committed write returns. */
@@ -138,6 +146,11 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   private markClosed!: () => void;
   private warnedUnhandled = false;
   private closing: Promise<void> | undefined;
+  /** The local copy, once its module is loaded (only for clients that ask for one). */
+  private replica: Replica | undefined;
+  private readonly replicaLoad: Promise<Replica> | undefined;
+  /** What the replica copies (the whole document: no segments). */
+  private readonly replicaPrefix: readonly string[] = [];
 
   /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when a schema is given. */
   private readonly schemaCheck: Promise<SchemaCheck> | undefined;
@@ -205,6 +218,22 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
       isConnected: () => this.connection.state === 'connected',
       onResynced: (epoch, revision) => this.connection.emit('status', { type: 'resynced', epoch, revision }),
     });
+    // The replica's code loads only for clients that ask for one; its watch opens once it is loaded.
+    const replicaOption = options.replica;
+    if (replicaOption !== undefined && replicaOption !== false && replicaOption !== true) this.replicaPrefix = parsePath(replicaOption);
+    this.replicaLoad =
+      replicaOption === undefined || replicaOption === false
+        ? undefined
+        : import('./replica.js').then((module) => {
+            this.replica = new module.Replica(this.replicaPrefix, this.watches, {
+              maxStalenessMs: options.maxStalenessMs,
+              fail: (error) => this.report(error),
+              barrier: () => this.ping({ timeoutMs: this.defaultTimeoutMs }),
+            });
+            if (this.connection.state === 'closed') this.replica.close();
+            return this.replica;
+          });
+    this.replicaLoad?.catch((error: unknown) => this.report(error instanceof Error ? error : new Error(String(error))));
     this.connection.on('message', (incoming) => {
       if (incoming.kind === 'response') this.calls.onResponse(incoming.message.id, incoming.message);
       else this.watches.onPush(incoming.message);
@@ -218,6 +247,7 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     this.connection.on('lost', (reason) => {
       this.calls.onDisconnected(reason);
       this.watches.onDisconnected();
+      this.replica?.onLost();
     });
     this.connection.on('status', (event) => {
       if (event.type === 'closed') this.onClosed(event.error);
@@ -240,9 +270,14 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
    * The value at `path`, or undefined when nothing is there (as conf and Map do);
    * `{ default }` is returned instead of undefined. getEntry() tells a missing path apart (NOT_FOUND).
    */
-  get<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<ValueAt<T, P> | undefined>;
-  get<P extends PathArg<T>, D>(path: P, options: CallOptions & { default: D }): Promise<Exclude<ValueAt<T, P>, undefined> | D>;
-  async get<P extends PathArg<T>>(path: P, options: CallOptions & { default?: unknown } = {}): Promise<unknown> {
+  get<P extends PathArg<T>>(path: P, options?: ReadOptions): Promise<ValueAt<T, P> | undefined>;
+  get<P extends PathArg<T>, D>(path: P, options: ReadOptions & { default: D }): Promise<Exclude<ValueAt<T, P>, undefined> | D>;
+  async get<P extends PathArg<T>>(path: P, options: ReadOptions & { default?: unknown } = {}): Promise<unknown> {
+    const replica = this.replica;
+    if (replica !== undefined && replica.ready && options.fresh !== true && replica.covers(path)) {
+      const value = replica.read(path);
+      return value === undefined ? options.default : value; // a stored null is a value
+    }
     try {
       return (await this.getEntry(path, options)).value;
     } catch (error) {
@@ -252,14 +287,53 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   }
 
   /** Whether anything is at `path`. */
-  async has(path: PathArg<T>, options?: CallOptions): Promise<boolean> {
+  async has(path: PathArg<T>, options?: ReadOptions): Promise<boolean> {
     return (await this.get(path, options)) !== undefined;
+  }
+
+  /**
+   * The value at `path` in the replica, read synchronously (a frozen value, shared with later reads);
+   * throws NOT_READY before the replica's first snapshot (`await synced()`), STALE past `maxStalenessMs`.
+   */
+  getSync<P extends PathArg<T>>(path: P): ValueAt<T, P> | undefined;
+  getSync<P extends PathArg<T>, D>(path: P, fallback: D): Exclude<ValueAt<T, P>, undefined> | D;
+  getSync<P extends PathArg<T>>(path: P, fallback?: unknown): unknown {
+    const value = this.replicaOrThrow().read(path);
+    return value === undefined ? fallback : value; // a stored null is a value
+  }
+
+  /** Whether anything is at `path` in the replica (as getSync). */
+  hasSync(path: PathArg<T>): boolean {
+    return this.replicaOrThrow().read(path) !== undefined;
+  }
+
+  /** The whole replica as a frozen plain object, replaced (not mutated) on each change; the subtree for a prefix replica. */
+  get store(): Readonly<T> {
+    return this.replicaOrThrow().store() as Readonly<T>;
+  }
+
+  /** Resolves once the replica holds its first snapshot. */
+  async synced(): Promise<void> {
+    if (this.replicaLoad === undefined) throw notAReplica();
+    await (await this.replicaLoad).synced(this.closed);
+  }
+
+  /** The revision the replica reflects (0 before its first snapshot). */
+  revision(): number {
+    if (this.replicaLoad === undefined) throw notAReplica();
+    return this.replica?.revision() ?? 0;
+  }
+
+  /** Milliseconds since the replica last heard from the sidecar (0 while its watch is live). */
+  staleness(): number {
+    if (this.replicaLoad === undefined) throw notAReplica();
+    return this.replica?.staleness() ?? 0;
   }
 
   /** The value with its revisions; rejects NOT_FOUND when nothing is at `path`. */
   async getEntry<P extends PathArg<T>>(path: P, options?: CallOptions): Promise<Entry<ValueAt<T, P>>> {
-    const { value, modRevision, revision, epoch } = await this.request({ op: 'get', path: pathOf(path) }, options);
-    return { value: value as ValueAt<T, P>, modRevision, revision, epoch };
+    const { value, modRevision, revision, epoch, layer } = await this.request({ op: 'get', path: pathOf(path) }, options);
+    return { value: value as ValueAt<T, P>, modRevision, revision, epoch, ...(layer === undefined ? {} : { layer }) };
   }
 
   /**
@@ -282,7 +356,9 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         : { op: 'delete' as const, path: pathOf(op.path), ...(op.ifModRevision === undefined ? {} : { ifModRevision: op.ifModRevision }) },
     );
     for (const op of wireOps) if (op.op === 'set') await this.checkLocally(op.path, op.value);
-    return this.tracked(this.request({ op: 'batch', ops: wireOps, ...guardsOf(options) }, options));
+    const result = await this.tracked(this.request({ op: 'batch', ops: wireOps, ...guardsOf(options) }, options));
+    await this.reflected(result, wireOps.map((op) => op.path), options);
+    return result;
   }
 
   /**
@@ -353,6 +429,7 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   /** Brings backup `n` (1 = newest) back as a new revision; the sidecar reads the backup itself. */
   async restore(n: number, options?: CallOptions): Promise<WriteResult & { restored: string }> {
     const result = await this.tracked(this.request({ op: 'restore', n }, options));
+    await this.reflected(result, [[]], options ?? {});
     return { epoch: result.epoch, revision: result.revision, results: result.results, restored: result.restored };
   }
 
@@ -430,6 +507,7 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   onDidChange<P extends PathArg<T>>(path: P, listener: (newValue: ValueAt<T, P> | undefined, oldValue: ValueAt<T, P> | undefined) => void): () => void {
     const segments = parsePath(pathOf(path));
     const fail = (error: Error) => this.report(error);
+    if (this.replicaLoad !== undefined && isPrefix(this.replicaPrefix, segments)) return this.onReplicaChange(segments, listener as (after: unknown, before: unknown) => void);
     return this.watches.open(
       segments,
       { initial: 'none' },
@@ -529,7 +607,45 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     const request = { ...op, ...guardsOf(options) };
     if (request.ifModRevision === undefined) delete request.ifModRevision;
     const { epoch, revision, results } = await this.tracked(this.request(request, options));
+    await this.reflected({ epoch, revision }, [op.path], options);
     return { epoch, revision, results };
+  }
+
+  /** Read-your-writes: a write resolves once the replica reflects it (or its deadline passes; reads then throw STALE until it does). */
+  private async reflected(result: { epoch: string; revision: number }, paths: (string | readonly string[])[], options: CallOptions): Promise<void> {
+    if (this.replicaLoad === undefined) return;
+    const replica = await this.replicaLoad;
+    const touches = paths.some((path) => {
+      const segments = parsePath(typeof path === 'string' ? path : [...path]);
+      return isPrefix(replica.prefix, segments) || isPrefix(segments, replica.prefix);
+    });
+    await replica.acknowledged(result.epoch, result.revision, touches, options.timeoutMs ?? this.defaultTimeoutMs);
+  }
+
+  private replicaOrThrow(): Replica {
+    if (this.replica !== undefined) return this.replica;
+    if (this.replicaLoad === undefined) throw notAReplica();
+    throw new ConfigSidecarError(ClientErrorCode.NOT_READY, 'the replica has no snapshot yet: await client.synced() first');
+  }
+
+  /** onDidChange served by the replica: called when a change of the copy overlaps `segments`. */
+  private onReplicaChange(segments: readonly string[], listener: (after: unknown, before: unknown) => void): () => void {
+    let remove: (() => void) | undefined;
+    let removed = false;
+    void this.replicaLoad!.then((replica) => {
+      if (removed) return;
+      const below = segments.slice(replica.prefix.length);
+      remove = replica.listen((event, after, before) => {
+        if (!event.changes.some((change) => isPrefix(change.path, segments) || isPrefix(segments, change.path))) return;
+        const next = after.exists ? getAt(after.value, below) : undefined;
+        const previous = before.exists ? getAt(before.value, below) : undefined;
+        if (next !== previous) listener(next, previous);
+      });
+    }, () => undefined);
+    return () => {
+      removed = true;
+      remove?.();
+    };
   }
 
   private async checkLocally(path: PathInput, value: unknown): Promise<void> {
@@ -604,6 +720,10 @@ function schemaMismatch(sidecar: string | undefined, client: string): ConfigSide
       : `the sidecar serves a different schema (hash ${sidecar}) from this client's (hash ${client}): give both the same schema; nothing was sent`,
     { sidecar: sidecar ?? null, client },
   );
+}
+
+function notAReplica(): ConfigSidecarError {
+  return new ConfigSidecarError(ClientErrorCode.NOT_REPLICATED, 'this client keeps no replica: connect with { replica: true } (or a path prefix)');
 }
 
 /** A result without the response's `id` and `ok`. */

@@ -2,7 +2,7 @@
 export type { ChangeEvent, WatchOptions } from './watches.js';
 export type { WatchStream } from './watch-stream.js';
 export type { ViewChange } from './watch-view.js';
-export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type Entry, type WriteResult, type WriteOptions, type BatchOp, type BackupEntry, type Guard, type CloseOptions, type ClientEvents } from './client.js';
+export { connect, ConfigClient, type WatchHandle, type ConnectOptions, type ReadOptions, type Entry, type WriteResult, type WriteOptions, type BatchOp, type BackupEntry, type Guard, type CloseOptions, type ClientEvents } from './client.js';
 export type { ExpectedOwner } from './socket-trust.js';
 export { ConfigSidecarError, ClientErrorCode, type AnyErrorCode } from './client-errors.js';
 export { ErrorCode } from '../protocol/errors.js';

@@ -18,7 +18,7 @@ export interface ChangeEvent {
   revision: number;
   epoch: string;
   /** Who made the revision; 'snapshot' for the initial value, 'resync' for a catch-up diff. */
-  source: 'client' | 'file' | 'reload' | 'migration' | 'snapshot' | 'resync';
+  source: 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system' | 'snapshot' | 'resync';
   /** Every change under the watched path in this revision, in order. Paths are segment arrays. */
   changes: (ViewChange & { prevValue?: unknown })[];
   /** Set when the sidecar could not replay missed revisions and this is the difference instead. */
@@ -50,6 +50,23 @@ export interface WatchTransport {
   onResynced(epoch: string, revision: number): void;
 }
 
+/** A watch as its owner steers it (the replica): close it, see whether it is live, and where it stands. */
+export interface WatchControl {
+  close(): void;
+  /** Established on the current connection: its events arrive in order with the answers to later calls. */
+  live(): boolean;
+  /** The sidecar's id of the watch while it is established (a new one after each reconnect). */
+  session(): number | undefined;
+  /** The epoch and revision it has reached (progress messages included). */
+  position(): { epoch: string; revision: number };
+  /**
+   * A call sent while the watch was established as `session` was answered at `revision`, and the
+   * watch is still that one: the sidecar publishes each committed revision to its watches before it
+   * answers later calls, so nothing under the path happened in between that was not delivered.
+   */
+  advance(revision: number, session: number): void;
+}
+
 /** Hands one event on, with the watched value after it and before it. */
 type Deliver = (event: ChangeEvent, viewAfter: View, viewBefore: View) => void;
 
@@ -63,6 +80,8 @@ class ClientWatch {
   closed = false;
   /** Events up to this revision are older than the view (a replay from startRevision): delivered, not applied. */
   viewRevision = 0;
+  /** Called each time the watch is (re-)established, after the events that came with its answer. */
+  onEstablished: (() => void) | undefined;
 
   constructor(
     readonly segments: string[],
@@ -87,16 +106,29 @@ export class WatchManager {
 
   /** Starts a watch; events go to `deliver` in revision order. Returns its closer. */
   open(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void): () => void {
+    return this.control(path, options, deliver, fail).close;
+  }
+
+  /** Starts a watch and hands back its control. */
+  control(path: PathInput, options: WatchOptions, deliver: Deliver, fail: (error: Error) => void, onEstablished?: () => void): WatchControl {
     const watch = new ClientWatch(parsePath(path), options, deliver, fail);
-    if (options.signal?.aborted) return () => undefined;
+    watch.onEstablished = onEstablished;
+    const position = () => ({ epoch: watch.epoch, revision: watch.lastRevision });
+    const live = () => watch.serverId !== undefined && this.transport.isConnected();
+    const session = () => (live() ? watch.serverId : undefined);
+    const advance = (revision: number, at: number) => {
+      if (session() === at && revision > watch.lastRevision) watch.lastRevision = revision;
+    };
+    if (options.signal?.aborted) return { close: () => undefined, live, session, position, advance };
     this.watches.add(watch);
     const onAbort = () => this.close(watch);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (this.transport.isConnected()) this.establish(watch);
-    return () => {
+    const close = () => {
       options.signal?.removeEventListener('abort', onAbort);
       this.close(watch);
     };
+    return { close, live, session, position, advance };
   }
 
   /** The connection is (again) ready: create or resume every watch. */
@@ -194,6 +226,7 @@ export class WatchManager {
     } finally {
       for (const message of early) this.onPush(message);
     }
+    if (watch.serverId === created.watchId) watch.onEstablished?.();
   }
 
   /** Takes the sidecar's answer to a watch request: registers its id, sets or resyncs the local copy. */

@@ -20,6 +20,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The file could not be written durably; nothing was applied. */
   WRITE_FAILED: 'WRITE_FAILED',
+  /** The path is locked by an administrator (`--locks`): its value comes from a layer below the file. */
+  LOCKED: 'LOCKED',
   /** The sidecar serves this file read-only. */
   READ_ONLY: 'READ_ONLY',
   /** The sidecar is stopping and takes no new work. */

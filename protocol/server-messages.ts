@@ -34,13 +34,14 @@ export type ServerHello = s.Infer<typeof ServerHelloSchema>;
 const position = { epoch: s.string, revision };
 
 export const PositionResultSchema = s.object(position);
-export const GetResultSchema = s.object({ ...position, value: s.unknown, modRevision: revision });
+/** `layer`: where the value comes from, when the sidecar serves layers (docs/operations.md, layers). */
+export const GetResultSchema = s.object({ ...position, value: s.unknown, modRevision: revision, layer: s.optional(s.oneOf(['default', 'fleet', 'system', 'user'])) });
 const writeResults = s.array(s.object({ modRevision: revision, existed: s.boolean }));
 export const WriteResultSchema = s.object({ ...position, results: writeResults });
-export const BackupsResultSchema = s.object({
-  ...position,
-  backups: s.array(s.object({ n: s.integer, name: s.string, path: s.string, bytes: s.integer, modified: s.string })),
-});
+/** One kept backup: `n` 1 is the newest; `path` is for the operator's eyes (clients restore by number, never open it). */
+export const BackupEntrySchema = s.object({ n: s.integer, name: s.string, path: s.string, bytes: s.integer, modified: s.string });
+export type BackupEntry = s.Infer<typeof BackupEntrySchema>;
+export const BackupsResultSchema = s.object({ ...position, backups: s.array(BackupEntrySchema) });
 export const RestoreResultSchema = s.object({ ...position, restored: s.string, results: writeResults });
 
 export const HealthStatusSchema = s.oneOf(['ok', 'degraded', 'failing']);
@@ -103,7 +104,7 @@ export const WatchEventSchema = s.object({
   type: s.literal('event'),
   watchId: s.integer,
   revision,
-  source: s.oneOf(['client', 'file', 'reload', 'migration']),
+  source: s.oneOf(['client', 'file', 'reload', 'migration', 'fleet', 'system']),
   changes: s.array(ChangeSchema),
 });
 export type WatchEvent = s.Infer<typeof WatchEventSchema>;

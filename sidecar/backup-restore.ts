@@ -3,20 +3,12 @@
 // (a sidecar impersonator could name any file the client can read).
 import { readFile, stat } from 'node:fs/promises';
 import { ErrorCode, ProtocolError } from '../protocol/index.js';
+import type { BackupEntry } from '../protocol/server-messages.js';
 import type { Backups } from './backups.js';
 import { checkText } from './config-file.js';
 import type { JsonObject } from './document.js';
 import { splitMeta } from './file-envelope.js';
 
-export interface BackupEntry {
-  /** 1 is the newest. */
-  n: number;
-  name: string;
-  /** Where it is, for the operator (clients never open it). */
-  path: string;
-  bytes: number;
-  modified: string;
-}
 
 /** The backups, newest first, numbered from 1. */
 export async function listBackups(backups: Backups): Promise<BackupEntry[]> {

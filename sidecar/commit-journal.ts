@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { deleteIn, setIn, type JsonObject } from './document.js';
-import type { FsOps } from './fs-ops.js';
+import { syncDirectory, type FsOps } from './fs-ops.js';
 
 const ChangeSchema = z.object({ segments: z.array(z.string()), value: z.unknown().optional(), deleted: z.literal(true).optional() });
 const RecordSchema = z.discriminatedUnion('kind', [
@@ -138,12 +138,7 @@ export class CommitJournal {
     try {
       await journal.append(checkpoint);
       // The new file's name must survive a crash too.
-      const dirHandle = await fs.open(dir, 'r');
-      try {
-        await fs.fsync(dirHandle);
-      } finally {
-        await fs.close(dirHandle);
-      }
+      await syncDirectory(fs, dir);
     } catch (error) {
       await journal.close();
       // Without its checkpoint the file is of no use; gone, it cannot be mistaken for a journal either.

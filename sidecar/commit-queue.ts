@@ -8,7 +8,7 @@
 import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../protocol/index.js';
 import { formatPath, getAt, parsePath, type Limits } from '../protocol/index.js';
 import { countsOneMore, entryCount } from './container-size.js';
-import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type OpResult, type StoreState } from './store-state.js';
+import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type LowerLayers, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
 import { sizeDelta } from './document-size.js';
 import type { JsonObject } from './document.js';
@@ -53,7 +53,7 @@ export class DiskChanged extends Error {
 }
 
 /** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
-export type RevisionSource = 'client' | 'file' | 'reload' | 'migration';
+export type RevisionSource = 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system';
 
 /** One durable revision, as watchers and history need it. */
 export interface CommittedRevision {
@@ -107,6 +107,8 @@ interface PendingWrite {
   guards: readonly Guard[];
   /** The write changes nothing (equal values): it makes no revision. */
   unchanged?: boolean;
+  /** New layers below the file (a fleet, system or locks change): a revision only if the served view changes. */
+  layers?: LowerLayers;
   resolve(result: CommitResult): void;
   reject(error: unknown): void;
 }
@@ -171,13 +173,25 @@ export class CommitQueue {
   }
 
   /**
+   * Serves new layers below the file (sidecar/layers/): one revision with
+   * `source` when the served view changes, none when it does not. Rejects
+   * (VALIDATION_FAILED) when the merged document fails the schema.
+   */
+  async submitLayers(layers: LowerLayers, source: RevisionSource): Promise<CommitResult> {
+    if (this.refusal !== undefined && this.exempt?.([], source) !== true) throw this.refusal;
+    const outcome = await this.enqueue([], source, 0, [], layers);
+    if (outcome === RETRY_AFTER_FLUSH) return this.submitLayers(layers, source);
+    return outcome;
+  }
+
+  /**
    * Queues a hand edit whose writes are computed from the working document
    * at its turn (so every write accepted before it is seen by the merge).
    * Resolves with revision 0 when there is nothing to change.
    */
   async submitEdit(derive: (working: JsonObject) => readonly WriteOp[], source: RevisionSource): Promise<CommitResult> {
     if (this.refusal !== undefined && this.exempt?.([], source) !== true) throw this.refusal;
-    const outcome = await this.enqueue([], source, 0, [], derive);
+    const outcome = await this.enqueue([], source, 0, [], undefined, derive);
     if (outcome === RETRY_AFTER_FLUSH) throw new Error('a hand edit has no preconditions to wait on');
     return outcome;
   }
@@ -192,10 +206,11 @@ export class CommitQueue {
     source: RevisionSource,
     bytes: number,
     guards: readonly Guard[],
+    layers?: LowerLayers,
     derive?: (working: JsonObject) => readonly WriteOp[],
   ): Promise<CommitResult | typeof RETRY_AFTER_FLUSH> {
     return new Promise<CommitResult | typeof RETRY_AFTER_FLUSH>((resolve, reject) => {
-      const write: PendingWrite = { ops, derive, source, bytes, revision: 0, results: [], changes: [], docChanges: [], guards, resolve, reject };
+      const write: PendingWrite = { ops, derive, source, bytes, revision: 0, results: [], changes: [], docChanges: [], guards, resolve, reject, ...(layers === undefined ? {} : { layers }) };
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
         if (derive !== undefined) {
@@ -218,7 +233,8 @@ export class CommitQueue {
         if (this.halted !== undefined) throw this.halted;
         if (write.unchanged === true) {
           // Acknowledged at the current revision, but never before the value it equals is durable.
-          if (this.working === this.committedState) resolve({ revision: write.revision, results: write.results });
+          // Layers that changed nothing served have nothing to make durable here (the fleet source keeps its own state).
+          if (this.working === this.committedState || write.layers !== undefined) resolve({ revision: write.revision, results: write.results });
           else this.flushWaiters.push(() => resolve(RETRY_AFTER_FLUSH));
           return;
         }
@@ -277,10 +293,11 @@ export class CommitQueue {
         );
       }
     }
-    const { state, results, changes, unchanged } = applyOps(this.working, write.ops, write.guards);
+    const base = write.layers === undefined ? this.working : { ...this.working, layers: write.layers };
+    const { state, results, changes, unchanged } = applyOps(base, write.ops, write.guards);
     // A write that changes nothing makes no revision; except while writes are refused, when the few let
     // through repair the file (schema-fallback.ts) and must reach the disk even if memory already agrees.
-    if (unchanged && this.refusal === undefined) {
+    if (unchanged && this.refusal === undefined && write.layers === undefined) {
       write.unchanged = true;
       write.revision = this.working.revision;
       write.results = results;
@@ -296,6 +313,16 @@ export class CommitQueue {
       );
     }
     const accept = (admitted: { state: StoreState; changes: Change[] }) => {
+      if (write.layers !== undefined && admitted.changes.length === 0) {
+        // New layers that leave the served view as it was: kept (readers see them when nothing is pending), but no revision.
+        const settled = this.working === this.committedState;
+        this.working = { ...this.working, layers: write.layers, ...(admitted.state.view === undefined ? {} : { view: admitted.state.view }) };
+        if (settled) this.committedState = this.working;
+        write.unchanged = true;
+        // Answered at once (nothing of it waits for a flush): with the revision readers see.
+        write.revision = this.committedState.revision;
+        return;
+      }
       this.working = admitted.state;
       this.workingBytes = size;
       write.revision = admitted.state.revision;

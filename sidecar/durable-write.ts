@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { FsOps } from './fs-ops.js';
+import { syncDirectory, type FsOps } from './fs-ops.js';
 
 /** The step of a durable write that failed. */
 export type WriteStep = 'open' | 'write' | 'fsync' | 'close' | 'rename' | 'fsync-dir' | 'journal';
@@ -96,15 +96,8 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
     throw new WriteFailure('rename', error, false, cleanup);
   }
 
-  // Windows cannot open a directory to fsync it; NTFS journals the rename.
-  if (platform === 'win32') return;
   try {
-    const dirHandle = await fs.open(dir, 'r');
-    try {
-      await fs.fsync(dirHandle);
-    } finally {
-      await fs.close(dirHandle);
-    }
+    await syncDirectory(fs, dir, platform);
   } catch (error) {
     throw new WriteFailure('fsync-dir', error, true);
   }

@@ -47,3 +47,18 @@ export const realFs: FsOps = {
   datasync: (handle) => handle.datasync(),
   truncate: (handle, length) => handle.truncate(length),
 };
+
+/**
+ * Makes a directory's entries durable (a new or renamed name survives a crash)
+ * through `ops`, so an injected fault reaches it too. Windows cannot open a
+ * directory to fsync it; NTFS journals the rename itself.
+ */
+export async function syncDirectory(ops: FsOps, dir: string, platform: NodeJS.Platform = process.platform): Promise<void> {
+  if (platform === 'win32') return;
+  const handle = await ops.open(dir, 'r');
+  try {
+    await ops.fsync(handle);
+  } finally {
+    await ops.close(handle);
+  }
+}

@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { OutcomeUnknown } from './commit-queue.js';
+import { realFs, syncDirectory } from './fs-ops.js';
 import { processAlive } from './process-liveness.js';
 
 const GEN = /^gen-(\d+)-(\d+)$/;
@@ -42,7 +43,7 @@ export class Generation {
       if (!GEN.test(name)) continue;
       await fs.rename(path.join(stateDir, name), path.join(fencedDir, name));
     }
-    await syncDir(fencedDir);
+    await syncDirectory(realFs, fencedDir);
     const fenced = (await fs.readdir(fencedDir))
       .map((name) => ({ name, match: GEN.exec(name) }))
       .filter((entry) => entry.match !== null)
@@ -52,7 +53,7 @@ export class Generation {
     const dir = path.join(stateDir, `gen-${number}-${process.pid}`);
     // No `recursive`: an existing directory of that name is an error, never reused.
     await fs.mkdir(dir, { mode: 0o700 });
-    await syncDir(stateDir);
+    await syncDirectory(realFs, stateDir);
     const { ino } = await fs.stat(dir);
     return new Generation(dir, number, ino, fenced);
   }
@@ -99,15 +100,5 @@ export class Generation {
       removed.push(gen.dir);
     }
     return removed;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -12,6 +12,9 @@ import type { Logger } from './logger.js';
 import { processMetrics } from './process-metrics.js';
 import { RequestMetrics, copyLatency, LATENCY_BUCKETS_MS } from './request-metrics.js';
 import { readPath } from './store-state.js';
+import { describeLayers, servedLayer } from './layers/layer-merge.js';
+import { refuseLocked } from './layers/locked-writes.js';
+import type { FleetStatus } from './fleet/index.js';
 import type { Health } from './health.js';
 import type { SystemInfo } from './system-info.js';
 import type { WatchHub, WatchSink } from './watch-hub.js';
@@ -58,6 +61,8 @@ export interface HandlerContext {
   schema: { version: number | undefined } | undefined;
   /** Version, pid and paths of this sidecar, for `info`. */
   identity: Record<string, unknown>;
+  /** The fleet layer's connection and revision, for `info` (`fleet status`); undefined without --fleet. */
+  fleetStatus?(): FleetStatus | undefined;
 }
 
 type Result = HandlerResult;
@@ -66,6 +71,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
   const metrics = new RequestMetrics();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
   const write = async (ops: readonly WriteOp[], origin: RequestOrigin, guards?: readonly Guard[]): Promise<ResultOf<'set'>> => {
+    refuseLocked(ctx.queue.committed, ops);
     const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes, guards);
     return { epoch: ctx.epoch, revision, results };
   };
@@ -91,7 +97,7 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       if (value === undefined) {
         throw new ProtocolError(ErrorCode.NOT_FOUND, `${formatPath(segments) || '(root)'} does not exist`, { path: formatPath(segments) });
       }
-      return { epoch: ctx.epoch, revision: state.revision, value, modRevision };
+      return { epoch: ctx.epoch, revision: state.revision, value, modRevision, ...(state.layers === undefined ? {} : { layer: servedLayer(state, segments) }) };
     },
     set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin, request.if),
     delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin, request.if),
@@ -131,6 +137,8 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       ...position(),
       sidecar: { ...ctx.identity, pid: process.pid, uptimeMs: Date.now() - ctx.startedAt },
       system: await ctx.systemInfo.get(),
+      ...(ctx.fleetStatus?.() === undefined ? {} : { fleet: ctx.fleetStatus() }),
+      ...(ctx.queue.committed.layers === undefined ? {} : { layers: describeLayers(ctx.queue.committed) }),
     }),
     stats: async () => {
       await ctx.beforeHealth();

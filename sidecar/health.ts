@@ -29,6 +29,8 @@ export class Health {
   stateProblem: string | null = null;
   /** Earlier owners that still run although this one took over their stale lock (fenced off, but an operator should know). */
   deposedOwners: FencedGeneration[] = [];
+  /** What the layers below the file report (sidecar/layers/): a layer not applied, etcd out of reach, values under locks. */
+  layerReasons: () => string[] = () => [];
 
   recordWrite(): void {
     this.lastWriteAt = new Date();
@@ -50,7 +52,7 @@ export class Health {
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.mergeConflict !== null) degraded.push(this.mergeConflict);
     if (this.schemaMismatch !== null) degraded.push(this.schemaMismatch);
-    degraded.push(...this.staleValues);
+    degraded.push(...this.staleValues, ...this.layerReasons());
     if (this.recoveredAtStart !== null) degraded.push(this.recoveredAtStart);
     if (this.readOnly !== null) degraded.push(`read-only: ${this.readOnly}`);
     if (this.stateProblem !== null) degraded.push(this.stateProblem);

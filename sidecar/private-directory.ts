@@ -76,7 +76,8 @@ async function checkParentNotShared(dir: string, what: string): Promise<void> {
   await checkSharedDirectory(parent, `the parent of the ${what},`);
 }
 
-async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
+/** lstat, or undefined when nothing is there. */
+export async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
   try {
     return await lstat(file);
   } catch (error) {

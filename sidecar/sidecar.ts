@@ -47,6 +47,9 @@ import { checkSharedDirectory, preparePrivateDirectory } from './private-directo
 import { checkSocketPlace, listen, probe, type Connection, type Listener, type SocketAccess } from './transport.js';
 import { VERSION } from './version.js';
 import type { QuarantineBounds } from './quarantine.js';
+import { LayerSources, type LayerOptions } from './layers/layer-sources.js';
+import { initialLayeredState } from './layers/layered-start.js';
+import { layeredAdmission } from './layers/layered-admission.js';
 
 export interface SidecarOptions {
   /** Config file; default from --app / $CONFIG_SIDECAR_CONFIG (README.md, "Where files live"). */
@@ -73,6 +76,8 @@ export interface SidecarOptions {
   quarantine?: QuarantineBounds;
   /** Called when the sidecar can no longer serve safely (lock lost); it has already stopped taking writes. */
   onFatal?(error: Error): void;
+  /** Layers served below the file: fleet (etcd), system file, locks (docs/operations.md). */
+  layers?: LayerOptions;
 }
 
 export class Sidecar {
@@ -104,6 +109,7 @@ export class Sidecar {
     private readonly schemaRunning: SchemaRunning | undefined,
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
     private readonly counters: EventCounters,
+    private readonly layers: LayerSources | undefined,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     file.onOrphanedEdit = (fd) => void this.handEdits.takeOrphan(fd);
@@ -112,7 +118,7 @@ export class Sidecar {
 
   /** Re-reads the config file (SIGHUP); a valid change becomes a revision with source 'reload'. */
   reload(): Promise<void> {
-    return this.handEdits.request('reload');
+    return Promise.all([this.handEdits.request('reload'), this.layers?.rereadSystem()]).then(() => undefined);
   }
 
   /** Starts a sidecar; rejects with AlreadyOwnedError, StartupError or an I/O error. */
@@ -128,6 +134,7 @@ export class Sidecar {
     const health = new Health();
     const counters = new EventCounters();
     let sidecar: Sidecar | undefined;
+    let layers: LayerSources | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
     // Directories someone else made or can write are refused before anything is read from them or locked.
@@ -180,7 +187,9 @@ export class Sidecar {
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
       // Served instead of the file: an edit of the file is then applied whole, as made from what is served.
       if (schemaStart?.fallback !== undefined) file.versions.restartFrom(schemaStart.fallback.doc);
-      const first = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      const unlayered = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      if (options.layers !== undefined) layers = await LayerSources.start(options.layers, stateDir, limits.maxDepth, log);
+      const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
       const queue = new CommitQueue(first, (next, previous, group) => counters.timeFlush(() => file.write(next, previous, group)), limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
@@ -198,7 +207,9 @@ export class Sidecar {
           sidecar?.ownershipLost(error, writes);
         },
         onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
-      }, schema === undefined ? undefined : schemaAdmission(schema));
+      }, layers !== undefined ? layeredAdmission(schema) : schema === undefined ? undefined : schemaAdmission(schema));
+      layers?.attach(queue);
+      if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
       if (loaded.oversized !== undefined) {
         const mismatch = `${configPath} is ${loaded.oversized.size} bytes, above maxDocumentBytes ${limits.maxDocumentBytes}: it was not read; the last committed state is served`;
         oversized = new SchemaFallback(mismatch, 'the file is replaced by one within the limit (a hand edit, or `config-sidecar restore`)', queue, health, log, 'the config file is over maxDocumentBytes: serving the last committed state read-only');
@@ -206,13 +217,14 @@ export class Sidecar {
       }
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs, counters.watches);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters, layers);
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
       log.info({ config: configPath, ...(givenPath === configPath ? {} : { link: givenPath }), socket: socketPath, existed: loaded.existed, epoch }, 'serving');
       return sidecar;
     } catch (error) {
+      await layers?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not stop the layer sources'));
       await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
       if (error instanceof AlreadyOwnedError && error.owner === undefined) {
         throw new Error(`another sidecar already answers on ${socketPath}; refusing to take its socket`);
@@ -268,6 +280,7 @@ export class Sidecar {
       watches: this.watches,
       backups: this.file.backups,
       schema: this.schema,
+      fleetStatus: () => this.layers?.fleetStatus(),
       identity: {
         version: VERSION,
         configPath: this.configPath,
@@ -346,6 +359,7 @@ export class Sidecar {
     this.listener?.stopAccepting();
     this.readOnlyListener?.stopAccepting();
     this.fileWatch.stop();
+    await this.layers?.close().catch((error: unknown) => this.log.warn({ err: error }, 'could not stop the layer sources'));
     if (!this.lost) await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();

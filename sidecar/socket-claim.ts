@@ -4,10 +4,10 @@
 // missing for clients and a live sidecar's socket is never replaced; a
 // sidecar removes the path only while it still names the socket it created.
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { lstatOrUndefined } from './private-directory.js';
 
 /** How long a bind lock may go without refresh before another starter takes it over (its holder died mid-bind). */
 const BIND_LOCK_STALE_MS = 5000;
@@ -75,13 +75,4 @@ export async function removeOwnSocket(socketPath: string, ino: number): Promise<
     await unlink(socketPath);
     return true;
   });
-}
-
-async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(file);
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }

@@ -13,6 +13,15 @@ export interface StoreState {
   readonly view?: JsonObject;
   readonly revision: number;
   readonly tree: RevisionNode;
+  /** The layers below the file (fleet, system, locks) that `view` was merged from, when the sidecar serves any (sidecar/layers/). */
+  readonly layers?: LowerLayers;
+}
+
+/** What the sidecar serves below the user file: the fleet and system documents and the locked paths. */
+export interface LowerLayers {
+  readonly fleet: JsonObject;
+  readonly system: JsonObject;
+  readonly locks: readonly (readonly string[])[];
 }
 
 /**
@@ -120,7 +129,7 @@ export function applyOps(
     }
   }
   // A write that changes nothing (equal values, deletes of what is not there): the caller decides whether it makes a revision.
-  return { state: { doc, revision, tree }, results, changes, unchanged: changes.length === 0 };
+  return { state: { doc, revision, tree, ...(state.layers === undefined ? {} : { layers: state.layers }) }, results, changes, unchanged: changes.length === 0 };
 }
 
 /** Deep equality of two JSON values (key order ignored, as JSON objects are unordered). */

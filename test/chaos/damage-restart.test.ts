@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { connect } from '../../client/index.js';
 import { CLIENT_WORKER } from '../helpers/paths.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -23,21 +24,9 @@ const SEED = Number(process.env.DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 3
 const WRITERS = 4;
 const DAMAGES = ['delete', 'truncate', 'garbage', 'schema'] as const;
 
-/** mulberry32: a small seeded generator, so a failing round can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: every acknowledged write is served after the restart (seed ${SEED})`, async (t) => {
   t.diagnostic(`DAMAGE_SEED=${SEED}`);
-  const random = seeded(SEED);
+  const random = seededRandom(SEED);
   const paths = await testPaths(t);
   const maxAcked = new Array<number>(WRITERS).fill(0);
   const maxSent = new Array<number>(WRITERS).fill(0);

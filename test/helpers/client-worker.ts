@@ -146,6 +146,26 @@ async function watchUntilDone(socketPath: string, count: number, token: string, 
   return records;
 }
 
+/**
+ * replicas SOCKET COUNT TOKEN: COUNT clients with replicas; READY once all are synced, then waits
+ * until every copy reads "done" = TOKEN and prints each copy's store and revision sequence.
+ */
+scenarios.replicas = async ([socketPath, count, token]) => {
+  const clients = Array.from({ length: Number(count) }, () => connect({ socketPath: socketPath!, replica: true, defaultTimeoutMs: 60_000 }));
+  const revisions: number[][] = clients.map(() => []);
+  clients.forEach((client, i) => client.onDidChange('', () => revisions[i]!.push(client.revision())));
+  await Promise.all(clients.map((client) => client.synced()));
+  process.stdout.write('READY\n');
+  const deadline = Date.now() + 120_000;
+  while (!clients.every((client) => client.getSync('done') === token)) {
+    if (Date.now() > deadline) throw new Error('the replicas did not all see the done marker within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const stores = clients.map((client) => client.store);
+  await Promise.all(clients.map((client) => client.close()));
+  return stores.map((store, i) => ({ store, revisions: revisions[i] }));
+};
+
 scenarios.watchers = async ([socketPath, count, token, stallMs]) => {
   return watchUntilDone(socketPath!, Number(count), token!, Number(stallMs ?? 0), () => process.stdout.write('READY\n'));
 };

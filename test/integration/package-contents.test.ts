@@ -45,6 +45,6 @@ test('the package holds the library, CLI, types, units, docs and examples, and n
     const head = (await readFile(path.join(root, bin), 'utf8')).split('\n', 1)[0];
     assert.equal(head, '#!/usr/bin/env node', `${bin} must start with a node shebang to run as an installed command`);
   }
-  // The library, CLI, types, units and docs come to well under 300 files: past it, something unintended is shipped.
+  // 259 with the layers (sidecar/layers/): the bound leaves room for the modules to come, not for a stray directory.
   assert.ok(files.length < 300, `the package holds ${files.length} files; a file list past 300 means something unintended is shipped`);
 });

@@ -164,8 +164,11 @@ test('a connection that holds no watch and sends nothing is closed after idleTim
   assert.match((farewell.error as { message: string }).message, /sent nothing for 1000 ms and holds no watch \(idleTimeoutMs\)/);
   await idle.closed();
   assert.ok(Date.now() - started >= 900, 'not before the timeout');
-  // The watcher, just as silent, is still there to receive the next change.
-  await served.client.set('a', 1);
+  // The watcher, just as silent, is still there to receive the next change (made on a fresh connection:
+  // the test's own library client may itself have been idle for longer than the 1 s timeout by now).
+  const writer = await helloFrom(served);
+  assert.equal((await writer.request({ id: 1, op: 'set', path: 'a', value: 1 })).ok, true);
+  writer.destroy();
   assert.equal((await watcher.next(10_000)).type, 'event');
   assert.equal(watcher.isClosed, false);
   watcher.destroy();
