@@ -24,6 +24,7 @@ await serveRawFrames('raw-echo', socketPath, Number(values['max-lifetime-ms']), 
     socket.write(encodeMessage({ type: 'hello', protocol: 1, server: { version: 'raw', pid: process.pid }, epoch, revision: 1, limits: DEFAULT_LIMITS }));
     return;
   }
-  const answer = message.op === 'set' ? { results: [{ modRevision: 1, existed: false }] } : { value, modRevision: 1 };
+  // Shaped as the sidecar answers each op (the client checks every answer): a set's results, a get's value, else the position alone (ping).
+  const answer = message.op === 'set' ? { results: [{ modRevision: 1, existed: false }] } : message.op === 'get' ? { value, modRevision: 1 } : {};
   socket.write(encodeMessage({ epoch, revision: 1, ...answer, id: message.id, ok: true }));
 });
