@@ -28,5 +28,8 @@ test('before the first write, SIGHUP and stop say nothing of a removed file; aft
   again.child.kill('SIGHUP');
   const health = await healthOnceNotOk(writer);
   assert.match(health.reasons.join('\n'), /removed from disk/);
+  // The warning is logged with it; the log reaches the pipe a moment later.
+  const deadline = Date.now() + 5000;
+  while (!/config file removed/.test(again.stderr()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.match(again.stderr(), /config file removed/);
 });
