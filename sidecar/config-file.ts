@@ -635,6 +635,7 @@ export class ConfigFile {
     if (typeof checked === 'string') return { kind: 'invalid', problem: checked, raw, stat };
     this.onDisk = onDiskOf(stat, raw);
     // Not a version to merge against yet: the merge of this edit is (it is written once merged).
+    this.beforeEdit = this.diskBytes;
     this.diskBytes = raw;
     return { kind: 'valid', doc: checked.doc, raw };
   }
@@ -642,6 +643,17 @@ export class ConfigFile {
   /** The file existed at some point while this sidecar ran (false for a fresh config before its first write). */
   get hadFile(): boolean {
     return this.onDisk !== undefined;
+  }
+
+  /** What the sidecar knew the file held before the last valid edit was read (for refuseEdit). */
+  private beforeEdit: Buffer | undefined;
+
+  /**
+   * A valid edit was refused (the schema): its text is not the served one, so a
+   * later re-read of it is not "the sidecar's own" (which would clear health).
+   */
+  refuseEdit(raw: Buffer): void {
+    if (this.diskBytes?.equals(raw) === true) this.diskBytes = this.beforeEdit;
   }
 
   /** An invalid text, settled and quarantined, is what the file holds: a flush may now replace it. */

@@ -179,6 +179,7 @@ export class HandEdits {
       },
       async (error: unknown) => {
         if (!(error instanceof ProtocolError)) throw error;
+        this.file.refuseEdit(found.raw);
         // Text that parses but breaks the schema is kept too: the author's edit is never silently lost.
         const keptAt = error.code === ErrorCode.VALIDATION_FAILED ? await this.file.keepRejected(found.raw) : undefined;
         this.health.fileProblem = `hand edit rejected: ${error.code}: ${error.message}${keptAt === undefined ? '' : `; the text is kept in ${keptAt}`}`;
