@@ -1,8 +1,8 @@
-// The file stays a human file (DESIGN §5): edits made by hand while the
+// The file stays a human file (docs/decisions.md, "Hand edits"): edits made by hand while the
 // sidecar runs become one revision with source "file" for every watcher,
 // whether the editor renames a new file into place (vim, VS Code) or
 // truncates and rewrites it; the sidecar's own writes never come back as
-// edits (kodegen #17/#18); an invalid edit is not applied, degrades health,
+// edits (docs/defects.md D11, D12); an invalid edit is not applied, degrades health,
 // is kept in quarantine/, and the next valid edit heals. SIGHUP re-reads.
 import assert from 'node:assert/strict';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';

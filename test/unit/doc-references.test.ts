@@ -13,17 +13,6 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/**
- * Files still citing documents outside the repository, left out of the scan
- * until they are swept (every check below skips them): they were being
- * changed elsewhere at the same time.
- * Empty this list once their references point at docs/ (the test fails when
- * an entry here has nothing left to report, so it cannot go stale).
- */
-const PENDING_SWEEP: readonly string[] = [
-  'test/integration/hand-edits.test.ts',
-];
-
 /** What a citation of a document outside the repository looks like. */
 const OUTSIDE: ReadonlyArray<{ what: string; pattern: RegExp }> = [
   { what: 'a design document outside the repository', pattern: /\bDESIGN(?:\.md\b|\s*\u00a7)/ },
@@ -91,22 +80,14 @@ const CHECKOUT = existsSync(path.join(ROOT, '.git'));
 
 describe('references resolve inside the repository', { skip: !CHECKOUT && 'not a git checkout' }, () => {
   const files = CHECKOUT ? repositoryFiles() : [];
-  const swept = files.filter((file) => !PENDING_SWEEP.includes(file));
 
   test('no file cites a document kept outside the repository', () => {
-    const findings = scan(swept, outsideReference);
+    const findings = scan(files, outsideReference);
     if (findings.length > 0) assert.fail(`cite docs/ instead (docs/defects.md for the failures, docs/protocol.md, docs/operations.md, docs/decisions.md):\n${findings.join('\n')}`);
   });
 
-  test('PENDING_SWEEP lists only files that still have something to sweep', () => {
-    for (const file of PENDING_SWEEP) {
-      assert.ok(files.includes(file), `${file} is in PENDING_SWEEP but not in the repository: remove it from the list`);
-      assert.notDeepEqual(scan([file], outsideReference), [], `${file} has no outside reference left: remove it from PENDING_SWEEP`);
-    }
-  });
-
   test('every docs/<file>.md named, and every relative .md link, exists', () => {
-    const findings = scan(swept, (line, file) => {
+    const findings = scan(files, (line, file) => {
       for (const match of line.matchAll(/\bdocs\/([\w.-]+?\.md)\b/g)) {
         if (!existsSync(path.join(ROOT, 'docs', match[1]!))) return `docs/${match[1]} does not exist`;
       }
@@ -120,7 +101,7 @@ describe('references resolve inside the repository', { skip: !CHECKOUT && 'not a
   });
 
   test('every section named in quotes after a docs/<file>.md is in that file', () => {
-    const findings = scan(swept, (line) => {
+    const findings = scan(files, (line) => {
       for (const match of line.matchAll(/\bdocs\/([\w.-]+?\.md)(?:,\s*|\s*\(|\s+)"([^"]+)"/g)) {
         const doc = path.join(ROOT, 'docs', match[1]!);
         if (existsSync(doc) && !readFileSync(doc, 'utf8').toLowerCase().includes(match[2]!.toLowerCase())) return `docs/${match[1]} has no "${match[2]}"`;
@@ -132,7 +113,7 @@ describe('references resolve inside the repository', { skip: !CHECKOUT && 'not a
 
   test('every section number cited is a section of docs/protocol.md', () => {
     const sections = protocolSections();
-    const findings = scan(swept, (line, file) => {
+    const findings = scan(files, (line, file) => {
       if (!line.includes('\u00a7')) return undefined;
       if (file !== 'docs/protocol.md' && !/protocol\.md[^\u00a7]*\u00a7/.test(line)) return 'a section sign without docs/protocol.md before it on the line';
       for (const match of line.matchAll(/\u00a7\s*(\d+)/g)) {
@@ -145,7 +126,7 @@ describe('references resolve inside the repository', { skip: !CHECKOUT && 'not a
 
   test('every docs/defects.md entry cited exists', () => {
     const ids = new Set(defectEntries().map((entry) => entry.id));
-    const findings = scan(swept, (line) => {
+    const findings = scan(files, (line) => {
       const at = line.indexOf('docs/defects.md');
       if (at < 0) return undefined;
       const unknown = [...line.slice(at).matchAll(/\bD\d+\b/g)].map((match) => match[0]).filter((id) => !ids.has(id));
