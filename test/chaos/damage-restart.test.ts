@@ -9,15 +9,14 @@
 // DAMAGE_ROUNDS rounds (4 by default; `npm run chaos` runs 50); the seed is
 // printed and can be set with DAMAGE_SEED.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, truncate, unlink, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
-import { CLIENT_WORKER } from '../helpers/paths.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
+import { startTortureWriters } from '../helpers/torture-writers.js';
 
 const ROUNDS = Number(process.env.DAMAGE_ROUNDS ?? 4);
 const SEED = Number(process.env.DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -28,23 +27,7 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
   t.diagnostic(`DAMAGE_SEED=${SEED}`);
   const random = seededRandom(SEED);
   const paths = await testPaths(t);
-  const maxAcked = new Array<number>(WRITERS).fill(0);
-  const maxSent = new Array<number>(WRITERS).fill(0);
-  for (let i = 0; i < WRITERS; i++) {
-    const child = spawn(process.execPath, [CLIENT_WORKER, 'torture-writer', paths.socketPath, String(i), '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.after(() => child.kill('SIGKILL'));
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const [kind, n] = line.split(' ');
-        if (kind === 'S') maxSent[i] = Math.max(maxSent[i]!, Number(n));
-        if (kind === 'A') maxAcked[i] = Math.max(maxAcked[i]!, Number(n));
-      }
-    });
-  }
+  const { maxSent, maxAcked } = startTortureWriters(t, paths.socketPath, WRITERS);
 
   // Every value a non-negative integer: the writers' counters pass, a hand-made -1 does not.
   const schemaPath = await writeSchemaModule(paths.dir, 'counters', 'export const schema = z.record(z.string(), z.number().int().min(0));');

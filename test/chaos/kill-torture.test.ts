@@ -5,37 +5,19 @@
 // key), no value appears that was never sent, and a restarted sidecar leaves
 // no temp file behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLIENT_WORKER } from '../helpers/paths.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
+import { startTortureWriters } from '../helpers/torture-writers.js';
 
 const KILLS = Number(process.env.TORTURE_KILLS ?? 12);
 const WRITERS = 4;
 
 test(`${KILLS} kill -9s under ${WRITERS} writers: every acknowledged write survives, nothing invented`, async (t) => {
   const paths = await testPaths(t);
-  const maxSent = new Array<number>(WRITERS).fill(0);
-  const maxAcked = new Array<number>(WRITERS).fill(0);
-  const writers = Array.from({ length: WRITERS }, (_, i) => {
-    const child = spawn(process.execPath, [CLIENT_WORKER, 'torture-writer', paths.socketPath, String(i), '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.after(() => child.kill('SIGKILL'));
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const [kind, n] = line.split(' ');
-        if (kind === 'S') maxSent[i] = Math.max(maxSent[i]!, Number(n));
-        if (kind === 'A') maxAcked[i] = Math.max(maxAcked[i]!, Number(n));
-      }
-    });
-    return child;
-  });
+  const { maxSent, maxAcked, children: writers } = startTortureWriters(t, paths.socketPath, WRITERS);
 
   let killsDuringStartup = 0;
   for (let round = 0; round < KILLS; round++) {
