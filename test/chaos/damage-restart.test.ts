@@ -46,7 +46,9 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
     // Cut anywhere before the closing brace: what is left is never a valid config.
     else if (damage === 'truncate') await truncate(paths.configPath, Math.floor(random() * (size - 2)));
     else if (damage === 'garbage') await writeFile(paths.configPath, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
-    else await writeFile(paths.configPath, JSON.stringify({ w0: -1 }));
+    // Different each round: a text the sidecar once read at a start is a point of its journal, and a
+    // file found at such a point is brought up to date instead (that is recovery too, but not this case).
+    else await writeFile(paths.configPath, JSON.stringify({ w0: -1, round }));
     const label = `round ${round} (${signal}, then ${damage}; DAMAGE_SEED=${SEED})`;
 
     sidecar = await start();
