@@ -3,34 +3,17 @@
 // REPLICA_WRITES writes each; then every replica equals the file, and each
 // replica's revisions only ever grew.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
-import { CLIENT_WORKER } from '../helpers/paths.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
-import { finish, runWriters } from '../helpers/watch-processes.js';
+import { finish, runWriters, startReportingWorker } from '../helpers/watch-processes.js';
 
 const PROCESSES = Number(process.env.REPLICA_PROCESSES ?? 4);
 const WRITES = Number(process.env.REPLICA_WRITES ?? 50);
 
 function startReplicas(t: TestContext, paths: TestPaths, token: string) {
-  const child = spawn(process.execPath, [CLIENT_WORKER, 'replicas', paths.socketPath, '1', token], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  t.after(() => child.kill('SIGKILL'));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', () => stdout.includes('READY') && resolve());
-    child.once('close', () => reject(new Error(`replica process ended before READY: ${stderr}`)));
-  });
-  const copies = new Promise<{ store: unknown; revisions: number[] }[]>((resolve, reject) => {
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`replica process exited ${code}: ${stderr}`));
-      resolve(JSON.parse(stdout.split('\n').find((line) => line.startsWith('['))!));
-    });
-  });
-  return { ready, copies };
+  const { ready, report } = startReportingWorker<{ store: unknown; revisions: number[] }>(t, ['replicas', paths.socketPath, '1', token], 'replica');
+  return { ready, copies: report };
 }
 
 test(`${PROCESSES} processes with replicas, 4 writers x ${WRITES}: every replica equals the file`, async (t) => {

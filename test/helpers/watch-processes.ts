@@ -11,11 +11,12 @@ import { runNode } from './run-process.js';
 import type { TestPaths } from './temp-dir.js';
 import type { WriteLog } from './watch-checker.js';
 
-/** Starts a watcher process; resolves `ready` once all its watches have their snapshot. */
-export function startWatchers(t: TestContext, paths: TestPaths, count: number, token: string, stallMs = 0) {
-  const child = spawn(process.execPath, [CLIENT_WORKER, 'watchers', paths.socketPath, String(count), token, String(stallMs)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts a client-worker scenario that prints READY once set up and, when it
+ * ends, one JSON array line with what it recorded.
+ */
+export function startReportingWorker<T>(t: TestContext, args: string[], what: string) {
+  const child = spawn(process.execPath, [CLIENT_WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -23,17 +24,23 @@ export function startWatchers(t: TestContext, paths: TestPaths, count: number, t
   t.after(() => child.kill('SIGKILL'));
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', () => stdout.includes('READY') && resolve());
-    child.once('close', () => reject(new Error(`watcher process ended before READY: ${stderr}`)));
+    child.once('close', () => reject(new Error(`${what} process ended before READY: ${stderr}`)));
   });
-  const records = new Promise<WatchRecord[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`watchers did not finish; stderr: ${stderr}`)), 120_000);
+  const report = new Promise<T[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not finish; stderr: ${stderr}`)), 120_000);
     child.once('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`watcher process exited ${code}: ${stderr}`));
-      resolve(JSON.parse(stdout.split('\n').find((line) => line.startsWith('['))!) as WatchRecord[]);
+      if (code !== 0) return reject(new Error(`${what} process exited ${code}: ${stderr}`));
+      resolve(JSON.parse(stdout.split('\n').find((line) => line.startsWith('['))!) as T[]);
     });
   });
-  return { ready, records };
+  return { ready, report };
+}
+
+/** Starts a watcher process; resolves `ready` once all its watches have their snapshot. */
+export function startWatchers(t: TestContext, paths: TestPaths, count: number, token: string, stallMs = 0) {
+  const { ready, report } = startReportingWorker<WatchRecord>(t, ['watchers', paths.socketPath, String(count), token, String(stallMs)], 'watcher');
+  return { ready, records: report };
 }
 
 export async function runWriters(paths: TestPaths, writers: number, each: number): Promise<WriteLog> {
