@@ -4,6 +4,7 @@
 // sidecar-process.ts starts sidecars as the test's own user; this adds the
 // uid/gid and finds a node binary that user may execute.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CLI } from './paths.js';
@@ -27,17 +28,20 @@ export type ProgramOutcome = { node: string; cli: string } | { skip: string };
  */
 export async function programForUser(uid: number, gid: number, scratchDir: string): Promise<ProgramOutcome> {
   if ((await probe(process.execPath, CLI, uid, gid)) === undefined) return { node: process.execPath, cli: CLI };
+  // A second user of the same scratch directory reuses what the first one placed there.
   const node = path.join(scratchDir, 'node');
-  const linked = await linkOrCopy(process.execPath, node);
+  const linked = existsSync(node) ? undefined : await linkOrCopy(process.execPath, node);
   if (linked !== undefined) return { skip: `uid ${uid} cannot run ${process.execPath} and it cannot be placed elsewhere: ${linked}` };
   if ((await probe(node, CLI, uid, gid)) === undefined) return { node, cli: CLI };
   // The package itself: dist/ (ESM, so with package.json) and its dependencies.
   const root = path.resolve(path.dirname(CLI), '..', '..');
   const mirror = path.join(scratchDir, 'package');
-  await mkdir(mirror, { mode: 0o755 });
-  for (const entry of ['package.json', 'dist', 'node_modules']) {
-    const failed = await linkOrCopy(path.join(root, entry), path.join(mirror, entry));
-    if (failed !== undefined) return { skip: `cannot place ${entry} where uid ${uid} can read it: ${failed}` };
+  if (!existsSync(mirror)) {
+    await mkdir(mirror, { mode: 0o755 });
+    for (const entry of ['package.json', 'dist', 'node_modules']) {
+      const failed = await linkOrCopy(path.join(root, entry), path.join(mirror, entry));
+      if (failed !== undefined) return { skip: `cannot place ${entry} where uid ${uid} can read it: ${failed}` };
+    }
   }
   const cli = path.join(mirror, path.relative(root, CLI));
   const last = await probe(node, cli, uid, gid);
