@@ -1,6 +1,6 @@
 // Benchmark suite entry: `npm run bench` (node dist/bench/run.js).
 //   --quick        ~30 s smoke run: short durations, 1 MB document only
-//   --only a,b     run only some workloads (get, durable, freeze, watch, restart, replica); the report
+//   --only a,b     run only some workloads (get, durable, freeze, watch, restart, replica, lag, journal); the report
 //                  is printed, not written over bench/results/latest.*
 //   --max-wait-s N before each workload, wait up to N s (default 60) for
 //                  other processes to leave the CPU idle; 0 to not wait
@@ -15,6 +15,8 @@ import { runLargeDocumentFreeze, type LargeDocumentFreezeOptions } from './large
 import { runWatchDelivery, type WatchDeliveryOptions } from './watch-delivery.js';
 import { runRestartAfterKill, type RestartOptions } from './restart-after-kill.js';
 import { runReplicaReads, type ReplicaReadsOptions } from './replica-reads.js';
+import { CONFIG_BYTES, runFileLag, type FileLagOptions } from './file-lag.js';
+import { runJournalDiskUse, type JournalDiskUseOptions } from './journal-disk-use.js';
 import { NOISY_ABOVE, measureForeignLoad, waitForQuiet } from './machine-quiet.js';
 import { describeCode, describeMachine, writeReport, type RunReport } from './results-report.js';
 import type { WorkloadReport } from './workload-report.js';
@@ -26,6 +28,8 @@ interface Profile {
   watch: WatchDeliveryOptions;
   restart: RestartOptions;
   replica: ReplicaReadsOptions;
+  lag: FileLagOptions;
+  journal: JournalDiskUseOptions;
 }
 
 const MB = 1024 * 1024;
@@ -55,6 +59,8 @@ const FULL: Profile = {
     memoryReplicas: 5,
     freeze: { sizesBytes: [10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
   },
+  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB, 10 * MB], sections: 100, lagMs: 8_000, waitFileEvery: 10 },
+  journal: { documentBytes: 1 * MB, sections: 100, processes: 8, inFlight: 16, keySpace: 100, stormMs: 60_000, sampleEveryMs: 1_000 },
 };
 
 const QUICK: Profile = {
@@ -80,6 +86,8 @@ const QUICK: Profile = {
     memoryReplicas: 3,
     freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
   },
+  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB], sections: 100, lagMs: 1_500, waitFileEvery: 10 },
+  journal: { documentBytes: 1 * MB, sections: 100, processes: 8, inFlight: 16, keySpace: 100, stormMs: 3_000, sampleEveryMs: 500 },
 };
 
 const WORKLOADS = {
@@ -89,6 +97,8 @@ const WORKLOADS = {
   watch: (p: Profile) => runWatchDelivery(p.watch),
   restart: (p: Profile) => runRestartAfterKill(p.restart),
   replica: (p: Profile) => runReplicaReads(p.replica),
+  lag: (p: Profile) => runFileLag(p.lag),
+  journal: (p: Profile) => runJournalDiskUse(p.journal),
 } as const;
 type WorkloadName = keyof typeof WORKLOADS;
 
