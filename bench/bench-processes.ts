@@ -129,9 +129,10 @@ function spawnWorker(spec: WorkerSpec, deadlineMs: number): RunningWorker {
 /**
  * Starts every worker, waits until all are ready (connected, set up), says go
  * to all at once, and returns their results in order. Any failure or the
- * overall deadline kills the lot.
+ * overall deadline kills the lot. `afterGo` runs beside the workers, from go
+ * on (e.g. killing the server they load at a set moment); the results wait for it.
  */
-export async function runWorkers<T>(specs: readonly WorkerSpec[], deadlineMs: number): Promise<T[]> {
+export async function runWorkers<T>(specs: readonly WorkerSpec[], deadlineMs: number, afterGo?: () => Promise<void>): Promise<T[]> {
   const t0 = performance.now();
   const workers = specs.map((spec) => spawnWorker(spec, deadlineMs));
   let timer: NodeJS.Timeout | undefined;
@@ -142,7 +143,8 @@ export async function runWorkers<T>(specs: readonly WorkerSpec[], deadlineMs: nu
     await Promise.race([Promise.all(workers.map((w) => w.ready)), deadline]);
     const t1 = performance.now();
     for (const w of workers) w.child.stdin!.write('go\n');
-    const results = (await Promise.race([Promise.all(workers.map((w) => w.result)), deadline])) as T[];
+    const beside = afterGo?.() ?? Promise.resolve();
+    const results = (await Promise.race([Promise.all([Promise.all(workers.map((w) => w.result)), beside]), deadline]))[0] as T[];
     verbose(`${workers.length} × ${specs[0]?.script}: ready after ${(t1 - t0).toFixed(0)} ms, results after ${(performance.now() - t1).toFixed(0)} ms more`);
     return results;
   } finally {

@@ -81,6 +81,8 @@ export interface TimedWrites {
   write(seq: number): unknown;
   /** How a failed write is reported (default: its error code, else its text). */
   describeError?(error: unknown): string;
+  /** Ends the run before its duration (the server is gone): no further write is issued. */
+  stopped?(): boolean;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function runTimedWrites(options: TimedWrites): Promise<DurableWorke
   const stopAt = start + options.durationMs;
   const series = new AckSeries(start);
   const lane = async () => {
-    while (performance.now() < stopAt) {
+    while (performance.now() < stopAt && options.stopped?.() !== true) {
       const seq = next++;
       const t0 = performance.now();
       try {

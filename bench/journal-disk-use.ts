@@ -5,17 +5,17 @@
 // reports it (stats.file.journalBytes) and the state directory's disk use
 // (`du -sk`). The journal must stay bounded: each background rewrite of the
 // file lets the journal before it go. The storm ends like the durable
-// workload: kill -9, a new sidecar on the same file, every acknowledged
-// write checked.
+// workload: kill -9 under load, a new sidecar on the same file, every
+// acknowledged write checked.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { verifyJsonDocument, type Verification } from './acknowledged-writes.js';
-import { recoveredAfterKill } from './after-kill.js';
-import { makeTempDir, removeTempDir, runWorkers, startSidecar, type ServerProcess } from './bench-processes.js';
+import { recoveredAfterKill, writeUntilKilled } from './after-kill.js';
+import { makeTempDir, removeTempDir, startSidecar, type ServerProcess } from './bench-processes.js';
 import { buildDocument } from './document-load.js';
-import type { DurableWorkerResult, KeyLayout } from './durable-write-result.js';
-import { readFileStats, waitForFileCurrent, type FileStats } from './file-stats.js';
+import type { KeyLayout } from './durable-write-result.js';
+import { fileStatsOf, readFileStats, waitForFileCurrent, type FileStats } from './file-stats.js';
 import { markdownTable, whole, type Goal, type WorkloadReport } from './workload-report.js';
 
 export interface JournalDiskUseOptions {
@@ -58,23 +58,25 @@ export async function runJournalDiskUse(options: JournalDiskUseOptions): Promise
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [stats, stateDirBytes] = await Promise.all([readFileStats(socketPath), diskUse(stateDir)]);
-        samples.push({ atMs: Math.round(performance.now() - start), journalBytes: stats.file?.journalBytes, stateDirBytes });
+        // The last sample may race the kill: a stats call that finds no sidecar ends the sampling.
+        const stats = await readFileStats(socketPath).catch(() => undefined);
+        if (stats === undefined || !sampling) break;
+        samples.push({ atMs: Math.round(performance.now() - start), journalBytes: stats.file?.journalBytes, stateDirBytes: await diskUse(stateDir) });
         await new Promise((resolve) => setTimeout(resolve, options.sampleEveryMs));
       }
     })();
-    const workers = await runWorkers<DurableWorkerResult>(
+    const { workers, stats } = await writeUntilKilled(
+      sidecar,
+      socketPath,
       Array.from({ length: options.processes }, (_, i) => ({
         script: 'set-worker.js',
-        args: [
-          '--socket', socketPath, '--worker-index', String(i), '--in-flight', String(options.inFlight),
-          '--duration-ms', String(options.stormMs), '--bucket-size', '0', '--key-space', String(options.keySpace),
-        ],
+        args: ['--socket', socketPath, '--worker-index', String(i), '--in-flight', String(options.inFlight), '--bucket-size', '0', '--key-space', String(options.keySpace)],
       })),
-      options.stormMs + 60_000,
+      options.stormMs,
     ).finally(() => (sampling = false));
     await sampler;
-    const file = (await readFileStats(socketPath)).file;
+    const file = fileStatsOf(stats).file;
+    // The state directory as the killed sidecar left it: journal, backups, temp files of a rewrite cut short.
     const endStateDirBytes = await diskUse(stateDir);
     const backupsBytes = await diskUse(path.join(stateDir, 'backups'));
     const acked = workers.reduce((n, w) => n + w.acked, 0);
