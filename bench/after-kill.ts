@@ -19,12 +19,14 @@ const WRITERS_STOP_WITHIN_MS = 60_000;
  * Runs set-worker processes (given without --duration-ms) against the sidecar
  * and kills it -9 `killAfterMs` after go, under load; `stats` is read just
  * before the kill. The workers stop when their connection drops.
+ * `whileWriting(killAt)` runs from go and must end by `killAt` (performance.now()).
  */
 export async function writeUntilKilled(
   sidecar: ServerProcess,
   socketPath: string,
   specs: readonly WorkerSpec[],
   killAfterMs: number,
+  whileWriting?: (killAt: number) => Promise<void>,
 ): Promise<{ workers: DurableWorkerResult[]; stats: Record<string, unknown> }> {
   let stats: Record<string, unknown> = {};
   const running = specs.map((spec) => ({
@@ -32,7 +34,8 @@ export async function writeUntilKilled(
     args: [...spec.args, '--until-disconnected', '--duration-ms', String(killAfterMs + WRITERS_STOP_WITHIN_MS)],
   }));
   const workers = await runWorkers<DurableWorkerResult>(running, killAfterMs + 2 * WRITERS_STOP_WITHIN_MS, async () => {
-    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    const killAt = performance.now() + killAfterMs;
+    await Promise.all([new Promise((resolve) => setTimeout(resolve, killAfterMs)), whileWriting?.(killAt)]);
     const client = connect({ socketPath, name: 'bench-runner' });
     stats = await client.stats().finally(() => client.close());
     await sidecar.kill9();

@@ -54,17 +54,15 @@ export async function runJournalDiskUse(options: JournalDiskUseOptions): Promise
     const layout: KeyLayout = { bucketSize: 0, keySpace: options.keySpace };
 
     const samples: Sample[] = [];
-    const start = performance.now();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        // The last sample may race the kill: a stats call that finds no sidecar ends the sampling.
-        const stats = await readFileStats(socketPath).catch(() => undefined);
-        if (stats === undefined || !sampling) break;
+    const sample = async (killAt: number) => {
+      const start = performance.now();
+      // Stops a sample interval before the kill, so no stats call is left waiting on a dead sidecar.
+      while (performance.now() + options.sampleEveryMs < killAt) {
+        const stats = await readFileStats(socketPath);
         samples.push({ atMs: Math.round(performance.now() - start), journalBytes: stats.file?.journalBytes, stateDirBytes: await diskUse(stateDir) });
         await new Promise((resolve) => setTimeout(resolve, options.sampleEveryMs));
       }
-    })();
+    };
     const { workers, stats } = await writeUntilKilled(
       sidecar,
       socketPath,
@@ -73,8 +71,8 @@ export async function runJournalDiskUse(options: JournalDiskUseOptions): Promise
         args: ['--socket', socketPath, '--worker-index', String(i), '--in-flight', String(options.inFlight), '--bucket-size', '0', '--key-space', String(options.keySpace)],
       })),
       options.stormMs,
-    ).finally(() => (sampling = false));
-    await sampler;
+      sample,
+    );
     const file = fileStatsOf(stats).file;
     // The state directory as the killed sidecar left it: journal, backups, temp files of a rewrite cut short.
     const endStateDirBytes = await diskUse(stateDir);
