@@ -9,6 +9,7 @@ import { UsageError, reportError, reportUsage } from './cli-errors.js';
 import { LOG_LEVEL_NAMES, commandHelp, overviewHelp } from './commands.js';
 import { enableCompileCache } from './compile-cache.js';
 import { ExitCode } from './exit-codes.js';
+import { resolveOwnModulesDirectly } from './own-module-resolution.js';
 import { ServeSignals } from './start-signals.js';
 
 // Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
@@ -32,7 +33,10 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       // Only now: the cache pays off for the command's modules, and --help or --version need none.
       enableCompileCache();
-      return invocation.command === 'serve' ? runServe(invocation) : runClient(invocation);
+      if (invocation.command === 'serve') return runServe(invocation);
+      // Not for serve: its resolution costs nothing later, and schema modules have hooks of their own.
+      resolveOwnModulesDirectly();
+      return runClient(invocation);
   }
 }
 
