@@ -4,14 +4,16 @@
 // `node -e 0` measured in the same run, interleaved round by round. Two floors
 // run beside them: minimal-get.ts (node:net, msgpackr and one get in one file,
 // no library: what any Node client of the socket pays) and the import of
-// node:net and msgpackr alone. Wall time is taken around the process from
+// node:net and msgpackr alone. And the import's cost in an application that
+// already loads 60 small modules of its own, against that application alone.
+// Wall time is taken around the process from
 // spawn to exit; peak memory is the kernel's maxrss of the process, which a
 // one-line preload (given to every process measured, the baseline too) prints
 // as the process exits.
 //   node dist/bench/cli-startup.js [--runs N]
 // Prints a markdown table and writes bench/results/cli-startup.{json,md}.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +57,19 @@ function measure(preload: string, args: readonly string[], env: Record<string, s
   });
 }
 
+/** Module count of the stand-in application: a chain of small ES modules, each importing the next. */
+const APP_MODULES = 60;
+
+/** Writes the stand-in application into `dir`; returns the path of its first module. */
+async function writeApplication(dir: string, count: number): Promise<string> {
+  await mkdir(dir);
+  for (let i = 1; i <= count; i++) {
+    const next = i < count ? `import { value${i + 1} } from './module${i + 1}.mjs';\nexport const value${i} = value${i + 1} + 1;\n` : `export const value${i} = 1;\n`;
+    await writeFile(path.join(dir, `module${i}.mjs`), next);
+  }
+  return path.join(dir, 'module1.mjs');
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -68,6 +83,7 @@ try {
   const preload = path.join(dir, 'maxrss.cjs');
   await writeFile(preload, "process.on('exit', () => require('node:fs').writeSync(3, String(process.resourceUsage().maxRSS)));\n");
   const socketPath = path.join(dir, 's.sock');
+  const app = await writeApplication(path.join(dir, 'app'), APP_MODULES);
   const sidecar = await startSidecar(path.join(dir, 'config.json'), socketPath);
   const get = [CLI, 'get', 'a', '--socket', socketPath];
   const cases: Record<string, { args: readonly string[]; env?: Record<string, string> }> = {
@@ -82,6 +98,8 @@ try {
     "floor: import('node:net'), msgpackr": { args: ['--input-type=module', '-e', "await import('node:net'); await import('msgpackr/pack')"] },
     // Why the import's memory is what it is: the same import with V8's optimising compiler off.
     "import('config-sidecar'), node --no-opt": { args: ['--no-opt', '--input-type=module', '-e', "await import('config-sidecar')"] },
+    [`an application of ${APP_MODULES} modules`]: { args: ['--input-type=module', '-e', `await import(${JSON.stringify(app)})`] },
+    [`the same, then import('config-sidecar')`]: { args: ['--input-type=module', '-e', `await import(${JSON.stringify(app)}); await import('config-sidecar')`] },
   };
   type Case = keyof typeof cases;
   await measure(preload, [CLI, 'set', 'a', '1', '--socket', socketPath]);
@@ -102,6 +120,8 @@ try {
   const floor = figures['floor: minimal-get.js a']!;
   const codecFloor = figures["floor: import('node:net'), msgpackr"]!;
   const noOpt = figures["import('config-sidecar'), node --no-opt"]!;
+  const appAlone = figures[`an application of ${APP_MODULES} modules`]!;
+  const appWithLibrary = figures[`the same, then import('config-sidecar')`]!;
   const outcome = {
     cliWallRatio: cli.wallMs / bare.wallMs,
     cliPeakRatio: cli.peakMiB / bare.peakMiB,
@@ -112,6 +132,8 @@ try {
     codecFloorWallMsAbove: codecFloor.wallMs - bare.wallMs,
     codecFloorPeakMiBAbove: codecFloor.peakMiB - bare.peakMiB,
     importNoOptPeakMiBAbove: noOpt.peakMiB - bare.peakMiB,
+    importInAppWallMsAbove: appWithLibrary.wallMs - appAlone.wallMs,
+    importInAppPeakMiBAbove: appWithLibrary.peakMiB - appAlone.peakMiB,
   };
   const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const row = (name: string, f: { wallMs: number; peakMiB: number }) => `| ${name} | ${f.wallMs.toFixed(1)} | ${f.peakMiB.toFixed(1)} |`;
@@ -133,6 +155,7 @@ try {
     `- floor, a get without the library (minimal-get.js): wall ${outcome.floorWallRatio.toFixed(2)}×, peak ${outcome.floorPeakRatio.toFixed(2)}× node -e 0; ` +
       `node:net and msgpackr alone: +${outcome.codecFloorWallMsAbove.toFixed(1)} ms, +${outcome.codecFloorPeakMiBAbove.toFixed(1)} MiB`,
     `- the library import under node --no-opt: +${outcome.importNoOptPeakMiBAbove.toFixed(1)} MiB (the rest of its peak is V8's optimising compiler, started by the module loader's path functions)`,
+    `- the library import in an application of ${APP_MODULES} modules: +${outcome.importInAppWallMsAbove.toFixed(1)} ms, +${outcome.importInAppPeakMiBAbove.toFixed(1)} MiB above the application alone`,
     '',
   ].join('\n');
   process.stdout.write(text);
