@@ -1,8 +1,8 @@
 // The package's own relative imports resolved as URLs, without Node's
-// file-system checks: a client command loads ~45 of them, and the default
+// file-system checks: a `get` resolves ~75 of them, and the default
 // resolver's realpath and path-to-URL work on each makes Node's path functions
-// hot enough for V8 to start its optimising compiler, ~6 MiB of the peak and
-// ~5 ms of a `get` (bench/results/cli-startup.md; docs/decisions.md, "CLI").
+// hot enough for V8 to start its optimising compiler: ~6 MiB of the peak and
+// a few ms of a `get` (bench/results/cli-startup.md; docs/decisions.md, "CLI").
 
 // Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
 const module = process.getBuiltinModule('node:module');
