@@ -43,6 +43,8 @@ export interface CheckpointEvents {
 /** Rewrites in a row that find a new hand edit before the loop backs off (the file keeps changing). */
 const MAX_TAKE_INS = 50;
 const RETRY_MIN_MS = 50;
+/** Failed rewrites in a row after which writes waiting for the file are answered FILE_LAGGING (one failure may be passing). */
+const FAILURES_BEFORE_LAGGING = 3;
 const RETRY_MAX_MS = 5000;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
@@ -134,6 +136,7 @@ export class CheckpointWriter {
   private async loop(): Promise<void> {
     let takeIns = 0;
     let delay = 0;
+    let failures = 0;
     while (!this.stopped && this.fileRevision < this.target) {
       if (delay > 0) await this.sleep(delay);
       if (this.stopped) return;
@@ -146,6 +149,7 @@ export class CheckpointWriter {
         this.landed(rendered.revision);
         takeIns = 0;
         delay = 0;
+        failures = 0;
       } catch (error) {
         if (error instanceof OutcomeUnknown) {
           this.stop();
@@ -159,7 +163,7 @@ export class CheckpointWriter {
         this.counters.failedRewrites++;
         this.failure = (error as Error).message;
         this.events.onFailed(error);
-        for (const waiter of this.waiters.splice(0)) waiter.reject(this.lagging(waiter.revision, this.failure));
+        if (++failures >= FAILURES_BEFORE_LAGGING) for (const waiter of this.waiters.splice(0)) waiter.reject(this.lagging(waiter.revision, this.failure));
         delay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, delay * 2));
       }
     }

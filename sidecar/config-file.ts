@@ -555,10 +555,13 @@ export class ConfigFile implements CheckpointTarget {
     }
   }
 
-  /** The file is known to hold diskBytes (no edit seen since that has not been taken in). */
+  /** The file is known to hold diskBytes durably (no edit seen since that has not been taken in). */
   private holdsDiskBytes(): boolean {
-    return this.onDisk?.bytes !== undefined && this.onDisk.bytes === this.diskBytes;
+    return this.onDisk?.bytes !== undefined && this.onDisk.bytes === this.diskBytes && !this.renamedNotDurable;
   }
+
+  /** The last rewrite was renamed into place but its directory fsync failed. */
+  private renamedNotDurable = false;
 
   private async replaceFile(data: Buffer, doc: JsonObject, byClients: boolean): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
@@ -600,11 +603,16 @@ export class ConfigFile implements CheckpointTarget {
         },
       });
     } catch (error) {
-      if (error instanceof WriteFailure && error.renamed) recordRename();
+      if (error instanceof WriteFailure && error.renamed) {
+        recordRename();
+        // In place but not durable (the directory fsync failed): the next rewrite writes it again.
+        this.renamedNotDurable = true;
+      }
       if (pinned !== undefined) this.afterReplace(pinned, error instanceof WriteFailure && error.renamed);
       throw error;
     }
     recordRename();
+    this.renamedNotDurable = false;
     if (pinned !== undefined) this.afterReplace(pinned, true);
   }
 

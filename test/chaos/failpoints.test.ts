@@ -1,8 +1,10 @@
 // Crashes and disk errors mid-save (docs/defects.md, D1, D3, D7): every step
-// of a durable write is failed on purpose, once and from then on. Each time
-// the writer gets WRITE_FAILED with the OS reason, the file is byte-identical
-// to before, nothing was acknowledged before the directory fsync, memory still
-// equals disk, no temp file is left, and once the fault clears writes succeed.
+// of a commit (the journal's append and datasync) and of the file's rewrite
+// behind it is failed on purpose, once and from then on. A commit that fails
+// answers WRITE_FAILED with the OS reason and applies nothing; a rewrite that
+// fails never fails a write (it is committed), leaves the file byte-identical,
+// says so in health, and is retried until the file catches up. Nothing is
+// acknowledged before its journal record is durable, and no temp file is left.
 // Then the process is killed at every step of the very first write and of a
 // later one: each restart serves, with every acknowledged write.
 import assert from 'node:assert/strict';
@@ -13,13 +15,14 @@ import { ConfigSidecarError, connect, type ConfigClient } from '../../client/ind
 import { Sidecar, createLogger } from '../../sidecar/index.js';
 import { FaultyFs, type FailStep } from '../helpers/faulty-fs.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { startLineProcess } from '../helpers/line-process.js';
 import { CRASHING_SIDECAR } from '../helpers/paths.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 
 async function start(t: TestContext): Promise<{ faulty: FaultyFs; client: ConfigClient; configPath: string; sidecar: Sidecar }> {
   const { faulty, client, paths, sidecar } = await startFaultySidecar(t);
-  await client.set('a', 1);
+  await client.set('a', 1, { waitForFile: true });
   return { faulty, client, configPath: paths.configPath, sidecar };
 }
 
@@ -40,22 +43,25 @@ async function noTempFiles(configPath: string): Promise<void> {
   assert.deepEqual(names.filter((name) => name.includes('.tmp-')), []);
 }
 
-const STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir', 'journal-write', 'journal-sync'];
+/** The commit's steps: a failure there fails the write. */
+const JOURNAL_STEPS: FailStep[] = ['journal-write', 'journal-sync'];
+/** The config file's rewrite behind the journal: a failure there delays the file, never a write. */
+const REWRITE_STEPS: FailStep[] = ['open', 'write', 'zero-write', 'fsync', 'close', 'rename', 'fsync-dir'];
 
-for (const step of STEPS) {
-  test(`a failure at ${step}, once: WRITE_FAILED, the file untouched, the next write succeeds`, async (t) => {
+for (const step of JOURNAL_STEPS) {
+  test(`a failure at ${step}, once: WRITE_FAILED, nothing applied, the file untouched, the next write succeeds`, async (t) => {
     const { faulty, client, configPath } = await start(t);
     const before = await readFile(configPath);
     faulty.arm({ step, mode: 'once', code: 'EIO' });
     await writeFails(client, 2, 'EIO', step);
     assert.deepEqual(await readFile(configPath), before, 'byte-identical');
-    assert.equal(await client.get('a'), 1, 'memory equals disk');
+    assert.equal(await client.get('a'), 1, 'nothing applied');
     const health = await client.health();
     assert.equal(health.status, 'degraded');
     assert.equal(health.memoryEqualsDisk, true);
     await noTempFiles(configPath);
 
-    await client.set('a', 3);
+    await client.set('a', 3, { waitForFile: true });
     assert.deepEqual(JSON.parse(await readFile(configPath, 'utf8')), { a: 3 });
     assert.equal((await client.health()).status, 'ok');
   });
@@ -71,7 +77,7 @@ for (const step of STEPS) {
     await noTempFiles(configPath);
 
     faulty.disarm();
-    await client.set('a', 4);
+    await client.set('a', 4, { waitForFile: true });
     assert.deepEqual(JSON.parse(await readFile(configPath, 'utf8')), { a: 4 });
     const health = await client.health();
     assert.equal(health.status, 'ok');
@@ -79,33 +85,88 @@ for (const step of STEPS) {
   });
 }
 
+for (const step of REWRITE_STEPS) {
+  test(`a failure at ${step} of the file's rewrite, once: the write is committed, the rewrite is retried, the file catches up`, async (t) => {
+    const { faulty, client, configPath } = await start(t);
+    faulty.arm({ step, mode: 'once', code: 'EIO' });
+    await client.set('a', 2, { waitForFile: true });
+    assert.deepEqual(JSON.parse(await readFile(configPath, 'utf8')), { a: 2 });
+    const stats = await client.stats();
+    assert.equal((stats.file as { failedRewrites: number }).failedRewrites, 1, 'the first rewrite failed and was retried');
+    assert.equal((await client.health()).status, 'ok');
+    await noTempFiles(configPath);
+  });
+
+  test(`a failure at ${step} of the file's rewrite, from then on: writes are committed and served, the file trails until the fault clears`, async (t) => {
+    const { faulty, client, configPath } = await start(t);
+    const before = await readFile(configPath);
+    faulty.arm({ step, mode: 'always', code: 'ENOSPC' });
+    await client.set('a', 2);
+    assert.equal(await client.get('a'), 2, 'committed and served');
+    await assert.rejects(client.set('a', 3, { waitForFile: true }), (error: unknown) => {
+      assert.ok(error instanceof ConfigSidecarError);
+      assert.equal(error.code, 'FILE_LAGGING');
+      assert.equal(typeof error.details?.revision, 'number');
+      return true;
+    });
+    assert.equal(await client.get('a'), 3, 'a write whose file lags is still committed');
+    const health = await client.health();
+    assert.equal(health.status, 'degraded');
+    assert.equal(health.memoryEqualsDisk, false);
+    assert.ok(health.reasons.some((reason) => reason.includes('could not be rewritten') && reason.includes(step === 'zero-write' ? 'no progress' : 'ENOSPC')), JSON.stringify(health.reasons));
+    if (step !== 'fsync-dir') assert.deepEqual(await readFile(configPath), before, 'byte-identical while the fault holds');
+    await noTempFiles(configPath);
+
+    faulty.disarm();
+    await fileCaughtUp(client);
+    assert.deepEqual(JSON.parse(await readFile(configPath, 'utf8')), { a: 3 });
+    const after = await client.health();
+    assert.equal(after.status, 'ok', JSON.stringify(after.reasons));
+    assert.equal(after.memoryEqualsDisk, true);
+  });
+}
+
 test('a short write is completed, not mistaken for the whole', async (t) => {
   const { faulty, client, configPath } = await start(t);
   faulty.arm({ step: 'short-write', mode: 'once' });
-  await client.set('long', 'x'.repeat(10_000));
+  await client.set('long', 'x'.repeat(10_000), { waitForFile: true });
   assert.equal(JSON.parse(await readFile(configPath, 'utf8')).long, 'x'.repeat(10_000));
 });
 
-test('no write is acknowledged before the directory fsync has completed', async (t) => {
+test('no write is acknowledged before its journal record is durable', async (t) => {
   const { faulty, client } = await start(t);
-  const held = faulty.holdAt('fsync-dir');
+  const held = faulty.holdAt('journal-sync');
   let acknowledged = false;
   const write = client.set('a', 2).then(() => (acknowledged = true));
   await held.entered;
-  // The sidecar is inside the directory fsync now: the answer must not be out yet.
+  // The sidecar is inside the journal's datasync now: the answer must not be out yet.
   await client.ping();
   assert.equal(acknowledged, false);
+  held.release();
+  await write;
+  assert.equal(acknowledged, true);
+});
+
+test('a write waiting for the file is not answered before the file\'s directory fsync has completed', async (t) => {
+  const { faulty, client } = await start(t);
+  const held = faulty.holdAt('fsync-dir');
+  let acknowledged = false;
+  const write = client.set('a', 2, { waitForFile: true }).then(() => (acknowledged = true));
+  await held.entered;
+  await client.ping();
+  assert.equal(acknowledged, false);
+  assert.equal(await client.get('a'), 2, 'committed and served before the file holds it');
   held.release();
   await write;
   assert.equal(acknowledged, true);
   assert.deepEqual(faulty.log.slice(-4), ['fsync', 'close', 'rename', 'fsync-dir']);
 });
 
-test('permission denied (EACCES) on creating the temp file: WRITE_FAILED naming it, file intact, recovery', async (t) => {
+test('permission denied (EACCES) on the journal: WRITE_FAILED naming it, nothing applied, recovery', async (t) => {
   const { faulty, client, configPath } = await start(t);
   const before = await readFile(configPath);
-  faulty.arm({ step: 'open', mode: 'always', code: 'EACCES' });
-  await writeFails(client, 2, 'EACCES', 'open');
+  faulty.arm({ step: 'journal-write', mode: 'always', code: 'EACCES' });
+  await writeFails(client, 2, 'EACCES', 'journal-write');
   assert.deepEqual(await readFile(configPath), before);
   assert.equal((await client.health()).status, 'degraded');
   faulty.disarm();
@@ -187,7 +248,7 @@ test('a crash at every step of the first write and of a later one: each restart 
   }
 });
 
-for (const step of ['rename', 'journal-sync'] as const) {
+for (const step of ['journal-write', 'journal-sync'] as const) {
   test(`a write answered WRITE_FAILED at ${step} is never rebuilt from the journal`, async (t) => {
     const { faulty, client, configPath, sidecar } = await start(t);
     faulty.arm({ step, mode: 'once', code: 'EIO' });
