@@ -280,10 +280,12 @@ export class ConfigFile implements CheckpointTarget {
       );
       doc = applyWriteOps(last, merged.ops);
       conflicts = merged.conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
+      // The edit's values that were not applied stay readable: its whole text is kept aside.
+      const keptAt = conflicts.length === 0 ? undefined : await this.keepRejected(raw, 'edited-while-down');
       reason =
         `${this.configPath} was edited while the sidecar was down; the edit was merged with the ${journal.commits.filter((commit) => commit.last > from).length} ` +
         `flush(es) committed after the file was last written (${journal.path})` +
-        (conflicts.length === 0 ? '' : `; at ${conflicts.join(', ')} the edit conflicted with committed writes, whose values were kept`);
+        (conflicts.length === 0 ? '' : `; at ${conflicts.join(', ')} the edit conflicted with committed writes, whose values were kept (the edit's text is kept in ${keptAt})`);
       this.log.warn({ config: this.configPath, journal: journal.path, conflicts }, 'the config file was edited while the sidecar was down; merged with the commit journal');
     }
     const bytes = this.renderAt(doc, version);
@@ -828,9 +830,9 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /** Keeps a copy of rejected text in quarantine/; the file itself is left for its author to fix. */
-  async keepRejected(raw: Buffer): Promise<string> {
+  async keepRejected(raw: Buffer, suffix = 'rejected'): Promise<string> {
     await this.fs.mkdir(this.quarantineDir, 0o700);
-    const target = this.quarantineName('rejected');
+    const target = this.quarantineName(suffix);
     await this.replace(target, raw, 0o600);
     await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;
