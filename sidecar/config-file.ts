@@ -11,7 +11,7 @@ import { closeSync, fstatSync, openSync, read, readFileSync, statSync, type BigI
 import { promisify } from 'node:util';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, formatPath, isPlainObject, parseExactJson } from '../protocol/index.js';
+import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, diffValues, formatPath, isPlainObject, parseExactJson } from '../protocol/index.js';
 import { applyWriteOps, type JsonObject } from './document.js';
 import { Backups } from './backups.js';
 import { CommitJournal, newestJournal, replayCommits, snapshotName, type JournalContents } from './commit-journal.js';
@@ -138,6 +138,8 @@ export class ConfigFile implements CheckpointTarget {
   private journalLane: Promise<void> = Promise.resolve();
   /** The newest file text known durable (the last rewrite, or the start's): what the next journal's checkpoint is made of. */
   private checkpointBase: { revision: number; bytes: Buffer | undefined } | undefined;
+  /** The journal size past which it starts again from a checkpoint; default: 1 MiB or 4 copies of the document, whichever is more. */
+  rotateBytes: number | undefined;
   /** Size of the journal files now, and the most they have taken (stats). */
   readonly journalUse = { bytes: 0, peakBytes: 0 };
   /** state.json could not be read at start (health names it). */
@@ -267,17 +269,8 @@ export class ConfigFile implements CheckpointTarget {
       reason = `${this.configPath} was behind the commit journal: ${behind} committed flush(es) re-applied from ${journal.path}`;
       this.log.warn({ config: this.configPath, journal: journal.path, flushes: behind }, 'the config file was behind the commit journal; re-applied');
     } else {
-      // The edit started from the last version the file was known to hold (or the checkpoint, if that is older).
-      const from = lastPoint !== undefined && lastPoint.revision > journal.checkpoint.revision ? lastPoint.revision : journal.checkpoint.revision;
-      const merged = mergeEdit(
-        this.replayOnto(
-          base.doc,
-          journal.commits.filter((commit) => commit.last <= from),
-          journal,
-        ),
-        last,
-        checked.doc,
-      );
+      const { revision: from, doc: startedFrom } = this.editBase(journal, base.doc, checked.doc);
+      const merged = mergeEdit(startedFrom, last, checked.doc);
       doc = applyWriteOps(last, merged.ops);
       conflicts = merged.conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
       // The edit's values that were not applied stay readable: its whole text is kept aside.
@@ -291,6 +284,26 @@ export class ConfigFile implements CheckpointTarget {
     const bytes = this.renderAt(doc, version);
     await this.replaceConfig(bytes, doc, false);
     return { doc, existed: true, fileVersion: version, recovered: { reason }, ...(conflicts === undefined || conflicts.length === 0 ? {} : { conflicts }) };
+  }
+
+  /**
+   * The version an edit made while the sidecar was down started from: the
+   * file held the last version recorded in the journal, or the one before
+   * (a crash between a `file` record and its rename).
+   * The one the edit differs from at the fewest paths; on a tie the older
+   * one, so a committed change the edit did not touch is never taken back.
+   */
+  private editBase(journal: JournalContents, checkpointDoc: JsonObject, edit: JsonObject): { revision: number; doc: JsonObject } {
+    const recorded = [...new Set(journal.points.map((point) => point.revision))].slice(-2);
+    // No version of the file recorded at all (the file was made by hand while down): it started from nothing.
+    const revisions = recorded.length === 0 ? [journal.checkpoint.revision] : recorded;
+    let best: { revision: number; doc: JsonObject; distance: number } | undefined;
+    for (const revision of revisions) {
+      const doc = this.replayOnto(checkpointDoc, journal.commits.filter((commit) => commit.last <= revision), journal);
+      const distance = diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length;
+      if (best === undefined || distance < best.distance) best = { revision, doc, distance };
+    }
+    return best!;
   }
 
   /** The document a journal's checkpoint holds (its base must be readable). */
@@ -439,17 +452,21 @@ export class ConfigFile implements CheckpointTarget {
     const base = this.checkpointBase!;
     const seq = this.nextJournalSeq++;
     const previous = this.journal;
+    let snapshot: { snapshot: string; sha256: string } | null = null;
+    if (base.bytes !== undefined) {
+      snapshot = { snapshot: snapshotName(seq), sha256: sha256(base.bytes) };
+      await this.replace(path.join(this.generation.dir, snapshot.snapshot), base.bytes, 0o600);
+    }
+    const carried = previous?.commitsAfter(base.revision) ?? [];
     let next: CommitJournal;
     try {
-      let snapshot: { snapshot: string; sha256: string } | null = null;
-      if (base.bytes !== undefined) {
-        snapshot = { snapshot: snapshotName(seq), sha256: sha256(base.bytes) };
-        await this.replace(path.join(this.generation.dir, snapshot.snapshot), base.bytes, 0o600);
-      }
-      const carried = previous?.commitsAfter(base.revision) ?? [];
       next = await CommitJournal.start(this.fs, this.generation.dir, seq, { kind: 'checkpoint', revision: base.revision, base: snapshot }, carried);
     } catch (error) {
-      this.journalBroken = true;
+      // The journal in use (if any) stays in use; the snapshot made for the new one is of no use.
+      if (snapshot !== null) {
+        const orphan = path.join(this.generation.dir, snapshot.snapshot);
+        await this.fs.unlink(orphan).catch((unlinkError: unknown) => this.log.warn({ err: unlinkError, file: orphan }, 'could not remove the snapshot of a journal that failed to start'));
+      }
       throw error;
     }
     this.journal = next;
@@ -552,7 +569,7 @@ export class ConfigFile implements CheckpointTarget {
     this.checkpointBase = { revision: rendered.revision, bytes: rendered.bytes };
     await this.keepBackup(rendered.bytes);
     // Records worth a few copies of the document: start again from this checkpoint (amortised, a set's cost stays flat).
-    if ((this.journal?.size ?? 0) > Math.max(ROTATE_MIN_BYTES, 4 * rendered.bytes.length)) {
+    if ((this.journal?.size ?? 0) > (this.rotateBytes ?? Math.max(ROTATE_MIN_BYTES, 4 * rendered.bytes.length))) {
       await this.inJournal(() => this.rotate()).catch((error: unknown) => this.log.warn({ err: error }, 'could not start a new commit journal; the next rewrite tries again'));
     }
   }

@@ -80,6 +80,8 @@ export interface SidecarOptions {
   onFatal?(error: Error): void;
   /** Layers served below the file: fleet (etcd), system file, locks (docs/operations.md). */
   layers?: LayerOptions;
+  /** The commit journal's size past which it starts again from a checkpoint (bytes; default 1 MiB or 4 copies of the document). */
+  journalRotateBytes?: number;
 }
 
 export class Sidecar {
@@ -177,6 +179,7 @@ export class Sidecar {
       file.maxDepth = limits.maxDepth;
       file.maxDocumentBytes = limits.maxDocumentBytes;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
+      file.rotateBytes = options.journalRotateBytes;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, chainStates(journalState(file.previousJournal, log), backupStates(file.backups, fs, log)));
       if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;

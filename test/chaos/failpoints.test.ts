@@ -8,11 +8,12 @@
 // Then the process is killed at every step of the very first write and of a
 // later one: each restart serves, with every acknowledged write.
 import assert from 'node:assert/strict';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { appendFile, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigSidecarError, connect, type ConfigClient } from '../../client/index.js';
 import { Sidecar, createLogger } from '../../sidecar/index.js';
+import { encodeRecord } from '../../sidecar/commit-journal.js';
 import { FaultyFs, type FailStep } from '../helpers/faulty-fs.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
 import { fileCaughtUp } from '../helpers/file-caught-up.js';
@@ -181,14 +182,16 @@ type Write = readonly [key: string, value: number];
  * by one, and returns those acknowledged before it died, and the steps it took
  * when it did not crash.
  */
-async function crashRun(t: TestContext, paths: TestPaths, step: number, writes: readonly Write[]): Promise<{ acked: Write[]; crashed: boolean; steps: string[] }> {
-  const proc = await startLineProcess(t, CRASHING_SIDECAR, [paths.configPath, paths.socketPath, String(step)]);
+async function crashRun(t: TestContext, paths: TestPaths, step: number, writes: readonly Write[], rotateBytes?: number): Promise<{ acked: Write[]; crashed: boolean; steps: string[] }> {
+  const proc = await startLineProcess(t, CRASHING_SIDECAR, [paths.configPath, paths.socketPath, String(step), ...(rotateBytes === undefined ? [] : [String(rotateBytes)])]);
   const exited = new Promise<string>((resolve) => proc.child.once('exit', (code, signal) => resolve(String(signal ?? code))));
   const client = connect({ socketPath: paths.socketPath, defaultTimeoutMs: 15_000 });
   const acked: Write[] = [];
   try {
     for (const write of writes) {
-      const outcome = await Promise.race([client.set(write[0], write[1]).then(() => 'acked', (error: unknown) => `failed: ${String(error)}`), exited]);
+      // Answered once the file holds it: the steps of its commit, its rewrite and (with rotateBytes) the journal's
+      // new start all come before the answer, in the same order every run.
+      const outcome = await Promise.race([client.set(write[0], write[1], { waitForFile: true }).then(() => 'acked', (error: unknown) => `failed: ${String(error)}`), exited]);
       if (outcome !== 'acked') {
         assert.equal(await exited, 'SIGKILL', `the write ended "${outcome}" without the crash`);
         return { acked, crashed: true, steps: [] };
@@ -231,22 +234,26 @@ async function restartKeeps(t: TestContext, paths: TestPaths, acked: readonly Wr
 const FIRST: Write[] = [['a', 1]];
 const LATER: Write[] = [['a', 1], ['b', 2]];
 
-test('a crash at every step of the first write and of a later one: each restart serves every acknowledged write', async (t) => {
-  const measured = await crashRun(t, await testPaths(t), 0, LATER);
-  assert.equal(measured.crashed, false);
-  const firstOnly = await crashRun(t, await testPaths(t), 0, FIRST);
-  const firstSteps = firstOnly.steps.length;
-  const allSteps = measured.steps.length;
-  assert.ok(firstSteps > 0 && allSteps > firstSteps, `steps: first write ${firstSteps}, both ${allSteps}`);
-  t.diagnostic(`first write: ${firstOnly.steps.join(' ')}; later write: ${measured.steps.slice(firstSteps).join(' ')}`);
-  for (let step = 1; step <= allSteps; step++) {
-    const paths = await testPaths(t);
-    const run = await crashRun(t, paths, step, LATER);
-    const label = `crash at step ${step} (${measured.steps[step - 1]}) of the ${step <= firstSteps ? 'first' : 'later'} write`;
-    assert.ok(run.crashed, `${label}: the process was killed`);
-    await restartKeeps(t, paths, run.acked, LATER, label);
-  }
-});
+for (const rotation of [false, true]) {
+  const rotateBytes = rotation ? 1 : undefined;
+  const what = rotation ? ', with the journal started again from a checkpoint after every rewrite' : '';
+  test(`a crash at every step of the first write and of a later one${what}: each restart serves every acknowledged write`, async (t) => {
+    const measured = await crashRun(t, await testPaths(t), 0, LATER, rotateBytes);
+    assert.equal(measured.crashed, false);
+    const firstOnly = await crashRun(t, await testPaths(t), 0, FIRST, rotateBytes);
+    const firstSteps = firstOnly.steps.length;
+    const allSteps = measured.steps.length;
+    assert.ok(firstSteps > 0 && allSteps > firstSteps, `steps: first write ${firstSteps}, both ${allSteps}`);
+    t.diagnostic(`first write: ${firstOnly.steps.join(' ')}; later write: ${measured.steps.slice(firstSteps).join(' ')}`);
+    for (let step = 1; step <= allSteps; step++) {
+      const paths = await testPaths(t);
+      const run = await crashRun(t, paths, step, LATER, rotateBytes);
+      const label = `crash at step ${step} (${measured.steps[step - 1]}) of the ${step <= firstSteps ? 'first' : 'later'} write${what}`;
+      assert.ok(run.crashed, `${label}: the process was killed`);
+      await restartKeeps(t, paths, run.acked, LATER, label);
+    }
+  });
+}
 
 for (const step of ['journal-write', 'journal-sync'] as const) {
   test(`a write answered WRITE_FAILED at ${step} is never rebuilt from the journal`, async (t) => {
@@ -263,3 +270,51 @@ for (const step of ['journal-write', 'journal-sync'] as const) {
     assert.deepEqual(await reader.get(''), { a: 1 });
   });
 }
+
+test('a file edited while the sidecar was down, behind the journal, is merged with it: committed writes kept, the edit applied, conflicts reported', async (t) => {
+  const before: Write[] = [['a', 1], ['b', 1], ['c', 1]];
+  const all: Write[] = [...before, ['a', 2]];
+  const threeSteps = (await crashRun(t, await testPaths(t), 0, before)).steps.length;
+  const allSteps = (await crashRun(t, await testPaths(t), 0, all)).steps;
+  // The fourth write's commit and its file record are durable; the crash comes as its rewrite opens its temp file.
+  const crashAt = allSteps.indexOf('open', threeSteps) + 1;
+  assert.deepEqual(allSteps.slice(threeSteps, crashAt), ['journal-write', 'journal-sync', 'journal-write', 'journal-sync', 'open']);
+  const paths = await testPaths(t);
+  const run = await crashRun(t, paths, crashAt, all);
+  assert.ok(run.crashed);
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 1, b: 1, c: 1 }, 'the file trails the journal');
+
+  // Edited by hand while down, from the file as it was: a conflicts with the committed a=2.
+  await writeFile(paths.configPath, JSON.stringify({ a: 10, b: 20, e: 5 }, null, 2));
+  const sidecar = await Sidecar.start({ configPath: paths.configPath, socketPath: paths.socketPath, logger: createLogger('silent') });
+  t.after(() => sidecar.stop());
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  assert.deepEqual(await client.get(''), { a: 2, b: 20, e: 5 });
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 2, b: 20, e: 5 }, 'the file holds the merge');
+  const health = await client.health();
+  assert.equal(health.status, 'degraded');
+  const reason = health.reasons.find((text) => text.includes('edited while the sidecar was down'));
+  assert.ok(reason !== undefined && /at a the edit conflicted/.test(reason), JSON.stringify(health.reasons));
+  const quarantined = (await readdir(path.join(path.dirname(paths.configPath), '.config.json.sidecar', 'quarantine'))).filter((name) => name.endsWith('.edited-while-down'));
+  assert.equal(quarantined.length, 1, 'the edit as it was typed is kept');
+});
+
+test('a torn record at the end of the journal (a crash mid-append) is dropped: every acknowledged write is served', async (t) => {
+  const paths = await testPaths(t);
+  const writes: Write[] = [['a', 1], ['b', 2], ['c', 3]];
+  const steps = (await crashRun(t, await testPaths(t), 0, writes)).steps;
+  // Killed as the third write's commit record is appended: its commit never happened.
+  const third = steps.lastIndexOf('journal-write', steps.lastIndexOf('journal-write') - 1) + 1;
+  const run = await crashRun(t, paths, third, writes);
+  assert.ok(run.crashed);
+  assert.equal(run.acked.length, 2);
+  // The record written half: what a crash in the middle of the append leaves.
+  const stateDir = path.join(path.dirname(paths.configPath), '.config.json.sidecar');
+  const generation = (await readdir(stateDir)).find((name) => name.startsWith('gen-'))!;
+  const journal = (await readdir(path.join(stateDir, generation))).filter((name) => name.startsWith('journal-')).sort().at(-1)!;
+  const frame = encodeRecord({ kind: 'commit', first: 99, last: 99, changes: [{ segments: ['torn'], value: 1 }] });
+  await appendFile(path.join(stateDir, generation, journal), frame.subarray(0, frame.length - 3));
+  await unlink(paths.configPath);
+  await restartKeeps(t, paths, run.acked, writes, 'after a torn journal tail');
+});
