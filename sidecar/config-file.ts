@@ -137,7 +137,7 @@ export class ConfigFile implements CheckpointTarget {
   /** Journal appends and rotations, one at a time in call order. */
   private journalLane: Promise<void> = Promise.resolve();
   /** The newest file text known durable (the last rewrite, or the start's): what the next journal's checkpoint is made of. */
-  private checkpointBase: { revision: number; bytes: Buffer | undefined } | undefined;
+  private checkpointBase: { revision: number; bytes: Buffer | undefined; sha256?: string } | undefined;
   /** The journal size past which it starts again from a checkpoint; default: 1 MiB or 4 copies of the document, whichever is more. */
   rotateBytes: number | undefined;
   /** Size of the journal files now, and the most they have taken (stats). */
@@ -454,7 +454,7 @@ export class ConfigFile implements CheckpointTarget {
     const previous = this.journal;
     let snapshot: { snapshot: string; sha256: string } | null = null;
     if (base.bytes !== undefined) {
-      snapshot = { snapshot: snapshotName(seq), sha256: sha256(base.bytes) };
+      snapshot = { snapshot: snapshotName(seq), sha256: base.sha256 ?? sha256(base.bytes) };
       await this.replace(path.join(this.generation.dir, snapshot.snapshot), base.bytes, 0o600);
     }
     const carried = previous?.commitsAfter(base.revision) ?? [];
@@ -566,7 +566,7 @@ export class ConfigFile implements CheckpointTarget {
       const failure = await this.notCommitted(error);
       throw failure;
     }
-    this.checkpointBase = { revision: rendered.revision, bytes: rendered.bytes };
+    this.checkpointBase = { revision: rendered.revision, bytes: rendered.bytes, sha256: rendered.sha256 };
     await this.keepBackup(rendered.bytes);
     // Records worth a few copies of the document: start again from this checkpoint (amortised, a set's cost stays flat).
     if ((this.journal?.size ?? 0) > (this.rotateBytes ?? Math.max(ROTATE_MIN_BYTES, 4 * rendered.bytes.length))) {
