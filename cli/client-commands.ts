@@ -6,7 +6,9 @@ import { UsageError, reportError } from './cli-errors.js';
 import { LOG_LEVEL_NAMES } from './commands.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { socketAppears } from './socket-presence.js';
-import { parseDocument, parseValue, readInput, readValueText } from './values.js';
+
+/** The value reader (and its exact JSON parser), loaded only by the commands that read a value. */
+const loadValues = () => import('./values.js');
 
 export interface ClientArgs {
   /** The socket, resolved from --socket, --app or the environment. */
@@ -102,7 +104,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
   switch (command) {
     case 'get': {
       const path = positionals[0] ?? '';
-      const fallback = typeof flags.default === 'string' ? { value: parseValue(flags.default, false, path) } : undefined;
+      const fallback = typeof flags.default === 'string' ? { value: (await loadValues()).parseValue(flags.default, false, path) } : undefined;
       return async (client) => {
         try {
           // getEntry, not get: a missing path is NOT_FOUND (exit 1), which scripts test for.
@@ -123,6 +125,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       const file = flags.file as string | undefined;
       if (file !== undefined && given !== undefined) throw new UsageError('give VALUE or --file F, not both', 'set');
       if (file === undefined && given === undefined) throw new UsageError('set takes PATH VALUE (VALUE - reads standard input; or --file F)', 'set');
+      const { parseValue, readValueText } = await loadValues();
       const text = file !== undefined ? await readValueText(file) : given === '-' ? await readValueText('-') : given!;
       const value = parseValue(text, flags.string === true, path);
       const ifModRevision = revisionFlag(flags['if-mod-revision'], '--if-mod-revision', 'set');
@@ -158,6 +161,7 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
     case 'load': {
       const source = positionals[0]!;
       const where = source === '-' ? 'standard input' : source;
+      const { parseDocument, readInput } = await loadValues();
       const doc = parseDocument(await readInput(source, 'load'), where);
       if (!isObject(doc)) throw new UsageError(`${where} holds ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : `a ${typeof doc}`}: the document is a JSON object`, 'load');
       const merge = flags.merge === true;

@@ -4,12 +4,13 @@
 // command loads its own code when it runs (a `get` never loads the sidecar), and
 // `serve` installs its signal handlers before the sidecar's modules load
 // (docs/operations.md, signals).
-import { parseCommandLine, wantsJson, type Invocation } from './arguments.js';
-import { UsageError, reportError, reportUsage } from './cli-errors.js';
-import { LOG_LEVEL_NAMES, commandHelp, overviewHelp } from './commands.js';
+import type { Invocation } from './arguments.js';
 import { enableCompileCache } from './compile-cache.js';
-import { ExitCode } from './exit-codes.js';
-import { ServeSignals } from './start-signals.js';
+
+// First, so that the cache covers every module the CLI loads after this one.
+enableCompileCache();
+const [{ parseCommandLine, wantsJson }, { UsageError, reportError, reportUsage }, { LOG_LEVEL_NAMES, commandHelp, overviewHelp }, { ExitCode }, { resolveOwnModulesDirectly }, { ServeSignals }] =
+  await Promise.all([import('./arguments.js'), import('./cli-errors.js'), import('./commands.js'), import('./exit-codes.js'), import('./own-module-resolution.js'), import('./start-signals.js')]);
 
 // Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
@@ -30,9 +31,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write((invocation.command === undefined ? overviewHelp() : commandHelp(invocation.command)) + '\n');
       return ExitCode.OK;
     case 'run':
-      // Only now: the cache pays off for the command's modules, and --help or --version need none.
-      enableCompileCache();
-      return invocation.command === 'serve' ? runServe(invocation) : runClient(invocation);
+      if (invocation.command === 'serve') return runServe(invocation);
+      // Not for serve: its resolution costs nothing later, and schema modules have hooks of their own.
+      resolveOwnModulesDirectly();
+      return runClient(invocation);
   }
 }
 

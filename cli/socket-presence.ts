@@ -3,8 +3,10 @@
 // unless --wait MS asks it to wait that long for the socket to appear (a
 // sidecar being started). A socket that exists but does not answer is left to
 // the client's own deadline.
-import { stat } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
+
+// Built-ins through getBuiltinModule, not ES imports: see arguments.ts. (node:fs/promises and
+// node:timers/promises would load several more of Node's modules for one stat and one wait.)
+const fs = process.getBuiltinModule('node:fs');
 
 /** How often a waited-for socket is looked for (a stat each time). */
 const POLL_MS = 25;
@@ -14,7 +16,7 @@ export async function socketAppears(socketPath: string, waitMs: number): Promise
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      await stat(socketPath);
+      await new Promise<void>((resolve, reject) => fs.stat(socketPath, (error) => (error === null ? resolve() : reject(error))));
       return true;
     } catch (error) {
       // Anything but "not there" (EACCES, ENOTDIR...) is for the client to report with its own checks.
@@ -22,6 +24,6 @@ export async function socketAppears(socketPath: string, waitMs: number): Promise
     }
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await delay(Math.min(POLL_MS, left));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
   }
 }

@@ -2,9 +2,12 @@
 // from an argument, standard input (`-`) or a file (`--file F`). JSON that
 // would not be read exactly (a number beyond ±(2^53-1), a duplicate key,
 // invalid UTF-8: protocol/exact-json.ts) is refused, never stored changed.
-import { readFile } from 'node:fs/promises';
 import { parseExactJson } from '../protocol/exact-json.js';
 import { UsageError } from './cli-errors.js';
+
+// Built-ins through getBuiltinModule, not ES imports: see arguments.ts. fs.promises loads only
+// when a value is read from a file.
+const fs = process.getBuiltinModule('node:fs');
 
 /** Nesting is the sidecar's to judge (its maxDepth limit); here only exactness. */
 const ANY_DEPTH = Number.MAX_SAFE_INTEGER;
@@ -33,7 +36,7 @@ export async function readInput(source: string, command: string): Promise<Buffer
     return Buffer.concat(chunks);
   }
   try {
-    return await readFile(source);
+    return await fs.promises.readFile(source);
   } catch (error) {
     const code = (error as { code?: string }).code;
     throw new UsageError(`cannot read ${source}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, command);

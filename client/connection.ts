@@ -124,17 +124,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Checks the socket, then dials it; an untrusted socket counts as a failed attempt. */
   private open(): void {
     const attempt = this.attempt;
-    this.options
+    const trusted = this.options
       .expectedUid()
       .then((uid) => checkSocketTrust(this.options.socketPath, uid))
+      .catch((error: unknown) => {
+        throw error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
+      });
+    // The codec loads while the socket is checked (loading dials nothing); the dial waits for both.
+    Promise.all([loadWire(), trusted])
       .then(
-        () => loadWire(),
-        (error: unknown) => {
-          throw error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
-        },
-      )
-      .then(
-        (wire) => {
+        ([wire]) => {
           this.untrusted = undefined;
           this.wire = wire;
           if (this.state !== 'closed' && this.attempt === attempt) this.dial(wire);

@@ -6,9 +6,14 @@
 // (OpenSSH's StrictModes; PostgreSQL's clients trust the socket directory the
 // same way). Named pipes have no file to check: see docs/operations.md.
 import type { Stats } from 'node:fs';
-import { lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
+
+// node:fs's callbacks, not node:fs/promises: importing that loads ~8 more of Node's own modules
+// (file handles, directory streams, readline) into every process that imports the client.
+const fs = process.getBuiltinModule('node:fs');
+const stat = (file: string) => new Promise<Stats>((resolve, reject) => fs.stat(file, (error, stats) => (error === null ? resolve(stats) : reject(error))));
+const lstat = (file: string) => new Promise<Stats>((resolve, reject) => fs.lstat(file, (error, stats) => (error === null ? resolve(stats) : reject(error))));
 
 /** The user a socket must belong to: a uid or a user name. */
 export type ExpectedOwner = number | string;
@@ -35,7 +40,7 @@ export async function resolveOwner(owner: ExpectedOwner): Promise<number> {
 async function uidFromPasswd(name: string): Promise<number | undefined> {
   let text: string;
   try {
-    text = await readFile('/etc/passwd', 'utf8');
+    text = await fs.promises.readFile('/etc/passwd', 'utf8');
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return undefined;
     throw error;

@@ -1,7 +1,9 @@
-// The client's socket layer: node-ipc in its raw profile, one connection per
-// dial, node-ipc's own reconnect switched off (reconnect.ts owns that policy).
-// All node-ipc use on the client side stays in this file.
-import { IPCModule } from 'node-ipc';
+// The client's socket layer: one `node:net` connection per dial to the
+// sidecar's Unix socket or named pipe, no reconnect of its own (reconnect.ts
+// owns that policy). All socket code of the client stays in this file; the
+// sidecar's side is node-ipc in its raw profile, which carries our frames as
+// plain bytes, so a plain socket speaks to it (docs/decisions.md, "Client").
+import { createConnection } from 'node:net';
 
 export interface LinkHandlers {
   onOpen(): void;
@@ -18,15 +20,17 @@ export interface Link {
   close(): void;
 }
 
-let dials = 0;
+/**
+ * The path to connect to: on Windows a path that is not already a pipe name becomes one the way
+ * node-ipc names the sidecar's pipe (`\\.\pipe\` and the path with slashes as dashes).
+ */
+export function connectPath(socketPath: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32' || socketPath.startsWith('\\\\.\\pipe\\')) return socketPath;
+  return `\\\\.\\pipe\\${socketPath.replace(/^\//, '').replace(/\//g, '-')}`;
+}
 
 export function dial(socketPath: string, handlers: LinkHandlers): Link {
-  const ipc = new IPCModule();
-  ipc.config.rawBuffer = true;
-  ipc.config.silent = true;
-  ipc.config.stopRetrying = true;
-  ipc.config.maxRetries = 0;
-  const id = `sidecar-${++dials}`;
+  const socket = createConnection({ path: connectPath(socketPath) });
   let closed = false;
   let lastError: Error | undefined;
   const finish = () => {
@@ -34,33 +38,32 @@ export function dial(socketPath: string, handlers: LinkHandlers): Link {
     closed = true;
     handlers.onClose(lastError);
   };
-  ipc.connectTo(id, socketPath);
-  const client = ipc.of[id]!;
-  client.on('connect', () => handlers.onOpen());
-  client.on('data', (data) => {
+  socket.once('connect', () => {
+    if (!closed) handlers.onOpen();
+  });
+  socket.on('data', (data: Buffer) => {
     if (!closed) handlers.onData(data);
   });
-  client.on('error', (error) => {
+  // 'close' follows every 'error': the error is kept and reported there, once.
+  socket.on('error', (error) => {
     lastError = error;
   });
-  client.on('disconnect', finish);
-  client.on('destroy', finish);
+  socket.once('close', finish);
   return {
     send: (frame) => {
-      if (closed) return;
+      if (closed || socket.destroyed) return;
       // Requests made in one turn of the event loop leave in one syscall.
-      const socket = client.socket;
-      if (socket !== false && socket.writableCorked === 0) {
+      if (socket.writableCorked === 0) {
         socket.cork();
         process.nextTick(() => socket.uncork());
       }
-      client.emit(frame);
+      socket.write(frame);
     },
     get writableLength() {
-      return client.socket === false ? 0 : client.socket.writableLength;
+      return socket.writableLength;
     },
     close: () => {
-      ipc.disconnect(id);
+      socket.destroy();
       finish();
     },
   };

@@ -10,6 +10,7 @@ import { ErrorCode, ProtocolError, describeIssues, formatPath, getAt, isPlainObj
 import { schemaHash } from '../protocol/schema-hash.js';
 import { isDiskCheckIssue, toleratingDiskFailures } from '../validators/disk-checks.js';
 import type { JsonObject } from './document.js';
+import { installSchemaImportFallback } from './schema-imports.js';
 
 /** A document that passed: what readers see, and the values it already held that fail a disk check now. */
 export interface CheckedDocument {
@@ -42,6 +43,8 @@ export class ConfigSchema {
     const source = path.resolve(file);
     if (source.endsWith('.json')) return ConfigSchema.fromJsonSchemaFile(source);
     let exports: Record<string, unknown>;
+    // zod and config-sidecar/validators come from this installation when nothing beside the module has them.
+    installSchemaImportFallback();
     try {
       exports = (await import(pathToFileURL(source).href)) as Record<string, unknown>;
     } catch (error) {

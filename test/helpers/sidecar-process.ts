@@ -27,12 +27,15 @@ export interface StartOptions {
   /** Don't wait for "serving" (for processes expected to fail). */
   noWait?: boolean;
   timeoutMs?: number;
+  /** An installed `config-sidecar` to run (test/helpers/global-install.ts) instead of this checkout's CLI under the test's node. */
+  executable?: string;
 }
 
 export async function startSidecar(t: TestContext, paths: TestPaths, options: StartOptions = {}): Promise<SidecarProcess> {
+  const [command, entry] = options.executable === undefined ? [process.execPath, [CLI]] : [options.executable, []];
   const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--config', paths.configPath, '--socket', paths.socketPath, '--log-level', 'warn', ...(options.extraArgs ?? [])],
+    command,
+    [...entry, 'serve', '--config', paths.configPath, '--socket', paths.socketPath, '--log-level', 'warn', ...(options.extraArgs ?? [])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let stderr = '';

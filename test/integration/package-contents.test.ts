@@ -2,29 +2,13 @@
 // service units, docs and examples — never compiled tests, benchmarks or
 // source maps that point at sources the package does not hold.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-interface PackEntry {
-  files: { path: string }[];
-}
-
-async function packedFiles(): Promise<string[]> {
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const { stdout } = await promisify(execFile)(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, maxBuffer: 16 << 20 });
-  const [entry] = JSON.parse(stdout) as PackEntry[];
-  assert.ok(entry, 'npm pack printed no entry');
-  return entry.files.map((file) => file.path);
-}
+import { PROJECT_ROOT as root, packProject } from '../helpers/package-tarball.js';
 
 test('the package holds the library, CLI, types, units, docs and examples, and nothing built for development', async () => {
-  const files = await packedFiles();
+  const { files } = await packProject();
   const unwanted = files.filter((file) => file.startsWith('dist/test/') || file.startsWith('dist/bench/') || file.endsWith('.map'));
   assert.deepEqual(unwanted, [], 'tests, benchmarks and source maps must stay out of the package');
   for (const required of ['LICENSE', 'README.md', 'package.json', 'docs/operations.md', 'docs/protocol.md', 'examples/kodegen-server.schema.mjs', 'launchd/config-sidecar.plist']) {
