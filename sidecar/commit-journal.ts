@@ -2,7 +2,7 @@
 // (its revisions and their changes), appended to a file in the owner's
 // generation directory and made durable before the group is acknowledged.
 // The config file is a checkpoint rewritten behind it (checkpoint-writer.ts);
-// before each rewrite is renamed into place a `file` record names the
+// after each rewrite is renamed into place a `file` record names the
 // revision and hash it holds, so a restart knows how far behind the file is.
 // Each journal file starts with a checkpoint: a snapshot of the document it
 // builds on, in a file beside it (or none: an empty config), so the last
@@ -41,7 +41,7 @@ const RecordSchema = z.discriminatedUnion('kind', [
   }),
   /** The commit starting at `first` was answered WRITE_FAILED: it never happened (journals of earlier versions). */
   z.object({ kind: z.literal('abort'), first: z.number().int() }),
-  /** The config file is about to hold (and from then on may hold) the document at `revision`, whose text hashes to `sha256`. */
+  /** The config file holds the document at `revision`, whose text hashes to `sha256` (appended after its rename). */
   z.object({ kind: z.literal('file'), revision: z.number().int(), sha256: z.string() }),
 ]);
 export type JournalRecord = z.infer<typeof RecordSchema>;
@@ -213,11 +213,19 @@ export class CommitJournal {
     return journal;
   }
 
-  /** Appends one record and makes it durable. After a failure the caller starts a new journal. */
-  async append(record: JournalRecord): Promise<void> {
+  /**
+   * Appends one record and makes it durable (with `sync: false`, durable with the next append that
+   * syncs). After a failure the caller starts a new journal.
+   */
+  async append(record: JournalRecord, sync = true): Promise<void> {
     const frame = encodeRecord(record);
-    await this.write(frame);
+    await this.write(frame, sync);
     if (record.kind === 'commit') this.tail.push({ last: record.last, frame });
+  }
+
+  /** Makes every record appended so far durable. */
+  sync(): Promise<void> {
+    return this.fs.datasync(this.handle);
   }
 
   /** The commit frames for revisions after `revision`, oldest first (what a new journal on a checkpoint at `revision` carries). */
@@ -226,10 +234,10 @@ export class CommitJournal {
     return this.tail;
   }
 
-  private async write(frame: Buffer): Promise<void> {
+  private async write(frame: Buffer, sync = true): Promise<void> {
     try {
       await this.fs.append(this.handle, frame);
-      await this.fs.datasync(this.handle);
+      if (sync) await this.fs.datasync(this.handle);
     } catch (error) {
       // Cut the record off: a full disk leaves part of it (its space is given back), a failed
       // datasync leaves one whose write was answered WRITE_FAILED, which a restart must not apply.

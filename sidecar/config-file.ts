@@ -34,6 +34,9 @@ import { WrittenVersions } from './written-versions.js';
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
 
+/** How many of the versions the journal records the file holding an edit made while down is compared with. */
+const EDIT_BASE_CANDIDATES = 16;
+
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
 
@@ -287,14 +290,16 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
-   * The version an edit made while the sidecar was down started from: the
-   * file held the last version recorded in the journal, or the one before
-   * (a crash between a `file` record and its rename).
-   * The one the edit differs from at the fewest paths; on a tie the older
-   * one, so a committed change the edit did not touch is never taken back.
+   * The version an edit made while the sidecar was down started from, as a
+   * live edit's is found (written-versions.ts): among the last versions the
+   * journal records the file holding, the one the edit differs from at the
+   * fewest paths; on a tie the older one, so a committed change the edit did
+   * not touch is never taken back. (A newer version whose record a crash cut
+   * off is not among them: starting from the one before is safe, as the
+   * merge then finds the commits in between on both sides.)
    */
   private editBase(journal: JournalContents, checkpointDoc: JsonObject, edit: JsonObject): { revision: number; doc: JsonObject } {
-    const recorded = [...new Set(journal.points.map((point) => point.revision))].slice(-2);
+    const recorded = [...new Set(journal.points.map((point) => point.revision))].slice(-EDIT_BASE_CANDIDATES);
     // No version of the file recorded at all (the file was made by hand while down): it started from nothing.
     const revisions = recorded.length === 0 ? [journal.checkpoint.revision] : recorded;
     let best: { revision: number; doc: JsonObject; distance: number } | undefined;
@@ -545,22 +550,24 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
-   * Puts a checkpoint in place of the config file (CheckpointTarget): first
-   * a `file` record naming its revision and hash is made durable in the
-   * journal (so a restart knows what the file holds), then the file is
-   * replaced, if the file does not hold this text already, with the check
-   * for a hand edit made since the sidecar last wrote or read it. A journal
-   * grown past a few copies of the document starts again from this text.
+   * Puts a checkpoint in place of the config file (CheckpointTarget): the
+   * file is replaced, if it does not hold this text already, with the check
+   * for a hand edit made since the sidecar last wrote or read it; then a
+   * `file` record naming its revision and hash is appended to the journal
+   * (durable with the next commit: a crash before leaves a file the next
+   * start takes for an edit of the version recorded before it, which merges
+   * to the same state). A journal grown past a few copies of the document
+   * starts again from this text.
    */
   async rewrite(rendered: Rendered, doc: JsonObject, byClients: boolean): Promise<void> {
     try {
-      await this.inJournal(async () => {
-        if (this.journal === undefined || this.journalBroken) await this.rotate();
-        await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 });
-      });
       // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
       if (this.diskBytes !== undefined && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) this.versions.add(doc, rendered.bytes.length, byClients);
       else await this.replaceFile(rendered.bytes, doc, byClients);
+      await this.inJournal(async () => {
+        if (this.journal === undefined || this.journalBroken) await this.rotate();
+        await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 }, false);
+      });
     } catch (error) {
       if (error instanceof DiskChanged || (error instanceof WriteFailure && error.cause instanceof DiskChanged)) throw error instanceof DiskChanged ? error : error.cause;
       const failure = await this.notCommitted(error);
@@ -809,6 +816,8 @@ export class ConfigFile implements CheckpointTarget {
   /** At a clean stop, once the file holds the last committed state: record epoch and revision with the hash of the file they describe. */
   async recordCleanStop(epoch: string, revision: number): Promise<void> {
     if (this.diskBytes === undefined) return;
+    // The last `file` record is appended without a sync of its own: the next start must see it.
+    await this.inJournal(async () => this.journal?.sync());
     await this.state.write({ configExisted: true, epoch, revision, contentSha256: sha256(this.diskBytes) });
   }
 
