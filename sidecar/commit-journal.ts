@@ -12,11 +12,11 @@
 // how it is fenced: docs/decisions.md ("The commit journal").
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { applyChanges, type JsonObject } from './document.js';
 import { syncDirectory, type FsOps } from './fs-ops.js';
+import { decodeFrames, encodeFrame } from './framed-records.js';
 
 const ChangeSchema = z.object({ segments: z.array(z.string()), value: z.unknown().optional(), deleted: z.literal(true).optional() });
 const RecordSchema = z.discriminatedUnion('kind', [
@@ -49,7 +49,6 @@ export type CheckpointRecord = Extract<JournalRecord, { kind: 'checkpoint' }>;
 export type CommitRecord = Extract<JournalRecord, { kind: 'commit' }>;
 export type FileRecord = Extract<JournalRecord, { kind: 'file' }>;
 
-const HEADER = 8;
 const NAME = /^journal-(\d+)$/;
 
 export function journalName(seq: number): string {
@@ -61,34 +60,21 @@ export function snapshotName(seq: number): string {
   return `snapshot-${String(seq).padStart(6, '0')}`;
 }
 
-/** Frames one record: u32 length, u32 CRC32 of the payload, JSON payload. */
+/** Frames one record (framed-records.ts): length, CRC32, JSON payload. */
 export function encodeRecord(record: JournalRecord): Buffer {
-  const payload = Buffer.from(JSON.stringify(record));
-  const frame = Buffer.allocUnsafe(HEADER + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  frame.writeUInt32LE(crc32(payload), 4);
-  payload.copy(frame, HEADER);
-  return frame;
+  return encodeFrame(Buffer.from(JSON.stringify(record)));
 }
 
 /** The records in `bytes` up to the first torn or damaged one; `torn` says whether something was dropped. */
 export function decodeRecords(bytes: Buffer): { records: JournalRecord[]; torn: boolean } {
+  const { payloads, torn } = decodeFrames(bytes);
   const records: JournalRecord[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    if (bytes.length - offset < HEADER) return { records, torn: true };
-    const length = bytes.readUInt32LE(offset);
-    const sum = bytes.readUInt32LE(offset + 4);
-    const end = offset + HEADER + length;
-    if (end > bytes.length) return { records, torn: true };
-    const payload = bytes.subarray(offset + HEADER, end);
-    if (crc32(payload) !== sum) return { records, torn: true };
+  for (const payload of payloads) {
     const parsed = RecordSchema.safeParse(parseJson(payload));
     if (!parsed.success) return { records, torn: true };
     records.push(parsed.data);
-    offset = end;
   }
-  return { records, torn: false };
+  return { records, torn };
 }
 
 function parseJson(payload: Buffer): unknown {
