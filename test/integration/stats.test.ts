@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { connect } from '../../client/index.js';
 import { LATENCY_BUCKETS_MS, type LatencySnapshot } from '../../sidecar/request-metrics.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { CLI } from '../helpers/paths.js';
 import { checkHistograms, parsePrometheusText, type MetricFamily } from '../helpers/prometheus-text.js';
 import { rawConnect } from '../helpers/raw-socket.js';
@@ -160,13 +161,15 @@ test('stats --prometheus: every family has its type, and each counter moves when
   peer.resume();
   await peer.closed();
 
-  // Hand edits: one valid (applied), then one that does not parse (rejected).
+  // Hand edits: one valid (applied), then one that does not parse (rejected), each made to a file holding the committed state.
+  await fileCaughtUp(client);
   const current = (await client.get('')) as Record<string, unknown>;
   await writeFile(paths.configPath, JSON.stringify({ ...current, hand: 'edited' }));
   for (let i = 0; (await client.get('hand').catch(() => undefined)) !== 'edited'; i++) {
     assert.ok(i < 1000, 'the hand edit was never applied');
     await delay(10);
   }
+  await fileCaughtUp(client);
   await writeFile(paths.configPath, '{"hand": ');
   for (let i = 0; (await client.health()).fileValid; i++) {
     assert.ok(i < 1000, 'the broken file was never noticed');
