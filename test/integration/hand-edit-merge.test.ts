@@ -47,9 +47,9 @@ test('a path changed by a client and by a stale edit keeps the client value; hea
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
   await client.set('port', 80);
-  await client.set('name', 'x');
+  await client.set('name', 'x', { waitForFile: true });
   const copy = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
-  await client.set('port', 81);
+  await client.set('port', 81, { waitForFile: true });
   await writeFile(paths.configPath, JSON.stringify({ ...copy, port: 8080, extra: 'y' }, null, 2));
 
   await servedWithin(client, 'extra', 'y');
