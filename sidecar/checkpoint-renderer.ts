@@ -35,6 +35,9 @@ export class CheckpointRenderer {
     private readonly meta: FileMeta | undefined,
   ) {
     this.latest = { doc, revision };
+    // Started now, not at the first commit: the thread takes tens of milliseconds to start, and the file
+    // must follow the first write as closely as any other.
+    this.ensureWorker();
   }
 
   /** A commit became durable: `doc` is the document after it (kept only to restart the thread). */

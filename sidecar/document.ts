@@ -1,7 +1,10 @@
 // Copy-on-write edits of the JSON document: an edit copies only the objects on
 // the path it changes and shares everything else, so the committed document
 // and the working copy can differ by one write without either being cloned.
-import { ErrorCode, ProtocolError, arrayIndex, childOf, formatPath, isPlainObject, parsePath, type WriteOp } from '../protocol/index.js';
+// The protocol's leaf modules, not its index: the checkpoint renderer thread loads this file and must start fast (no zod).
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import { arrayIndex, childOf, formatPath, isPlainObject, parsePath } from '../protocol/paths.js';
+import type { WriteOp } from '../protocol/messages.js';
 
 export type JsonObject = Record<string, unknown>;
 
