@@ -72,11 +72,11 @@ export class CheckpointRenderer {
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(WORKER_URL);
-    // The sidecar's sockets keep the process alive, not this thread.
-    worker.unref();
     worker.on('message', (reply: RendererReply) => this.onReply(reply));
     worker.on('error', (error) => this.replace(worker, error));
     worker.on('exit', (code) => this.replace(worker, new Error(`the checkpoint renderer thread exited with code ${code}`)));
+    // The sidecar's sockets keep the process alive, not this thread (after the listeners: adding one refs it again).
+    worker.unref();
     const reset: RendererRequest = { type: 'reset', doc: this.latest.doc, revision: this.latest.revision, meta: this.meta };
     worker.postMessage(reset);
     this.worker = worker;

@@ -34,9 +34,6 @@ import { WrittenVersions } from './written-versions.js';
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
 
-/** How many of the versions the journal records the file holding an edit made while down is compared with. */
-const EDIT_BASE_CANDIDATES = 16;
-
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
 
@@ -272,7 +269,7 @@ export class ConfigFile implements CheckpointTarget {
       reason = `${this.configPath} was behind the commit journal: ${behind} committed flush(es) re-applied from ${journal.path}`;
       this.log.warn({ config: this.configPath, journal: journal.path, flushes: behind }, 'the config file was behind the commit journal; re-applied');
     } else {
-      const { revision: from, doc: startedFrom } = this.editBase(journal, base.doc, checked.doc);
+      const { revision: from, doc: startedFrom } = this.editBase(journal, base.doc);
       const merged = mergeEdit(startedFrom, last, checked.doc);
       doc = applyWriteOps(last, merged.ops);
       conflicts = merged.conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
@@ -290,25 +287,15 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
-   * The version an edit made while the sidecar was down started from, as a
-   * live edit's is found (written-versions.ts): among the last versions the
-   * journal records the file holding, the one the edit differs from at the
-   * fewest paths; on a tie the older one, so a committed change the edit did
-   * not touch is never taken back. (A newer version whose record a crash cut
-   * off is not among them: starting from the one before is safe, as the
-   * merge then finds the commits in between on both sides.)
+   * The version an edit made while the sidecar was down started from: the
+   * last one the journal records the file holding. (A newer rewrite whose
+   * record a crash cut off is not recorded: starting from the one before is
+   * safe, as the merge then finds the commits in between on both sides.)
    */
-  private editBase(journal: JournalContents, checkpointDoc: JsonObject, edit: JsonObject): { revision: number; doc: JsonObject } {
-    const recorded = [...new Set(journal.points.map((point) => point.revision))].slice(-EDIT_BASE_CANDIDATES);
-    // No version of the file recorded at all (the file was made by hand while down): it started from nothing.
-    const revisions = recorded.length === 0 ? [journal.checkpoint.revision] : recorded;
-    let best: { revision: number; doc: JsonObject; distance: number } | undefined;
-    for (const revision of revisions) {
-      const doc = this.replayOnto(checkpointDoc, journal.commits.filter((commit) => commit.last <= revision), journal);
-      const distance = diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length;
-      if (best === undefined || distance < best.distance) best = { revision, doc, distance };
-    }
-    return best!;
+  private editBase(journal: JournalContents, checkpointDoc: JsonObject): { revision: number; doc: JsonObject } {
+    // No version of the file recorded at all (it was made by hand while down): it started from nothing.
+    const revision = journal.points.at(-1)?.revision ?? journal.checkpoint.revision;
+    return { revision, doc: this.replayOnto(checkpointDoc, journal.commits.filter((commit) => commit.last <= revision), journal) };
   }
 
   /** The document a journal's checkpoint holds (its base must be readable). */
@@ -489,6 +476,16 @@ export class ConfigFile implements CheckpointTarget {
   private noteJournalSize(): void {
     this.journalUse.bytes = (this.journal?.size ?? 0) + (this.checkpointBase?.bytes?.length ?? 0);
     this.journalUse.peakBytes = Math.max(this.journalUse.peakBytes, this.journalUse.bytes);
+  }
+
+  /** Closes the journal (at a stop, or a start that failed after opening it). */
+  async close(): Promise<void> {
+    await this.inJournal(async () => {
+      const journal = this.journal;
+      this.journal = undefined;
+      this.journalBroken = true;
+      await journal?.close();
+    });
   }
 
   /** Makes sure the file as read at start is among the backups; rejects if it cannot be kept (a migration must not run then). */

@@ -141,6 +141,9 @@ export class Sidecar {
     const counters = new EventCounters();
     let sidecar: Sidecar | undefined;
     let layers: LayerSources | undefined;
+    /** Closed again if the start fails after it was opened. */
+    let opened: ConfigFile | undefined;
+    let renderer: CheckpointRenderer | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
     // Directories someone else made or can write are refused before anything is read from them or locked.
@@ -174,6 +177,7 @@ export class Sidecar {
         log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
       }
       const file = new ConfigFile(configPath, stateDir, fs, log, generation);
+      opened = file;
       file.beforeRename = () => ownership.assertLease();
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       file.maxDepth = limits.maxDepth;
@@ -198,7 +202,7 @@ export class Sidecar {
       const unlayered = { ...initialState(servedDoc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
       // The journal starts on the state served (not a file served read-only in its place): commits build on it.
       await file.startJournal(loaded.existed || loaded.oversized !== undefined ? servedDoc : undefined, firstRevision);
-      const renderer = new CheckpointRenderer(servedDoc, firstRevision, file.meta);
+      renderer = new CheckpointRenderer(servedDoc, firstRevision, file.meta);
       const checkpoints = new CheckpointWriter(renderer, file, {
         onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
         onFailed: (error) => {
@@ -252,6 +256,8 @@ export class Sidecar {
       return sidecar;
     } catch (error) {
       await layers?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not stop the layer sources'));
+      await renderer?.close();
+      await opened?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not close the commit journal'));
       await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
       if (error instanceof AlreadyOwnedError && error.owner === undefined) {
         throw new Error(`another sidecar already answers on ${socketPath}; refusing to take its socket`);
@@ -409,6 +415,7 @@ export class Sidecar {
         .recordCleanStop(this.epoch, this.queue.committed.revision)
         .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
     }
+    await this.file.close().catch((error: unknown) => this.log.warn({ err: error }, 'could not close the commit journal'));
     await this.ownership.release().catch((error: unknown) => this.log.warn({ err: error }, 'could not release the ownership lock'));
     this.log.info('stopped');
   }
