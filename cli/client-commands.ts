@@ -129,8 +129,9 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       const text = file !== undefined ? await readValueText(file) : given === '-' ? await readValueText('-') : given!;
       const value = parseValue(text, flags.string === true, path);
       const ifModRevision = revisionFlag(flags['if-mod-revision'], '--if-mod-revision', 'set');
+      const waitForFile = waitFileFlag(flags, 'set');
       return async (client) => {
-        const result = await client.set(path, value, { ifModRevision });
+        const result = await client.set(path, value, { ifModRevision, waitForFile });
         return { stdout: json ? JSON.stringify({ epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
       };
     }
@@ -140,8 +141,9 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       if (path === '' && flags.all !== true) throw new UsageError("unset '' removes the whole document: add --all to mean it", 'unset');
       if (path !== '' && flags.all === true) throw new UsageError(`--all removes the whole document and takes no PATH (got ${path})`, 'unset');
       const ifModRevision = revisionFlag(flags['if-mod-revision'], '--if-mod-revision', 'unset');
+      const waitForFile = waitFileFlag(flags, 'unset');
       return async (client) => {
-        const result = await client.delete(path, { ifModRevision });
+        const result = await client.delete(path, { ifModRevision, waitForFile });
         return { stdout: json ? JSON.stringify({ epoch: result.epoch, revision: result.revision, existed: result.results[0]?.existed }) : '', exit: ExitCode.OK };
       };
     }
@@ -163,10 +165,11 @@ async function prepare(command: string, positionals: string[], flags: CommandFla
       const doc = parseDocument(await readInput(source, 'load'), where);
       if (!isObject(doc)) throw new UsageError(`${where} holds ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : `a ${typeof doc}`}: the document is a JSON object`, 'load');
       const merge = flags.merge === true;
+      const waitForFile = waitFileFlag(flags, 'load');
       return async (client) => {
         const ops = merge ? mergeOps(doc, []) : [{ op: 'set' as const, path: '' as const, value: doc }];
         // Nothing to merge: no revision, but the answer still says where the store is.
-        const result = ops.length === 0 ? await client.ping() : await client.batch(ops as BatchOp<Record<string, unknown>>[]);
+        const result = ops.length === 0 ? await client.ping() : await client.batch(ops as BatchOp<Record<string, unknown>>[], { waitForFile });
         return { stdout: json ? JSON.stringify({ epoch: result.epoch, revision: result.revision }) : '', exit: ExitCode.OK };
       };
     }
@@ -238,6 +241,15 @@ export function revisionFlag(text: unknown, flag: string, command: string): numb
   const n = typeof text === 'string' && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`, command);
   return n;
+}
+
+/**
+ * Whether a write waits for the config file to hold it: by default yes, so a script that reads
+ * the file after the command sees its write (`--no-wait-file` answers once it is committed).
+ */
+function waitFileFlag(flags: CommandFlags, command: string): boolean {
+  if (flags['wait-file'] === true && flags['no-wait-file'] === true) throw new UsageError('give --wait-file or --no-wait-file, not both', command);
+  return flags['no-wait-file'] !== true;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -42,6 +42,8 @@ export const OPTIONS = {
   string: { type: 'boolean' },
   file: { type: 'string' },
   'if-mod-revision': { type: 'string' },
+  'wait-file': { type: 'boolean' },
+  'no-wait-file': { type: 'boolean' },
   all: { type: 'boolean' },
   merge: { type: 'boolean' },
   'no-initial': { type: 'boolean' },
@@ -119,8 +121,10 @@ Exit 1 with NOT_FOUND when PATH does not exist and no --default is given.`,
   --string            store VALUE as a string even if it parses as JSON
   --if-mod-revision N only if PATH was last changed in revision N (0: only if it does not exist); else CONFLICT
   --json              print {"epoch","revision"} of the write, and errors as JSON
+  --no-wait-file      answer once the write is committed, without waiting for the config file to hold it
+                      (by default the command waits, so the file shows the write when it exits)
 Integers beyond ±(2^53-1) are refused (they would lose digits): store them with --string.`,
-    options: ['string', 'file', 'if-mod-revision', ...CLIENT],
+    options: ['string', 'file', 'if-mod-revision', 'wait-file', 'no-wait-file', ...CLIENT],
   },
   unset: {
     args: [0, 1],
@@ -128,8 +132,10 @@ Integers beyond ±(2^53-1) are refused (they would lose digits): store them with
     summary: 'remove a value',
     details: `  --if-mod-revision N only if PATH was last changed in revision N; else CONFLICT
   --all               remove the whole document (PATH '' alone is refused: too easy to type by mistake)
-  --json              print {"epoch","revision","existed"}, and errors as JSON`,
-    options: ['if-mod-revision', 'all', ...CLIENT],
+  --json              print {"epoch","revision","existed"}, and errors as JSON
+  --no-wait-file      answer once the write is committed, without waiting for the config file to hold it
+                      (by default the command waits, so the file shows the write when it exits)`,
+    options: ['if-mod-revision', 'all', 'wait-file', 'no-wait-file', ...CLIENT],
   },
   list: {
     args: [0, 1],
@@ -153,8 +159,9 @@ Integers beyond ±(2^53-1) are refused (they would lose digits): store them with
     details: `  --merge  keep what FILE does not mention: objects are merged key by key, everything else
            (strings, numbers, arrays, empty objects) replaces the value at its path
 Without --merge FILE replaces the whole document.
-  --json   print {"epoch","revision"}, and errors as JSON`,
-    options: ['merge', ...CLIENT],
+  --json   print {"epoch","revision"}, and errors as JSON
+  --no-wait-file  answer once the write is committed, without waiting for the config file to hold it`,
+    options: ['merge', 'wait-file', 'no-wait-file', ...CLIENT],
   },
   watch: {
     args: [0, 1],

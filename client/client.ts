@@ -107,6 +107,11 @@ export interface WriteOptions extends CallOptions {
   ifModRevision?: number;
   /** Apply only if every guard holds; else CONFLICT naming the first path that failed. */
   if?: Guard[];
+  /**
+   * Resolve only once the config file holds the write (a write is committed, durable and served
+   * before the file is rewritten behind it). Rejects FILE_LAGGING if the file cannot be rewritten.
+   */
+  waitForFile?: boolean;
 }
 
 /** One operation of a batch: the value is typed by the schema's input type at its path. */
@@ -737,7 +742,10 @@ function pathOf(path: PathInput): string | string[] {
   return typeof path === 'string' ? path : [...path];
 }
 
-/** The `if` guards of a write, as the request carries them. */
-function guardsOf(options: WriteOptions): { if?: { path: string | string[]; modRevision: number }[] } {
-  return options.if === undefined ? {} : { if: options.if.map((guard) => ({ path: pathOf(guard.path), modRevision: guard.modRevision })) };
+/** The `if` guards and the waitForFile flag of a write, as the request carries them. */
+function guardsOf(options: WriteOptions): { if?: { path: string | string[]; modRevision: number }[]; waitForFile?: true } {
+  return {
+    ...(options.if === undefined ? {} : { if: options.if.map((guard) => ({ path: pathOf(guard.path), modRevision: guard.modRevision })) }),
+    ...(options.waitForFile === true ? { waitForFile: true as const } : {}),
+  };
 }

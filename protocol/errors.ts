@@ -20,6 +20,11 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The file could not be written durably; nothing was applied. */
   WRITE_FAILED: 'WRITE_FAILED',
+  /**
+   * A write asked to wait for the config file (`waitForFile`) is committed (durable in the journal and
+   * served) but the file could not be rewritten to hold it yet; `details.revision` names it.
+   */
+  FILE_LAGGING: 'FILE_LAGGING',
   /** The path is locked by an administrator (`--locks`): its value comes from a layer below the file. */
   LOCKED: 'LOCKED',
   /** The sidecar serves this file read-only. */

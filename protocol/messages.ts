@@ -37,7 +37,8 @@ export type Guard = z.infer<typeof GuardSchema>;
 
 /** A condition of a write on any path: its modRevision must be this (0: must not exist); all must hold, else CONFLICT. */
 export const GuardSchema = z.object({ path: pathSchema, modRevision: revision }).strict();
-const guards = { if: z.array(GuardSchema).min(1).max(64).optional() };
+/** `waitForFile`: answer only once the config file holds the write (it is committed, and served, before). */
+const guards = { if: z.array(GuardSchema).min(1).max(64).optional(), waitForFile: z.boolean().optional() };
 
 export const GetRequestSchema = z.object({ ...base, op: z.literal('get'), path: pathSchema }).strict();
 export const SetRequestSchema = SetOpSchema.extend({ ...base, ...guards }).strict();

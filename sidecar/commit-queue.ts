@@ -43,15 +43,6 @@ export class OutcomeUnknown extends Error {
   override readonly name: string = 'OutcomeUnknown';
 }
 
-/**
- * The file no longer holds what the sidecar last wrote (a hand edit): nothing
- * was written; the edit is taken in (CommitQueueEvents.onDiskChanged) and the
- * same writes are flushed again on top of it.
- */
-export class DiskChanged extends Error {
-  override readonly name = 'DiskChanged';
-}
-
 /** Where a revision came from: a client request, a hand edit of the file, a re-read (SIGHUP), a schema migration at start. */
 export type RevisionSource = 'client' | 'file' | 'reload' | 'migration' | 'fleet' | 'system';
 
@@ -81,16 +72,7 @@ export interface CommitQueueEvents {
   onFlushFailed?(error: unknown, writes: number): void;
   /** A flush ended with OutcomeUnknown: the queue has stopped for good. */
   onOutcomeUnknown?(error: OutcomeUnknown, writes: number): void;
-  /**
-   * A flush found the file changed on disk (DiskChanged): resolves once the
-   * edit has been queued (submitEdit) or dealt with; the flush then runs
-   * again with it on top.
-   */
-  onDiskChanged?(): Promise<void>;
 }
-
-/** How many times in a row one flush takes in a hand edit before it gives up (the file keeps changing). */
-const MAX_TAKE_INS = 50;
 
 interface PendingWrite {
   ops: readonly WriteOp[];
@@ -366,7 +348,6 @@ export class CommitQueue {
   }
 
   private async flushLoop(): Promise<void> {
-    let takeIns = 0;
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
@@ -385,17 +366,10 @@ export class CommitQueue {
           this.halt(error, batch.length);
           return;
         }
-        if (error instanceof DiskChanged && this.events.onDiskChanged !== undefined && takeIns++ < MAX_TAKE_INS) {
-          // Nothing was written: the same writes go again, after the edit is queued on top of them.
-          this.pending = [...batch, ...this.pending];
-          await this.events.onDiskChanged();
-          continue;
-        }
         await this.failBatch(batch, error);
         this.wakeFlushWaiters();
         continue;
       }
-      takeIns = 0;
       this.committedState = target;
       this.committedBytes = targetBytes;
       this.counters.flushes++;

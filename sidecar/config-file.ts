@@ -1,20 +1,24 @@
-// The config file on disk: reading it at start (refusing what is not a JSON
-// object, keeping a bad file aside instead of overwriting it, and rebuilding
-// the last committed state from a backup and the commit journal when the file
-// is gone, damaged or behind), writing each new committed version durably
-// together with its journal record, and re-reading it after a hand edit.
-// Every temp file is made in this owner's generation directory, so nothing
-// of a deposed owner's can land (generation-fence.ts).
-import { webcrypto } from 'node:crypto';
+// The config file on disk and the commit journal behind it: reading the file
+// at start (refusing what is not a JSON object, keeping a bad file aside
+// instead of overwriting it, and rebuilding the last committed state from the
+// journal or a backup when the file is gone, damaged or behind, merging an
+// edit made while the sidecar was down), committing each flush group to the
+// journal, replacing the file with each checkpoint the checkpoint writer
+// renders, and re-reading it after a hand edit. Every temp file is made in
+// this owner's generation directory, so nothing of a deposed owner's can land
+// (generation-fence.ts).
 import { closeSync, fstatSync, openSync, read, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject, parseExactJson } from '../protocol/index.js';
-import type { JsonObject } from './document.js';
+import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, diffValues, formatPath, isPlainObject, parseExactJson } from '../protocol/index.js';
+import { applyWriteOps, type JsonObject } from './document.js';
 import { Backups } from './backups.js';
-import { CommitJournal, newestJournal, replayCommits, type JournalContents } from './commit-journal.js';
-import { DiskChanged, OutcomeUnknown, type FlushGroup } from './commit-queue.js';
+import { CommitJournal, newestJournal, replayCommits, snapshotName, type JournalContents } from './commit-journal.js';
+import type { FlushGroup } from './commit-queue.js';
+import { DiskChanged, type CheckpointTarget } from './checkpoint-writer.js';
+import type { Rendered } from './checkpoint-renderer.js';
+import { mergeEdit } from './three-way-merge.js';
 import { durableReplace, tempPrefix, WriteFailure } from './durable-write.js';
 import type { FsOps } from './fs-ops.js';
 import { FencedOff, type Generation } from './generation-fence.js';
@@ -29,9 +33,6 @@ import { WrittenVersions } from './written-versions.js';
 
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
-
-/** Files at least this big are hashed in the thread pool. */
-const ASYNC_HASH_BYTES = 256 * 1024;
 
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
@@ -94,6 +95,8 @@ export interface LoadedConfig {
   recovered?: { reason: string };
   /** The file is over maxDocumentBytes: it was not read; `doc` is the last committed state (or empty), to be served read-only. */
   oversized?: { size: number };
+  /** An edit made while the sidecar was down conflicted with committed writes at these paths (their committed values were kept). */
+  conflicts?: string[];
 }
 
 /** What reading the file (and rebuilding it when needed) found, before the journal's revisions are known. */
@@ -108,18 +111,18 @@ export type Reread =
   | { kind: 'invalid'; problem: string; raw: Buffer; stat: BigIntStats }
   | { kind: 'valid'; doc: JsonObject; raw: Buffer };
 
-export class ConfigFile {
+export class ConfigFile implements CheckpointTarget {
   private mode = 0o600;
   readonly state: SidecarState;
   readonly backups: Backups;
   /** The bytes the file holds as far as the sidecar knows (written or read by it). */
   private diskBytes: Buffer | undefined;
+  /** The document diskBytes hold, when the sidecar read or wrote them at start. */
+  private diskDoc: JsonObject | undefined;
   /** The bytes of a write in progress: once renamed they are on disk before the write returns. */
   private writingBytes: Buffer | undefined;
   /** While a re-read runs: everything the sidecar had on disk or wrote since it began (all its own). */
   private ownDuringReread: Buffer[] | undefined;
-  /** False after a failed write that could not be undone: the file holds content memory does not. */
-  memoryEqualsDisk = true;
   /** The sidecar's own keys in the file, with a schema in force (file-envelope.ts). */
   meta: FileMeta | undefined;
   /** limits.maxDepth: a file nested deeper is refused like any invalid file. */
@@ -131,6 +134,14 @@ export class ConfigFile {
   private nextJournalSeq = 0;
   /** An append failed part-way: the next write starts a new journal first. */
   private journalBroken = false;
+  /** Journal appends and rotations, one at a time in call order. */
+  private journalLane: Promise<void> = Promise.resolve();
+  /** The newest file text known durable (the last rewrite, or the start's): what the next journal's checkpoint is made of. */
+  private checkpointBase: { revision: number; bytes: Buffer | undefined; sha256?: string } | undefined;
+  /** The journal size past which it starts again from a checkpoint; default: 1 MiB or 4 copies of the document, whichever is more. */
+  rotateBytes: number | undefined;
+  /** Size of the journal files now, and the most they have taken (stats). */
+  readonly journalUse = { bytes: 0, peakBytes: 0 };
   /** state.json could not be read at start (health names it). */
   stateProblem: string | undefined;
   /** What the file holds as far as the sidecar knows; undefined: no file. Checked before every flush's rename. */
@@ -157,7 +168,7 @@ export class ConfigFile {
     return path.join(this.stateDir, 'quarantine');
   }
 
-  /** Checked before every rename into place (the ownership lease); set by the sidecar. */
+  /** Checked before every rename into place and every commit (the ownership lease); set by the sidecar. */
   beforeRename: (() => void) | undefined;
 
   private replace(target: string, data: Uint8Array, mode: number): Promise<void> {
@@ -166,9 +177,9 @@ export class ConfigFile {
 
   /**
    * Reads and checks the file and rebuilds the last committed state when the
-   * file is unusable, missing or behind the journal; then starts this owner's
-   * journal. Throws StartupError when no state holding every acknowledged
-   * write can be found.
+   * file is unusable, missing or behind the journal (the sidecar then starts
+   * this owner's journal on the state it serves: startJournal). Throws
+   * StartupError when no state holding every acknowledged write can be found.
    */
   async load(): Promise<LoadedConfig> {
     const dir = path.dirname(this.configPath);
@@ -182,10 +193,7 @@ export class ConfigFile {
     const journal = await newestJournal(this.fs, this.generation.fenced.map((gen) => gen.dir));
     this.previousJournal = journal;
     if (journal?.torn === true) this.log.warn({ journal: journal.path }, 'the commit journal ends in a torn record (a crash mid-append); it was dropped');
-    const loaded = { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
-    // A file too big to read is not the state served: the checkpoint keeps the state served (the last committed one).
-    await this.startJournal(loaded.existed, firstRevisionOf(loaded), loaded.oversized === undefined ? undefined : this.renderAt(loaded.doc, loaded.fileVersion));
-    return loaded;
+    return { ...(await this.loadFile(record, stateProblem, journal)), revisionFloor: journal === undefined ? 0 : lastJournalRevision(journal) };
   }
 
   private async loadFile(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<FileFound> {
@@ -217,29 +225,85 @@ export class ConfigFile {
           `Fix it and move it back, or remove it to start empty.`,
       );
     }
-    // After a clean stop the file was complete: a valid file found different is a hand edit made while
-    // stopped (an older version put back on purpose included), served as it is.
-    const stoppedCleanly = journal !== undefined && record?.contentSha256 === (journal.commits.at(-1)?.sha256 ?? journal.checkpoint.base?.sha256);
-    if (journal !== undefined && journal.commits.length > 0 && !stoppedCleanly) {
-      // Otherwise a file that matches an earlier point of the journal is behind it (a crash between the
-      // journal's append and the rename, or an older copy put back after one): what follows is re-applied.
-      const sha = sha256(raw);
-      const points = [journal.checkpoint.base?.sha256, ...journal.commits.map((commit) => commit.sha256)];
-      const at = points.lastIndexOf(sha);
-      if (at >= 0 && at < points.length - 1) {
-        const later = journal.commits.slice(at);
-        const doc = this.replayOnto(checked.doc, later, journal);
-        const version = later.at(-1)?.version ?? checked.version;
-        const bytes = this.renderAt(doc, version);
-        await this.replaceConfig(bytes, doc, false);
-        const reason = `${this.configPath} was behind the commit journal: ${later.length} committed flush(es) re-applied from ${journal.path}`;
-        this.log.warn({ config: this.configPath, journal: journal.path, flushes: later.length }, 'the config file was behind the commit journal; re-applied');
-        return { doc, existed: true, fileVersion: version, recovered: { reason } };
-      }
-    }
+    const caughtUp = journal === undefined ? undefined : await this.catchUp(journal, raw, checked, record);
+    if (caughtUp !== undefined) return caughtUp;
     this.diskBytes = raw;
     this.tookIn(checked.doc, raw, statSync(this.configPath, { bigint: true }));
     return { doc: checked.doc, existed: true, fileVersion: checked.version, ...(resume === undefined ? {} : { resume }) };
+  }
+
+  /**
+   * A valid file and the journal: the file is a checkpoint that may trail the
+   * journal. A file at a point the journal recorded (a crash before it was
+   * rewritten) is brought up to the journal's last state; a file at no such
+   * point was edited while the sidecar was down, and the edit is merged three
+   * ways against the last point (as a live edit is). Undefined: the file is
+   * served as it is (it holds the last state, or was edited after a clean
+   * stop, when it held the last state: an older version put back on purpose
+   * included).
+   */
+  private async catchUp(journal: JournalContents, raw: Buffer, checked: { doc: JsonObject; version: number | undefined }, record: SidecarStateRecord | undefined): Promise<FileFound | undefined> {
+    const lastRevision = lastJournalRevision(journal);
+    const lastPoint = journal.points.at(-1);
+    const sha = sha256(raw);
+    if (lastPoint?.revision === lastRevision && lastPoint.sha256 === sha) return undefined;
+    const stoppedCleanly = lastPoint?.revision === lastRevision && record?.contentSha256 === lastPoint.sha256;
+    if (stoppedCleanly) return undefined;
+    if (journal.baseBytes === undefined) {
+      throw new StartupError(
+        `cannot bring ${this.configPath} up to its commit journal ${journal.path}: ${journal.baseProblem}. ` +
+          `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
+          `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the file as it is.`,
+      );
+    }
+    const base = this.journalBase(journal);
+    const last = this.replayOnto(base.doc, journal.commits, journal);
+    const version = journal.commits.at(-1)?.version ?? base.version;
+    const point = journal.points.findLast((candidate) => candidate.sha256 === sha);
+    let doc: JsonObject;
+    let reason: string;
+    let conflicts: string[] | undefined;
+    if (point !== undefined) {
+      doc = last;
+      const behind = journal.commits.filter((commit) => commit.last > point.revision).length;
+      reason = `${this.configPath} was behind the commit journal: ${behind} committed flush(es) re-applied from ${journal.path}`;
+      this.log.warn({ config: this.configPath, journal: journal.path, flushes: behind }, 'the config file was behind the commit journal; re-applied');
+    } else {
+      const { revision: from, doc: startedFrom } = this.editBase(journal, base.doc);
+      const merged = mergeEdit(startedFrom, last, checked.doc);
+      doc = applyWriteOps(last, merged.ops);
+      conflicts = merged.conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
+      // The edit's values that were not applied stay readable: its whole text is kept aside.
+      const keptAt = conflicts.length === 0 ? undefined : await this.keepRejected(raw, 'edited-while-down');
+      reason =
+        `${this.configPath} was edited while the sidecar was down; the edit was merged with the ${journal.commits.filter((commit) => commit.last > from).length} ` +
+        `flush(es) committed after the file was last written (${journal.path})` +
+        (conflicts.length === 0 ? '' : `; at ${conflicts.join(', ')} the edit conflicted with committed writes, whose values were kept (the edit's text is kept in ${keptAt})`);
+      this.log.warn({ config: this.configPath, journal: journal.path, conflicts }, 'the config file was edited while the sidecar was down; merged with the commit journal');
+    }
+    const bytes = this.renderAt(doc, version);
+    await this.replaceConfig(bytes, doc, false);
+    return { doc, existed: true, fileVersion: version, recovered: { reason }, ...(conflicts === undefined || conflicts.length === 0 ? {} : { conflicts }) };
+  }
+
+  /**
+   * The version an edit made while the sidecar was down started from: the
+   * last one the journal records the file holding. (A newer rewrite whose
+   * record a crash cut off is not recorded: starting from the one before is
+   * safe, as the merge then finds the commits in between on both sides.)
+   */
+  private editBase(journal: JournalContents, checkpointDoc: JsonObject): { revision: number; doc: JsonObject } {
+    // No version of the file recorded at all (it was made by hand while down): it started from nothing.
+    const revision = journal.points.at(-1)?.revision ?? journal.checkpoint.revision;
+    return { revision, doc: this.replayOnto(checkpointDoc, journal.commits.filter((commit) => commit.last <= revision), journal) };
+  }
+
+  /** The document a journal's checkpoint holds (its base must be readable). */
+  private journalBase(journal: JournalContents): { doc: JsonObject; version: number | undefined } {
+    if (journal.baseBytes === null || journal.baseBytes === undefined) return { doc: {}, version: undefined };
+    const checked = this.parse(journal.baseBytes);
+    if (typeof checked === 'string') throw new StartupError(`the checkpoint of the commit journal ${journal.path} is unusable (${checked}); ${this.configPath} was left as it is`);
+    return checked;
   }
 
   /** Not read: the journal's last committed state (or an empty one) is served read-only; the file is left untouched. */
@@ -247,10 +311,8 @@ export class ConfigFile {
     this.onDisk = onDiskOf(statSync(this.configPath, { bigint: true }), undefined);
     let doc: JsonObject = {};
     let version: number | undefined;
-    const base = journal?.checkpoint.base;
     if (journal !== undefined) {
-      const bytes = base == null ? undefined : Buffer.from(base.bytes, 'base64');
-      const checked = bytes === undefined ? undefined : this.parse(bytes);
+      const checked = journal.baseBytes === null ? undefined : journal.baseBytes === undefined ? journal.baseProblem! : this.parse(journal.baseBytes);
       if (typeof checked === 'string') throw new StartupError(`${this.configPath} is over maxDocumentBytes and the checkpoint of ${journal.path} is damaged (${checked})`);
       doc = this.replayOnto(checked?.doc ?? {}, journal.commits, journal);
       version = journal.commits.at(-1)?.version ?? checked?.version;
@@ -262,7 +324,7 @@ export class ConfigFile {
   private async loadMissing(record: SidecarStateRecord | undefined, stateProblem: string | undefined, journal: JournalContents | undefined): Promise<FileFound> {
     if (journal !== undefined) {
       // Nothing was ever committed (a crash during the very first write): a first start.
-      if (journal.checkpoint.base === null && journal.commits.length === 0) return { doc: {}, existed: false };
+      if (journal.baseBytes === null && journal.commits.length === 0) return { doc: {}, existed: false };
       return this.rebuild(journal, `${this.configPath} was missing`);
     }
     // No journal (a state directory from before journals): state.json and the backups are all there is.
@@ -282,13 +344,11 @@ export class ConfigFile {
   private async rebuild(journal: JournalContents, reason: string): Promise<FileFound> {
     let doc: JsonObject = {};
     let baseVersion: number | undefined;
-    const base = journal.checkpoint.base;
-    if (base !== null) {
-      const bytes = Buffer.from(base.bytes, 'base64');
-      const checked = this.parse(bytes);
-      if (sha256(bytes) !== base.sha256 || typeof checked === 'string') {
+    if (journal.baseBytes !== null) {
+      const checked = journal.baseBytes === undefined ? journal.baseProblem! : this.parse(journal.baseBytes);
+      if (typeof checked === 'string') {
         throw new StartupError(
-          `cannot rebuild ${this.configPath}: the checkpoint of the commit journal ${journal.path} is damaged. ` +
+          `cannot rebuild ${this.configPath}: the checkpoint of the commit journal ${journal.path} is damaged (${checked}). ` +
             `Put a good ${path.basename(this.configPath)} in place by hand (the backups are in ${this.backups.dir}), ` +
             `or move ${path.dirname(journal.path)} out of ${this.stateDir} to serve the newest backup instead.`,
         );
@@ -339,39 +399,93 @@ export class ConfigFile {
     return undefined;
   }
 
-  /** This owner's first journal: its checkpoint holds the file about to be served (none for no file). */
-  private async startJournal(existed: boolean, revision: number, served?: Buffer): Promise<void> {
+  /**
+   * This owner's first journal, on the state it serves at `revision` (`doc`,
+   * or none for a config that does not exist yet): its checkpoint is that
+   * state's text. Called once the state to serve is decided (a file that does
+   * not match the schema is not it: schema-start.ts).
+   */
+  async startJournal(doc: JsonObject | undefined, revision: number): Promise<void> {
+    // The file as read, when it is what is served: its own bytes (no rendering), else the served state's text.
+    const served = doc === undefined ? undefined : this.diskBytes !== undefined && this.servesDisk(doc) ? this.diskBytes : this.render(doc);
     // With a schema, the file becomes a backup once it is known to match (schema-start.ts).
-    if (existed && this.diskBytes !== undefined && this.meta === undefined) await this.keepBackup(this.diskBytes, true);
+    if (served !== undefined && served === this.diskBytes && this.meta === undefined) await this.keepBackup(served, true);
+    this.checkpointBase = { revision, bytes: served };
     try {
-      await this.rotate(served ?? (existed && this.diskBytes !== undefined ? this.diskBytes : undefined), revision);
+      await this.inJournal(() => this.rotate());
     } catch (error) {
       throw new StartupError(`cannot start the commit journal in ${this.generation.dir}: ${(error as Error).message}; nothing was changed`);
     }
     for (const removed of await this.generation.pruneDead()) this.log.info({ dir: removed }, 'removed the generation directory of an owner that is gone');
   }
 
-  /** Starts the next journal file on `base` (the file's bytes; undefined: no file); the previous one is removed once the new one is durable. */
-  private async rotate(base: Buffer | undefined, revision: number): Promise<void> {
+  /** `doc` is the document of diskBytes (compared by identity: the same object). */
+  private servesDisk(doc: JsonObject): boolean {
+    return this.diskDoc === doc;
+  }
+
+  /** Runs `task` after every journal operation asked for before it. */
+  private inJournal<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.journalLane.then(task);
+    this.journalLane = run.then(
+      () => undefined,
+      () => undefined, // the failure goes to the caller through `run`
+    );
+    return run;
+  }
+
+  /**
+   * Starts the next journal file (inside the journal lane): its checkpoint is
+   * checkpointBase, in a snapshot file beside it, followed by the commits
+   * after it and a record of what the config file holds. The previous journal
+   * and its snapshot are removed once the new one is durable.
+   */
+  private async rotate(): Promise<void> {
+    const base = this.checkpointBase!;
     const seq = this.nextJournalSeq++;
+    const previous = this.journal;
+    let snapshot: { snapshot: string; sha256: string } | null = null;
+    if (base.bytes !== undefined) {
+      snapshot = { snapshot: snapshotName(seq), sha256: base.sha256 ?? sha256(base.bytes) };
+      await this.replace(path.join(this.generation.dir, snapshot.snapshot), base.bytes, 0o600);
+    }
+    const carried = previous?.commitsAfter(base.revision) ?? [];
     let next: CommitJournal;
     try {
-      next = await CommitJournal.start(this.fs, this.generation.dir, seq, {
-        kind: 'checkpoint',
-        revision,
-        base: base === undefined ? null : { bytes: base.toString('base64'), sha256: sha256(base) },
-      });
+      next = await CommitJournal.start(this.fs, this.generation.dir, seq, { kind: 'checkpoint', revision: base.revision, base: snapshot }, carried);
     } catch (error) {
-      this.journalBroken = true;
+      // The journal in use (if any) stays in use; the snapshot made for the new one is of no use.
+      if (snapshot !== null) {
+        const orphan = path.join(this.generation.dir, snapshot.snapshot);
+        await this.fs.unlink(orphan).catch((unlinkError: unknown) => this.log.warn({ err: unlinkError, file: orphan }, 'could not remove the snapshot of a journal that failed to start'));
+      }
       throw error;
     }
-    const previous = this.journal;
     this.journal = next;
     this.journalBroken = false;
     if (previous !== undefined) {
       await previous.close().catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not close the previous commit journal'));
-      await this.fs.unlink(previous.path).catch((error: unknown) => this.log.warn({ err: error, journal: previous.path }, 'could not remove the previous commit journal'));
+      for (const file of [previous.path, previous.snapshot]) {
+        if (file === undefined) continue;
+        await this.fs.unlink(file).catch((error: unknown) => this.log.warn({ err: error, file }, 'could not remove the previous commit journal'));
+      }
     }
+    this.noteJournalSize();
+  }
+
+  private noteJournalSize(): void {
+    this.journalUse.bytes = (this.journal?.size ?? 0) + (this.checkpointBase?.bytes?.length ?? 0);
+    this.journalUse.peakBytes = Math.max(this.journalUse.peakBytes, this.journalUse.bytes);
+  }
+
+  /** Closes the journal (at a stop, or a start that failed after opening it). */
+  async close(): Promise<void> {
+    await this.inJournal(async () => {
+      const journal = this.journal;
+      this.journal = undefined;
+      this.journalBroken = true;
+      await journal?.close();
+    });
   }
 
   /** Makes sure the file as read at start is among the backups; rejects if it cannot be kept (a migration must not run then). */
@@ -389,69 +503,88 @@ export class ConfigFile {
   }
 
   /**
-   * Durably replaces the file with `next`'s document and appends `group` to
-   * the journal, both at once; resolves once both are durable and this owner
-   * is still in place. On failure the file is left as `previous` and the
-   * journal record is cancelled; OutcomeUnknown when that cannot be made sure.
+   * Commits `group` (the step from `previous` to `next`): its record is
+   * appended to the journal and made durable, and this owner is checked to be
+   * still in place; then it may be acknowledged. The config file is rewritten
+   * afterwards, in the background (checkpoint-writer.ts). Rejects with a
+   * WriteFailure when nothing was committed, with OutcomeUnknown when this
+   * owner was fenced off (its record may or may not be read by the new one).
    */
-  async write(next: StoreState, previous: StoreState, group: FlushGroup): Promise<void> {
-    if (this.journal === undefined || this.journalBroken) await this.restartJournal(previous);
-    const journal = this.journal!;
-    const data = this.render(next.doc);
-    // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-    const fileWrite = this.diskBytes !== undefined && data.equals(this.diskBytes) && this.memoryEqualsDisk ? undefined : this.replaceFile(data, next.doc, group.onlyHandEdits !== true);
-    const appendRecord = async () => {
-      // A large document is hashed off the event loop (it would hold every request up); a small one
-      // at once (a trip through the thread pool costs more than the hash).
-      const digest = data.length < ASYNC_HASH_BYTES ? sha256(data) : Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
-      await journal.append({
-        kind: 'commit',
-        first: group.first,
-        last: group.last,
-        changes: group.changes,
-        sha256: digest,
-        ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
-      });
-    };
-    const [file, appended] = await Promise.allSettled([fileWrite, appendRecord()]);
-    this.writingBytes = undefined;
-    const fileError = file.status === 'rejected' ? (file.reason as unknown) : undefined;
-    const journalError = appended.status === 'rejected' ? (appended.reason as unknown) : undefined;
-    // Checked after both are durable: if still in place now, a new owner fences us later and reads both.
-    await this.generation.assertInPlace();
-    if (fileError === undefined && journalError === undefined) {
-      if (fileWrite !== undefined) this.memoryEqualsDisk = true;
-      else this.versions.add(next.doc, data.length, group.onlyHandEdits !== true); // a hand edit left as it was: the file holds this version
-      await this.keepBackup(data);
-      // Records worth a few copies of the document: start again from a checkpoint of it (amortised, a set's cost stays flat).
-      if (journal.size > Math.max(ROTATE_MIN_BYTES, 4 * data.length)) {
-        await this.rotate(data, next.revision).catch((error: unknown) =>
-          this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
-        );
+  async write(_next: StoreState, _previous: StoreState, group: FlushGroup): Promise<void> {
+    await this.inJournal(async () => {
+      try {
+        this.beforeRename?.();
+        if (this.journal === undefined || this.journalBroken) await this.rotate();
+      } catch (error) {
+        throw await this.notCommitted(error);
       }
-      return;
-    }
-    if (fileError instanceof WriteFailure ? fileError.renamed : fileError === undefined && fileWrite !== undefined) await this.restore(previous);
-    if (journalError !== undefined) {
-      // Nothing more is appended to a journal whose append failed: a new one, at a higher number,
-      // supersedes it at once if it can (else the next write tries again).
-      this.journalBroken = true;
-      await this.rotate(this.render(previous.doc), previous.revision).catch((error: unknown) =>
-        this.log.warn({ err: error }, 'could not start a new commit journal; the next write tries again'),
-      );
-      throw fileError ?? new WriteFailure('journal', journalError, false);
-    }
-    // The journal holds a commit the file does not: cancel it, or a restart would apply it.
-    try {
-      await journal.append({ kind: 'abort', first: group.first });
-    } catch (abortError) {
-      this.journalBroken = true;
-      throw new OutcomeUnknown(`a failed write could not be cancelled in the commit journal (${(abortError as Error).message}); it may be applied at the next start`);
-    }
-    // Not a failure: the file holds a hand edit to take in before these writes are written on top of it.
-    if (fileError instanceof WriteFailure && fileError.cause instanceof DiskChanged) throw fileError.cause;
-    throw fileError;
+      try {
+        await this.journal!.append({
+          kind: 'commit',
+          first: group.first,
+          last: group.last,
+          changes: group.changes,
+          ...(this.meta?.schemaVersion === undefined ? {} : { version: this.meta.schemaVersion }),
+        });
+      } catch (error) {
+        // Nothing more is appended to a journal whose append failed: a new one, at a higher number,
+        // supersedes it at once if it can (else the next write tries again).
+        this.journalBroken = true;
+        await this.rotate().catch((rotateError: unknown) => this.log.warn({ err: rotateError }, 'could not start a new commit journal; the next write tries again'));
+        throw await this.notCommitted(error);
+      }
+      this.noteJournalSize();
+    });
+    // Checked after the record is durable: if still in place now, a new owner fences us later and reads it.
+    await this.generation.assertInPlace();
   }
+
+  /** Why a commit failed, for its writes: fenced off (OutcomeUnknown) when this generation is gone, else a journal failure. */
+  private async notCommitted(error: unknown): Promise<unknown> {
+    // A generation whose place cannot even be checked is treated as fenced off: nothing more is written.
+    if (!(await this.generation.inPlace().catch(() => false))) return new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
+    return error instanceof WriteFailure ? error : new WriteFailure('journal', error, false);
+  }
+
+  /**
+   * Puts a checkpoint in place of the config file (CheckpointTarget): the
+   * file is replaced, if it does not hold this text already, with the check
+   * for a hand edit made since the sidecar last wrote or read it; then a
+   * `file` record naming its revision and hash is appended to the journal
+   * (durable with the next commit: a crash before leaves a file the next
+   * start takes for an edit of the version recorded before it, which merges
+   * to the same state). A journal grown past a few copies of the document
+   * starts again from this text.
+   */
+  async rewrite(rendered: Rendered, doc: JsonObject, byClients: boolean): Promise<void> {
+    try {
+      // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
+      if (this.diskBytes !== undefined && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) this.versions.add(doc, rendered.bytes.length, byClients);
+      else await this.replaceFile(rendered.bytes, doc, byClients);
+      await this.inJournal(async () => {
+        if (this.journal === undefined || this.journalBroken) await this.rotate();
+        await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 }, false);
+      });
+    } catch (error) {
+      if (error instanceof DiskChanged || (error instanceof WriteFailure && error.cause instanceof DiskChanged)) throw error instanceof DiskChanged ? error : error.cause;
+      const failure = await this.notCommitted(error);
+      throw failure;
+    }
+    this.checkpointBase = { revision: rendered.revision, bytes: rendered.bytes, sha256: rendered.sha256 };
+    await this.keepBackup(rendered.bytes);
+    // Records worth a few copies of the document: start again from this checkpoint (amortised, a set's cost stays flat).
+    if ((this.journal?.size ?? 0) > (this.rotateBytes ?? Math.max(ROTATE_MIN_BYTES, 4 * rendered.bytes.length))) {
+      await this.inJournal(() => this.rotate()).catch((error: unknown) => this.log.warn({ err: error }, 'could not start a new commit journal; the next rewrite tries again'));
+    }
+  }
+
+  /** The file is known to hold diskBytes durably (no edit seen since that has not been taken in). */
+  private holdsDiskBytes(): boolean {
+    return this.onDisk?.bytes !== undefined && this.onDisk.bytes === this.diskBytes && !this.renamedNotDurable;
+  }
+
+  /** The last rewrite was renamed into place but its directory fsync failed. */
+  private renamedNotDurable = false;
 
   private async replaceFile(data: Buffer, doc: JsonObject, byClients: boolean): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
@@ -475,6 +608,7 @@ export class ConfigFile {
     const recordRename = () => {
       if (written === undefined) return;
       this.diskBytes = data;
+      this.diskDoc = doc;
       this.onDisk = onDiskOf(written, data);
       this.versions.add(doc, data.length, byClients);
     };
@@ -492,11 +626,16 @@ export class ConfigFile {
         },
       });
     } catch (error) {
-      if (error instanceof WriteFailure && error.renamed) recordRename();
+      if (error instanceof WriteFailure && error.renamed) {
+        recordRename();
+        // In place but not durable (the directory fsync failed): the next rewrite writes it again.
+        this.renamedNotDurable = true;
+      }
       if (pinned !== undefined) this.afterReplace(pinned, error instanceof WriteFailure && error.renamed);
       throw error;
     }
     recordRename();
+    this.renamedNotDurable = false;
     if (pinned !== undefined) this.afterReplace(pinned, true);
   }
 
@@ -576,18 +715,8 @@ export class ConfigFile {
   /** The file holds `doc` (read from `raw`, whose stat is `stat`): what later changes are told from. */
   private tookIn(doc: JsonObject, raw: Buffer, stat: BigIntStats): void {
     this.onDisk = onDiskOf(stat, raw);
+    this.diskDoc = doc;
     this.versions.add(doc, raw.length);
-  }
-
-  /** A new journal on a fresh backup of the committed state, after an append failed (or before the first one). */
-  private async restartJournal(previous: StoreState): Promise<void> {
-    try {
-      await this.rotate(this.render(previous.doc), previous.revision);
-    } catch (error) {
-      // A generation whose place cannot even be checked is treated as fenced off: nothing more is written.
-      if (!(await this.generation.inPlace().catch(() => false))) throw new FencedOff(`${this.generation.dir} was fenced off: another sidecar took over the config file`);
-      throw new WriteFailure('journal', error, false);
-    }
   }
 
   /**
@@ -681,22 +810,12 @@ export class ConfigFile {
     return { kind: 'oversized', size, keptAt };
   }
 
-  /** At a clean stop: record epoch and revision with the hash of the file they describe. */
+  /** At a clean stop, once the file holds the last committed state: record epoch and revision with the hash of the file they describe. */
   async recordCleanStop(epoch: string, revision: number): Promise<void> {
-    if (this.diskBytes === undefined || !this.memoryEqualsDisk) return;
+    if (this.diskBytes === undefined) return;
+    // The last `file` record is appended without a sync of its own: the next start must see it.
+    await this.inJournal(async () => this.journal?.sync());
     await this.state.write({ configExisted: true, epoch, revision, contentSha256: sha256(this.diskBytes) });
-  }
-
-  /** The new file was renamed in but not made durable: put the committed text back. */
-  private async restore(previous: StoreState): Promise<void> {
-    try {
-      await this.replaceConfig(this.render(previous.doc), previous.doc, false);
-      this.memoryEqualsDisk = true;
-    } catch (restoreError) {
-      // Memory keeps the committed state; the next successful flush rewrites the file.
-      this.memoryEqualsDisk = false;
-      this.log.error({ err: restoreError, path: this.configPath }, 'could not put the committed config back after a failed write');
-    }
   }
 
   /** The bytes the file should hold for `doc`. */
@@ -734,9 +853,9 @@ export class ConfigFile {
   }
 
   /** Keeps a copy of rejected text in quarantine/; the file itself is left for its author to fix. */
-  async keepRejected(raw: Buffer): Promise<string> {
+  async keepRejected(raw: Buffer, suffix = 'rejected'): Promise<string> {
     await this.fs.mkdir(this.quarantineDir, 0o700);
-    const target = this.quarantineName('rejected');
+    const target = this.quarantineName(suffix);
     await this.replace(target, raw, 0o600);
     await boundQuarantine(this.quarantineDir, this.fs, this.quarantineBounds, this.log, target);
     return target;

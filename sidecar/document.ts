@@ -1,7 +1,10 @@
 // Copy-on-write edits of the JSON document: an edit copies only the objects on
 // the path it changes and shares everything else, so the committed document
 // and the working copy can differ by one write without either being cloned.
-import { ErrorCode, ProtocolError, arrayIndex, childOf, formatPath, isPlainObject } from '../protocol/index.js';
+// The protocol's leaf modules, not its index: the checkpoint renderer thread loads this file and must start fast (no zod).
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import { arrayIndex, childOf, formatPath, isPlainObject, parsePath } from '../protocol/paths.js';
+import type { WriteOp } from '../protocol/messages.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -80,4 +83,18 @@ function describe(value: unknown): string {
   if (typeof value === 'number') return 'a number';
   if (typeof value === 'boolean') return 'a boolean';
   return typeof value;
+}
+
+/** `root` with `changes` (sets and deletes at segment paths) applied in order. */
+export function applyChanges(root: JsonObject, changes: readonly { segments: readonly string[]; value?: unknown; deleted?: true }[]): JsonObject {
+  let out = root;
+  for (const change of changes) out = change.deleted === true ? deleteIn(out, change.segments).root : setIn(out, change.segments, change.value);
+  return out;
+}
+
+/** `root` with write ops applied in order (no preconditions: a merge's ops, computed on `root`). */
+export function applyWriteOps(root: JsonObject, ops: readonly WriteOp[]): JsonObject {
+  let out = root;
+  for (const op of ops) out = op.op === 'set' ? setIn(out, parsePath(op.path), op.value) : deleteIn(out, parsePath(op.path)).root;
+  return out;
 }

@@ -4,8 +4,9 @@
 // sidecar's own writes are recognised and skipped; an invalid or oversized
 // edit is not applied: the last good state keeps being served, health says
 // what is wrong and where, and the rejected text is kept in quarantine/.
-// Edits come from the directory watch and SIGHUP, and from a flush that finds
-// the file changed before its rename (takeInFirst): no edit is overwritten.
+// Edits come from the directory watch and SIGHUP, and from a rewrite of the
+// file that finds it changed before its rename (takeInFirst): no edit is
+// overwritten.
 // Re-reads from the watch never overlap: requests arriving during one are
 // coalesced into one more.
 import { closeSync } from 'node:fs';
@@ -51,16 +52,13 @@ export class HandEdits {
   }
 
   /**
-   * A flush found the file changed before its rename: reads it and queues the
-   * edit behind the writes of that flush; resolves once it is queued (or
-   * refused), not once it is durable (it is part of the flush that follows).
+   * A rewrite of the file found it changed before its rename: reads it and
+   * takes the edit in; resolves once its revision is committed (or it was
+   * refused), so the next rewrite holds it.
    */
   async takeInFirst(): Promise<void> {
     try {
-      const queued = await this.take(await this.settledRead(), 'file');
-      if (queued === undefined) return;
-      await this.queue.applied();
-      void queued.done.catch((error: unknown) => this.log.error({ err: error }, 'taking in a hand edit failed'));
+      await (await this.take(await this.settledRead(), 'file'))?.done;
     } catch (error) {
       this.health.fileProblem = `re-reading the file failed: ${(error as Error).message}`;
       this.log.error({ err: error }, 're-reading the config file failed');
@@ -161,7 +159,7 @@ export class HandEdits {
     this.health.fileProblem = null;
     const edit = found.doc;
     // The version the edit started from; with none kept, the edit is taken as made from what is served.
-    const base = this.file.versions.baseFor(edit);
+    const base = this.file.versions.baseFor(edit, this.queue.committed.doc);
     let conflicts: MergeConflict[] = [];
     const submitted = this.queue.submitEdit((working) => {
       const merged = mergeEdit(base ?? working, working, edit);

@@ -4,6 +4,7 @@
 // a result the client would refuse does not compile.
 import { ErrorCode, ProtocolError, formatPath, parsePath, type Request, type Guard, type RequestOf, type RequestOp, type ResultOf, type WriteOp } from '../protocol/index.js';
 import type { CommitQueue } from './commit-queue.js';
+import type { CheckpointWriter } from './checkpoint-writer.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { Backups } from './backups.js';
 import { listBackups, restorableBackup } from './backup-restore.js';
@@ -43,6 +44,10 @@ export interface HandlerContext {
   queue: CommitQueue;
   health: Health;
   memoryEqualsDisk(): boolean;
+  /** The config file's rewrites behind the journal: waitForFile, and `stats`. */
+  checkpoints: Pick<CheckpointWriter, 'fileHolds' | 'fileRevision' | 'lagSummary' | 'counters'>;
+  /** The journal files' size now and at most (`stats`). */
+  journalUse: { bytes: number; peakBytes: number };
   /** Brings facts health reports up to date (values checked against the disk); resolves before health answers. */
   beforeHealth(): Promise<void>;
   eventLoop: EventLoopMonitor;
@@ -70,9 +75,10 @@ type Result = HandlerResult;
 export function createHandler(ctx: HandlerContext): (request: Request, origin: RequestOrigin) => Promise<Result> {
   const metrics = new RequestMetrics();
   const position = () => ({ epoch: ctx.epoch, revision: ctx.queue.committed.revision });
-  const write = async (ops: readonly WriteOp[], origin: RequestOrigin, guards?: readonly Guard[]): Promise<ResultOf<'set'>> => {
+  const write = async (ops: readonly WriteOp[], origin: RequestOrigin, guards?: readonly Guard[], waitForFile?: boolean): Promise<ResultOf<'set'>> => {
     refuseLocked(ctx.queue.committed, ops);
     const { revision, results } = await ctx.queue.submit(ops, 'client', origin.frameBytes, guards);
+    if (waitForFile === true) await ctx.checkpoints.fileHolds(revision);
     return { epoch: ctx.epoch, revision, results };
   };
 
@@ -99,9 +105,9 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
       }
       return { epoch: ctx.epoch, revision: state.revision, value, modRevision, ...(state.layers === undefined ? {} : { layer: servedLayer(state, segments) }) };
     },
-    set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin, request.if),
-    delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin, request.if),
-    batch: (request, origin) => write(request.ops, origin, request.if),
+    set: (request, origin) => write([{ op: 'set', path: request.path, value: request.value, ifModRevision: request.ifModRevision }], origin, request.if, request.waitForFile),
+    delete: (request, origin) => write([{ op: 'delete', path: request.path, ifModRevision: request.ifModRevision }], origin, request.if, request.waitForFile),
+    batch: (request, origin) => write(request.ops, origin, request.if, request.waitForFile),
     watch: async (request, origin) => {
       const { result, activate } = ctx.watches.create(origin.sink, request);
       return { ...result, [AFTER_SEND]: activate };
@@ -164,6 +170,14 @@ export function createHandler(ctx: HandlerContext): (request: Request, origin: R
         watchResyncs: ctx.counters.watches.resyncs,
         handEdits: { ...ctx.handEdits },
         flushDuration: { bucketsMs: [...LATENCY_BUCKETS_MS], ...copyLatency(ctx.counters.flushDuration) },
+        file: {
+          revision: ctx.checkpoints.fileRevision,
+          lag: { bucketsMs: [...LATENCY_BUCKETS_MS], ...ctx.checkpoints.lagSummary() },
+          rewrites: ctx.checkpoints.counters.rewrites,
+          failedRewrites: ctx.checkpoints.counters.failedRewrites,
+          journalBytes: ctx.journalUse.bytes,
+          journalPeakBytes: ctx.journalUse.peakBytes,
+        },
         health: {
           status: health.status,
           reasons: health.reasons,

@@ -15,6 +15,8 @@ export class Health {
   lockLost = false;
   /** Why writes are refused (a file from a newer schema version), or null. */
   readOnly: string | null = null;
+  /** Why the config file trails the served config (a rewrite failed; every commit is durable in the journal), or null. */
+  fileLagging: string | null = null;
   /** What is wrong with the file on disk (an invalid hand edit, a removed file), or null. */
   fileProblem: string | null = null;
   /** A hand edit's values were not applied where clients had changed the same paths; cleared by the next edit or an acknowledgement. */
@@ -47,7 +49,7 @@ export class Health {
     const failing: string[] = [];
     const degraded: string[] = [];
     if (this.lockLost) failing.push('ownership lock lost: writes are refused');
-    if (!memoryEqualsDisk) failing.push('the file on disk differs from the served config after a failed write');
+    if (this.fileLagging !== null) degraded.push(this.fileLagging);
     if (!this.writing) degraded.push(`last write failed: ${this.lastWriteError}`);
     if (this.fileProblem !== null) degraded.push(this.fileProblem);
     if (this.mergeConflict !== null) degraded.push(this.mergeConflict);

@@ -29,8 +29,12 @@ export function journalState(journal: JournalContents | undefined, log: Logger):
     if (journal === undefined) return;
     let doc: JsonObject = {};
     let version: number | undefined;
-    if (journal.checkpoint.base !== null) {
-      const checked = checkText(Buffer.from(journal.checkpoint.base.bytes, 'base64'));
+    if (journal.baseBytes === undefined) {
+      log.warn({ journal: journal.path, problem: journal.baseProblem }, 'the commit journal\'s checkpoint is unusable; skipped');
+      return;
+    }
+    if (journal.baseBytes !== null) {
+      const checked = checkText(journal.baseBytes);
       const split = typeof checked === 'string' ? undefined : splitMeta(checked.doc);
       const problem = typeof checked === 'string' ? checked : split!.problem;
       if (problem !== undefined) {

@@ -17,8 +17,10 @@ import {
   type Request,
   type ServerHello,
 } from '../protocol/index.js';
-import { CommitQueue, type OutcomeUnknown } from './commit-queue.js';
+import { CommitQueue, type FlushGroup, type OutcomeUnknown } from './commit-queue.js';
 import { ConfigFile, firstRevisionOf } from './config-file.js';
+import { CheckpointRenderer } from './checkpoint-renderer.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { EventCounters } from './event-counters.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { realFs, type FsOps } from './fs-ops.js';
@@ -30,7 +32,7 @@ import { Generation } from './generation-fence.js';
 import { RefusalQueue } from './refusal-queue.js';
 import { OutboundBudget } from './outbound-budget.js';
 import { Session } from './session.js';
-import { initialState } from './store-state.js';
+import { initialState, type StoreState } from './store-state.js';
 import { SystemInfo } from './system-info.js';
 import { History } from './history.js';
 import { WatchHub } from './watch-hub.js';
@@ -78,6 +80,8 @@ export interface SidecarOptions {
   onFatal?(error: Error): void;
   /** Layers served below the file: fleet (etcd), system file, locks (docs/operations.md). */
   layers?: LayerOptions;
+  /** The commit journal's size past which it starts again from a checkpoint (bytes; default 1 MiB or 4 copies of the document). */
+  journalRotateBytes?: number;
 }
 
 export class Sidecar {
@@ -110,6 +114,8 @@ export class Sidecar {
     private readonly sockets: Pick<SidecarOptions, 'socketAccess' | 'readOnlySocket'>,
     private readonly counters: EventCounters,
     private readonly layers: LayerSources | undefined,
+    private readonly checkpoints: CheckpointWriter,
+    private readonly renderer: CheckpointRenderer,
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     file.onOrphanedEdit = (fd) => void this.handEdits.takeOrphan(fd);
@@ -135,6 +141,9 @@ export class Sidecar {
     const counters = new EventCounters();
     let sidecar: Sidecar | undefined;
     let layers: LayerSources | undefined;
+    /** Closed again if the start fails after it was opened. */
+    let opened: ConfigFile | undefined;
+    let renderer: CheckpointRenderer | undefined;
     // A broken schema module fails the start before anything is locked or touched.
     const schema = options.schemaPath === undefined ? undefined : await ConfigSchema.load(options.schemaPath);
     // Directories someone else made or can write are refused before anything is read from them or locked.
@@ -168,11 +177,13 @@ export class Sidecar {
         log.warn({ pid: deposed.pid, fenced: deposed.dir }, 'took over from an owner whose lock went stale while it still runs; it is fenced off and cannot write');
       }
       const file = new ConfigFile(configPath, stateDir, fs, log, generation);
+      opened = file;
       file.beforeRename = () => ownership.assertLease();
       if (schema !== undefined) file.meta = fileMetaFor(configPath, schema.version);
       file.maxDepth = limits.maxDepth;
       file.maxDocumentBytes = limits.maxDocumentBytes;
       if (options.quarantine !== undefined) file.quarantineBounds = options.quarantine;
+      file.rotateBytes = options.journalRotateBytes;
       const loaded = await file.load();
       const schemaStart = schema === undefined ? undefined : await prepareSchema(schema, loaded, configPath, log, chainStates(journalState(file.previousJournal, log), backupStates(file.backups, fs, log)));
       if (loaded.recovered !== undefined) health.recoveredAtStart = `recovered at start: ${loaded.recovered.reason}`;
@@ -187,10 +198,31 @@ export class Sidecar {
       // A file that does not match the schema is served from an earlier state that does (schema-start.ts).
       // Served instead of the file: an edit of the file is then applied whole, as made from what is served.
       if (schemaStart?.fallback !== undefined) file.versions.restartFrom(schemaStart.fallback.doc);
-      const unlayered = { ...initialState(schemaStart?.fallback?.doc ?? loaded.doc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      const servedDoc = schemaStart?.fallback?.doc ?? loaded.doc;
+      const unlayered = { ...initialState(servedDoc, firstRevision), ...(schemaStart?.view === undefined ? {} : { view: schemaStart.view }) };
+      // The journal starts on the state served (not a file served read-only in its place): commits build on it.
+      await file.startJournal(loaded.existed || loaded.oversized !== undefined ? servedDoc : undefined, firstRevision);
+      renderer = new CheckpointRenderer(servedDoc, firstRevision, file.meta);
+      const checkpoints = new CheckpointWriter(renderer, file, {
+        onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
+        onFailed: (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          health.fileLagging = `the config file could not be rewritten (${message}): it trails the served config at revision ${checkpoints.fileRevision} (every commit is durable in the journal); retrying`;
+          log.error({ err: error, fileRevision: checkpoints.fileRevision }, 'rewriting the config file failed; retrying');
+        },
+        onCaughtUp: () => {
+          health.fileLagging = null;
+          log.info({ fileRevision: checkpoints.fileRevision }, 'the config file holds the served config again');
+        },
+        onLost: (error) => sidecar?.ownershipLost(error, 0),
+      }, firstRevision);
       if (options.layers !== undefined) layers = await LayerSources.start(options.layers, stateDir, limits.maxDepth, log);
       const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
-      const queue = new CommitQueue(first, (next, previous, group) => counters.timeFlush(() => file.write(next, previous, group)), limits, {
+      const commit = async (next: StoreState, previous: StoreState, group: FlushGroup) => {
+        await counters.timeFlush(() => file.write(next, previous, group));
+        checkpoints.committed(group.last, group.changes, next.doc, group.onlyHandEdits !== true);
+      };
+      const queue = new CommitQueue(first, commit, limits, {
         onCommitted: (_state, revisions) => {
           health.recordWrite();
           oversized?.leave('a write replaced the file over maxDocumentBytes');
@@ -206,7 +238,6 @@ export class Sidecar {
         onOutcomeUnknown: (error, writes) => {
           sidecar?.ownershipLost(error, writes);
         },
-        onDiskChanged: () => sidecar?.handEdits.takeInFirst() ?? Promise.resolve(),
       }, layers !== undefined ? layeredAdmission(schema) : schema === undefined ? undefined : schemaAdmission(schema));
       layers?.attach(queue);
       if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
@@ -217,7 +248,7 @@ export class Sidecar {
       }
       if (schema !== undefined && schemaStart !== undefined) schemaRunning = await applySchemaStart(schema, schemaStart, { file, queue, health, fs, log });
       watches = new WatchHub(epoch, history, () => queue.committed, limits, options.progressMs, counters.watches);
-      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters, layers);
+      sidecar = new Sidecar(configPath, socketPath, epoch, limits, log, queue, health, file, ownership, watches, undefined, schema, schemaRunning, options, counters, layers, checkpoints, renderer);
       sidecar.onFatal = options.onFatal;
       await sidecar.bind();
       sidecar.fileWatch.start();
@@ -225,6 +256,8 @@ export class Sidecar {
       return sidecar;
     } catch (error) {
       await layers?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not stop the layer sources'));
+      await renderer?.close();
+      await opened?.close().catch((closeError: unknown) => log.error({ err: closeError }, 'could not close the commit journal'));
       await ownership.release().catch((releaseError: unknown) => log.error({ err: releaseError }, 'could not release the ownership lock'));
       if (error instanceof AlreadyOwnedError && error.owner === undefined) {
         throw new Error(`another sidecar already answers on ${socketPath}; refusing to take its socket`);
@@ -264,7 +297,9 @@ export class Sidecar {
       configPath: this.configPath,
       queue: this.queue,
       health: this.health,
-      memoryEqualsDisk: () => this.file.memoryEqualsDisk,
+      memoryEqualsDisk: () => this.checkpoints.failure === undefined,
+      checkpoints: this.checkpoints,
+      journalUse: this.file.journalUse,
       beforeHealth: async () => {
         await this.schemaRunning?.refreshHealth();
         // A deposed owner exits once it wakes; health stops naming it then.
@@ -363,6 +398,11 @@ export class Sidecar {
     if (!this.lost) await this.handEdits.request('file');
     this.queue.refuseWrites(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the sidecar is stopping'));
     await this.queue.drain();
+    // The file is brought up to the last commit before the stop is recorded as clean.
+    if (!this.lost) await this.checkpoints.settle();
+    const fileCurrent = this.checkpoints.fileRevision === this.queue.committed.revision && this.checkpoints.failure === undefined;
+    this.checkpoints.stop();
+    await this.renderer.close();
     // Fenced off: writes in flight are never answered (their outcome is unknown), so don't wait for them.
     if (!this.lost) await Promise.all([...this.sessions].map((session) => session.drained()));
     for (const session of this.sessions) session.end();
@@ -370,11 +410,12 @@ export class Sidecar {
     await this.readOnlyListener?.close();
     this.watches.close();
     this.eventLoop.stop();
-    if (!this.lost) {
+    if (!this.lost && fileCurrent) {
       await this.file
         .recordCleanStop(this.epoch, this.queue.committed.revision)
         .catch((error: unknown) => this.log.warn({ err: error }, 'could not record the epoch; the next start begins a new one'));
     }
+    await this.file.close().catch((error: unknown) => this.log.warn({ err: error }, 'could not close the commit journal'));
     await this.ownership.release().catch((error: unknown) => this.log.warn({ err: error }, 'could not release the ownership lock'));
     this.log.info('stopped');
   }

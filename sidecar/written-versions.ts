@@ -40,18 +40,22 @@ export class WrittenVersions {
    * lies between it and an older tied one, then that older one (the paths
    * clients changed count as conflicts: the client values are kept and the
    * edit's reported, never overwritten unseen). docs/decisions.md, "Hand
-   * edits merge", has the cases. Undefined when none is kept.
+   * edits merge", has the cases. `served`: the state served now, a candidate
+   * too. Undefined when there is no candidate.
    */
-  baseFor(edit: JsonObject): JsonObject | undefined {
-    const distances = this.kept.map(({ doc }) => diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length);
+  baseFor(edit: JsonObject, served?: JsonObject): JsonObject | undefined {
+    // The file trails the served state by a rewrite: an edit may start from what was served (a dump
+    // edited and saved) before the file held it, so that is a candidate too (the newest).
+    const candidates = served === undefined || this.kept.at(-1)?.doc === served ? this.kept : [...this.kept, { doc: served, bytes: 0, byClients: true }];
+    const distances = candidates.map(({ doc }) => diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length);
     const nearest = Math.min(...distances);
     let chosen = distances.lastIndexOf(nearest);
     if (chosen < 0) return undefined;
     for (let older = chosen - 1; older >= 0; older--) {
       if (distances[older] !== nearest) continue;
-      if (this.kept.slice(older + 1, chosen + 1).some((kept) => kept.byClients)) chosen = older;
+      if (candidates.slice(older + 1, chosen + 1).some((kept) => kept.byClients)) chosen = older;
     }
-    return this.kept[chosen]!.doc;
+    return candidates[chosen]!.doc;
   }
 
   /** Forgets every version but `doc`: the state served is not what the file held (an earlier state served read-only). */

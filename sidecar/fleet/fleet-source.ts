@@ -11,7 +11,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './fleet-backo
 import { applySteps, EMPTY_VIEW, type FleetChange, type FleetStep, type FleetView } from './fleet-changes.js';
 import type { FleetConnection } from './fleet-connection.js';
 import { buildFleetDocument, type FleetProblem } from './fleet-document.js';
-import { loadFleetState, saveFleetState } from './fleet-state-file.js';
+import { FleetStateStore, type FleetOp } from './fleet-state-file.js';
 import { DEFAULT_ETCD_TIMING, type EtcdClientTiming } from './etcd-client.js';
 import { closeSession, openSession, untilEnded, type Session } from './fleet-session.js';
 
@@ -62,6 +62,7 @@ export class FleetSource {
   }
 
   private readonly fs: FsOps;
+  private readonly store: FleetStateStore;
   private readonly backoff: BackoffPolicy;
   private readonly timing: EtcdClientTiming;
   private readonly lagPollMs: number;
@@ -88,6 +89,7 @@ export class FleetSource {
 
   private constructor(private readonly options: FleetSourceOptions) {
     this.fs = options.fs ?? realFs;
+    this.store = new FleetStateStore(options.stateDir, options.connection.prefix, this.fs);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.timing = { ...DEFAULT_ETCD_TIMING, ...options.etcdTiming };
     this.lagPollMs = options.lagPollMs ?? 5000;
@@ -122,11 +124,12 @@ export class FleetSource {
     this.session?.end();
     await this.running;
     await this.draining;
+    await this.store.close();
   }
 
   private async load(): Promise<void> {
     await this.fs.mkdir(this.options.stateDir, 0o700);
-    const loaded = await loadFleetState(this.options.stateDir, this.options.connection.prefix, this.fs);
+    const loaded = await this.store.load();
     if (loaded.state === undefined) {
       if (loaded.problem !== undefined) this.fail(new Error(loaded.problem));
       return;
@@ -271,10 +274,9 @@ export class FleetSource {
       if (durable) {
         const syncedAt = Date.now();
         try {
-          await saveFleetState(
-            this.options.stateDir,
+          await this.store.save(
             { prefix: this.options.connection.prefix, clusterId: view.clusterId ?? '', revision: view.revision, syncedAt, entries: view.entries },
-            this.fs,
+            watchOps(batch, this.view.revision),
           );
         } catch (error) {
           // Nothing of the batch is applied; follow etcd again from the last durable revision.
@@ -327,3 +329,17 @@ export class FleetSource {
   }
 }
 
+
+/** The key changes of a batch made only of watch events (after `from`), in order; undefined when it holds a read of the whole prefix. */
+function watchOps(batch: readonly FleetStep[], from: number): FleetOp[] | undefined {
+  const ops: FleetOp[] = [];
+  let at = from;
+  // As applySteps takes them: a revision at or below one already reached is not applied again.
+  for (const step of batch) {
+    if (step.kind === 'read') return undefined;
+    if (step.revision <= at) continue;
+    if (step.kind === 'revision') ops.push(...step.ops);
+    at = step.revision;
+  }
+  return ops;
+}

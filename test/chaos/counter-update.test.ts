@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import { connect } from '../../client/index.js';
 import { CLIENT_WORKER } from '../helpers/paths.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { runNode } from '../helpers/run-process.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
@@ -20,6 +22,10 @@ test(`${PROCESSES} processes x ${INCREMENTS} update(counter, n => n + 1) end at 
     Array.from({ length: PROCESSES }, () => runNode(CLIENT_WORKER, ['counter', paths.socketPath, String(INCREMENTS)], { timeoutMs: 120_000 })),
   );
   for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  assert.equal(await client.get('counter'), PROCESSES * INCREMENTS);
+  await fileCaughtUp(client);
   const onDisk = JSON.parse(await readFile(paths.configPath, 'utf8')) as { counter: number };
   assert.equal(onDisk.counter, PROCESSES * INCREMENTS);
 });

@@ -48,7 +48,9 @@ test(`${ROUNDS} stops (kill -9 or SIGTERM) each followed by a damaged file: ever
     else if (damage === 'garbage') await writeFile(paths.configPath, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
     // Different each round: a text the sidecar once read at a start is a point of its journal, and a
     // file found at such a point is brought up to date instead (that is recovery too, but not this case).
-    else await writeFile(paths.configPath, JSON.stringify({ w0: -1, round }));
+    // After a kill -9 the text is an edit made while down and is merged with the journal: a new key
+    // the schema refuses keeps the merge invalid too, whatever else the merge keeps.
+    else await writeFile(paths.configPath, JSON.stringify({ w0: -1, round, [`refused${round}`]: -1 }));
     const label = `round ${round} (${signal}, then ${damage}; DAMAGE_SEED=${SEED})`;
 
     sidecar = await start();

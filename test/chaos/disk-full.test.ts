@@ -1,12 +1,15 @@
 // Disk full and permission denied for real (docs/defects.md, D3), where
 // failpoints.test.ts injects the same errors: the config lives on a small
 // tmpfs that is really filled up, and a sidecar running as an unprivileged
-// user really loses write permission on the config's directory. Each time the
-// writer gets WRITE_FAILED naming the OS error, the file is byte-identical to
-// before, no temp file is left, health is degraded with the error, reads keep
-// serving the committed value (memory equals disk), watchers never see the
-// refused write, and once space or permission returns the next write
-// succeeds and health is ok again.
+// user really loses write permission on the config's directory. A write is
+// committed when its journal record is durable: on a full disk it is either
+// committed (the journal's last page had room) or refused WRITE_FAILED naming
+// ENOSPC with nothing applied, the partial record cut off and its space given
+// back. The file, rewritten behind the journal, stays byte-identical while it
+// cannot be replaced, no temp file is left, health is degraded naming the
+// error, reads serve exactly the committed writes, watchers never see a
+// refused write, and once space or permission returns the file catches up
+// and health is ok again.
 //
 // Needs root (mount, setuid); skipped with the reason elsewhere. Teardown
 // order matters and is fixed in one place: client closed, sidecar stopped
@@ -20,6 +23,7 @@ import { connect, ConfigSidecarError, type ChangeEvent, type ConfigClient } from
 import { programForUser, spawnSidecarAsUser, waitForServing } from '../helpers/sidecar-as-user.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { fillUntilFull, freeBytes, mountedFsType, mountSmallTmpfs } from '../helpers/small-tmpfs.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { stopWithin, teardown, type Teardown } from '../helpers/teardown.js';
 
 const KiB = 1024;
@@ -87,16 +91,20 @@ async function refusedWith(write: Promise<unknown>, osCode: string): Promise<Con
   return refusal;
 }
 
-async function assertDegradedBy(client: ConfigClient, osCode: string): Promise<void> {
+/** Health degraded by a refused write (`refused`) or by a file that could not be rewritten, naming `osCode`. */
+async function assertDegradedBy(client: ConfigClient, osCode: string, how: 'refused' | 'file trails'): Promise<void> {
   const health = await client.health();
   assert.equal(health.status, 'degraded', JSON.stringify(health));
   assert.ok(
     health.reasons.some((reason) => reason.includes(osCode)),
     `a reason names ${osCode}: ${JSON.stringify(health.reasons)}`,
   );
-  assert.match(health.lastWriteError ?? '', new RegExp(osCode));
-  assert.ok(health.writeErrors >= 1);
-  assert.equal(health.memoryEqualsDisk, true);
+  if (how === 'refused') {
+    assert.match(health.lastWriteError ?? '', new RegExp(osCode));
+    assert.ok(health.writeErrors >= 1);
+  } else {
+    assert.equal(health.memoryEqualsDisk, false, 'the file trails the served config');
+  }
   assert.equal(health.fileValid, true);
 }
 
@@ -107,9 +115,25 @@ async function assertHealthy(client: ConfigClient): Promise<void> {
   assert.equal(health.memoryEqualsDisk, true);
 }
 
-/** What the sidecar serves is what the file holds. */
+/** What the sidecar serves is what the file holds (once it has caught up). */
 async function assertMemoryEqualsDisk(client: ConfigClient, configPath: string): Promise<void> {
+  await fileCaughtUp(client);
   assert.deepEqual(await client.get(''), JSON.parse(await readFile(configPath, 'utf8')));
+}
+
+/** Writes `name` = after-1, after-2, ... until one is refused (the journal's last page is full too); returns the last value committed. */
+async function writeUntilRefused(client: ConfigClient, osCode: string): Promise<{ refusal: ConfigSidecarError; lastCommitted: string | undefined; committed: number }> {
+  let lastCommitted: string | undefined;
+  for (let i = 1; i <= 2000; i++) {
+    try {
+      await client.set('name', `after-${i}`);
+      lastCommitted = `after-${i}`;
+    } catch {
+      const refusal = await refusedWith(client.set('name', `after-${i}`), osCode);
+      return { refusal, lastCommitted, committed: i - 1 };
+    }
+  }
+  throw new Error('2000 writes were committed on a full disk');
 }
 
 /** No temp file of an abandoned write anywhere on the disk (config dir, state dir, backups). */
@@ -155,40 +179,42 @@ test('a full disk (real tmpfs): WRITE_FAILED with ENOSPC, the file untouched, he
   const client = await serve(t, env);
   await client.set('server.port', 8080);
   await client.set('tags', ['a', 'b']);
-  const last = await client.set('name', 'before');
-  const committed = await readFile(env.configPath);
+  const last = await client.set('name', 'before', { waitForFile: true });
+  const committedFile = await readFile(env.configPath);
   const watch = recordWatch(client);
   await client.ping(); // the watch is registered before anything else happens
 
   const filler = path.join(env.disk, 'filler');
   assert.equal(await fillUntilFull(filler, 0, DISK_BYTES + MiB), 0, 'not one page is free');
-  await refusedWith(client.set('name', 'after'), 'ENOSPC');
-  // Still full: the next attempt fails the same way, nothing left over from the first.
-  await refusedWith(client.batch([{ op: 'set', path: 'name', value: 'after' }, { op: 'delete', path: 'tags' }]), 'ENOSPC');
+  // Commits fit in the journal's last page until it is full; then each is refused and nothing applied.
+  const { lastCommitted, committed: fitted } = await writeUntilRefused(client, 'ENOSPC');
+  await refusedWith(client.batch([{ op: 'set', path: 'name', value: 'refused' }, { op: 'delete', path: 'tags' }]), 'ENOSPC');
 
-  assert.deepEqual(await readFile(env.configPath), committed, 'byte-identical');
+  assert.deepEqual(await readFile(env.configPath), committedFile, 'the file is byte-identical while it cannot be rewritten');
   await assertNoTempFiles(env.disk);
-  await assertDegradedBy(client, 'ENOSPC');
-  assert.equal(await client.get('name'), 'before', 'reads serve the committed value');
-  await assertMemoryEqualsDisk(client, env.configPath);
+  await assertDegradedBy(client, 'ENOSPC', 'refused');
+  const served = lastCommitted ?? 'before';
+  assert.equal(await client.get('name'), served, 'reads serve exactly the committed writes');
+  const refusedAt = await client.ping();
+  assert.equal(refusedAt.revision, last.revision + fitted, 'refused writes took no revision');
 
   await unlink(filler);
-  const recovered = await client.set('name', 'after');
-  assert.equal(recovered.revision, last.revision + 1, 'refused writes took no revision');
+  const recovered = await client.set('name', 'after', { waitForFile: true });
+  assert.equal(recovered.revision, refusedAt.revision + 1, 'refused writes took no revision');
   assert.deepEqual(JSON.parse(await readFile(env.configPath, 'utf8')), { name: 'after', server: { port: 8080 }, tags: ['a', 'b'] });
   await assertHealthy(client);
-  assert.equal((await client.health()).writeErrors, 2, 'both refused flushes are counted');
   await assertMemoryEqualsDisk(client, env.configPath);
 
   await watch.reached(recovered.revision);
+  const expected = [...Array.from({ length: fitted }, (_, i) => `after-${i + 1}`), 'after'];
   assert.deepEqual(
-    watch.events.map((event) => ({ revision: event.revision, changes: event.changes })),
-    [{ revision: recovered.revision, changes: [{ path: ['name'], value: 'after' }] }],
-    'watchers saw only the committed write',
+    watch.events.map((event) => event.changes),
+    expected.map((value) => [{ path: ['name'], value }]),
+    'watchers saw only the committed writes',
   );
 });
 
-test('a nearly full disk (real tmpfs): a big value is cut short by the kernel, then ENOSPC; the partial temp file is removed', async (t) => {
+test('a nearly full disk (real tmpfs): a big value\'s journal record is cut short by the kernel, then ENOSPC; the partial record is cut off', async (t) => {
   const env = await smallDisk(t);
   if (env === undefined) return;
   const client = await serve(t, env);
@@ -213,27 +239,29 @@ test('a nearly full disk (real tmpfs): a big value is cut short by the kernel, t
   assert.equal(await freeBytes(env.disk), leftFree);
 
   // A write that fits still succeeds on the nearly full disk.
-  await client.set('note', 'fits');
+  await client.set('note', 'fits', { waitForFile: true });
   const committed = await readFile(env.configPath);
+  const free = await freeBytes(env.disk);
 
   const refusal = await refusedWith(client.set('blob', big), 'ENOSPC');
-  // Refused while writing the temp file (after its short write), not when creating it.
-  assert.match(refusal.message, /\bwrite failed\b/);
+  // Refused while appending its journal record (cut short by the kernel, then ENOSPC), which was cut off again.
+  assert.match(refusal.message, /\bjournal failed\b/);
   assert.deepEqual(await readFile(env.configPath), committed, 'byte-identical');
   await assertNoTempFiles(env.disk);
-  assert.equal(await freeBytes(env.disk), leftFree, 'the partly written temp file was removed and its space given back');
-  await assertDegradedBy(client, 'ENOSPC');
+  // The record's 400 KB are given back; the journal whose append failed is replaced by a new one (a page or two).
+  assert.ok((await freeBytes(env.disk)) >= free - 8 * KiB, `the partly appended record was cut off and its space given back (${free} free before, ${await freeBytes(env.disk)} after)`);
+  await assertDegradedBy(client, 'ENOSPC', 'refused');
   await assertMemoryEqualsDisk(client, env.configPath);
   assert.deepEqual(await client.get(''), { name: 'small', note: 'fits' });
 
   await unlink(filler);
-  await client.set('blob', big);
+  await client.set('blob', big, { waitForFile: true });
   assert.equal(JSON.parse(await readFile(env.configPath, 'utf8')).blob, big);
   await assertHealthy(client);
   await assertMemoryEqualsDisk(client, env.configPath);
 });
 
-test('permission denied for real (sidecar as an unprivileged user): WRITE_FAILED with EACCES, the file untouched, recovery once permission returns', async (t) => {
+test('permission denied for real (sidecar as an unprivileged user): writes committed, the file untouched and trailing with EACCES, caught up once permission returns', async (t) => {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) {
     t.skip(`running the sidecar as another user needs root on Linux (this is ${process.platform}, uid ${process.getuid?.()})`);
     return;
@@ -260,20 +288,21 @@ test('permission denied for real (sidecar as an unprivileged user): WRITE_FAILED
   // The socket is nobody's: the client is told to expect that owner, or it refuses the socket (UNTRUSTED_SOCKET).
   const c = client(env, NOBODY);
 
-  await c.set('a', 1);
+  await c.set('a', 1, { waitForFile: true });
   assert.equal((await stat(env.configPath)).uid, NOBODY, 'the sidecar writes as nobody, so file modes bind it');
   const committed = await readFile(env.configPath);
-  // The temp file of the next write is created beside the config: without write permission there, EACCES.
+  // The journal is open already, so writes are still committed; the rewrite of the file is renamed
+  // into the config's directory: without write permission there, EACCES, and the file trails.
   await chmod(confDir, 0o500);
-  await refusedWith(c.set('a', 2), 'EACCES');
+  await c.set('a', 2);
+  await assert.rejects(c.set('a', 3, { waitForFile: true }), (error: unknown) => error instanceof ConfigSidecarError && error.code === 'FILE_LAGGING' && /EACCES/.test(error.message));
   assert.deepEqual(await readFile(env.configPath), committed, 'byte-identical');
   await assertNoTempFiles(env.disk);
-  await assertDegradedBy(c, 'EACCES');
-  assert.equal(await c.get('a'), 1);
-  await assertMemoryEqualsDisk(c, env.configPath);
+  await assertDegradedBy(c, 'EACCES', 'file trails');
+  assert.equal(await c.get('a'), 3, 'committed and served');
 
   await chmod(confDir, 0o700);
-  await c.set('a', 3);
+  await fileCaughtUp(c);
   assert.deepEqual(JSON.parse(await readFile(env.configPath, 'utf8')), { a: 3 });
   await assertHealthy(c);
   await assertMemoryEqualsDisk(c, env.configPath);

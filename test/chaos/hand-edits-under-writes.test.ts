@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../client/index.js';
 import { runNode } from '../helpers/run-process.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const HAND_EDITOR = fileURLToPath(new URL('../helpers/hand-editor.js', import.meta.url));
@@ -64,6 +65,7 @@ for (const pacingMs of PACINGS) {
     assert.deepEqual(lost.filter((i) => i % 2 === 1), [], 'no save rewritten in place is lost');
     assert.ok(lost.length <= 3, `${lost.length} renamed saves lost (${lost.join(', ')}): more than the window allows`);
     assert.equal(served.counter, acknowledged, 'the last acknowledged set is served');
+    await fileCaughtUp(client);
     const onDisk = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
     assert.deepEqual(missingEdits(onDisk), lost, 'the file holds what is served');
     assert.equal(onDisk.counter, acknowledged);

@@ -118,7 +118,7 @@ test('hostile input on a real socket: answered or cut off, bounded, never pollut
   await t.test('after all of it: nothing polluted, nothing renamed, the sidecar healthy', async () => {
     const peer = await greeted(paths);
     // Pollution of Object.prototype would show as a property of a fresh object, or break the schemas every request goes through.
-    assert.equal((await peer.request({ id: 1, op: 'set', path: 'fresh', value: {} })).ok, true);
+    assert.equal((await peer.request({ id: 1, op: 'set', path: 'fresh', value: {}, waitForFile: true })).ok, true);
     assert.deepEqual((await peer.request({ id: 2, op: 'get', path: 'fresh' })).value, {});
     for (const [i, path] of ['fresh.polluted', 'polluted', 'victim', 'victim.__proto_', 'a', 'ok', 'slow'].entries()) {
       assert.equal(errorOf(await peer.request({ id: 10 + i, op: 'get', path })).code, 'NOT_FOUND', path);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connect } from '../../client/index.js';
 import { CLIENT_WORKER } from '../helpers/paths.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -76,7 +77,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     const bAcked = bWriters.map((w) => w.acked());
     assert.ok(bAcked.every((n) => n > 0), `B acknowledged writes: ${bAcked}`);
 
-    // From here on only A could change the file.
+    // From here on only A could change the file (once B's rewrite behind its last commit has landed).
+    await fileCaughtUp(client);
     const before = await readFile(paths.configPath);
     const beforeIno = (await stat(paths.configPath)).ino;
     a.child.kill('SIGCONT');

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { CLI } from './paths.js';
-import type { TestPaths } from './temp-dir.js';
+import { endBeforeRemovalOf, type TestPaths } from './temp-dir.js';
 
 export interface SidecarProcess {
   child: ChildProcess;
@@ -67,6 +67,7 @@ export async function startSidecar(t: TestContext, paths: TestPaths, options: St
     },
   };
   t.after(() => proc.kill9());
+  endBeforeRemovalOf(paths, () => proc.kill9());
   if (options.noWait) return proc;
   await waitForServing(child, proc.stderr, exited, options.timeoutMs);
   return proc;

@@ -55,11 +55,11 @@ export async function runWriters(paths: TestPaths, writers: number, each: number
   return log;
 }
 
-/** Writes a last marker and returns the file as it then stands. */
+/** Writes a last marker and returns the file once it holds the marker (the file is rewritten behind the commit). */
 export async function finish(paths: TestPaths, token: string): Promise<unknown> {
   const client = connect({ socketPath: paths.socketPath, defaultTimeoutMs: 30_000 });
   try {
-    await client.set('done', token);
+    await client.set('done', token, { waitForFile: true });
   } finally {
     client.close();
   }

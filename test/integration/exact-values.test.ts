@@ -47,7 +47,7 @@ test('a client cannot store a number beyond ±(2^53−1), invalid UTF-8 or a dup
   await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('keep', 1);
+  await client.set('keep', 1, { waitForFile: true });
 
   await assert.rejects(client.set('big', { list: [2 ** 60] }), (error: unknown) => {
     assert.ok(error instanceof ConfigSidecarError);
@@ -95,7 +95,7 @@ for (const [what, bytes, problem] of handEdits) {
     await startSidecar(t, paths);
     const client = connect({ socketPath: paths.socketPath });
     t.after(() => client.close());
-    await client.set('keep', 1);
+    await client.set('keep', 1, { waitForFile: true });
     const before = await readFile(paths.configPath);
 
     await writeFile(paths.configPath, bytes);

@@ -23,7 +23,7 @@ test('before the first write, SIGHUP and stop say nothing of a removed file; aft
   const again = await startSidecar(t, paths);
   const writer = connect({ socketPath: paths.socketPath });
   t.after(() => writer.close());
-  await writer.set('a', 1);
+  await writer.set('a', 1, { waitForFile: true });
   await unlink(paths.configPath);
   again.child.kill('SIGHUP');
   const health = await healthOnceNotOk(writer);

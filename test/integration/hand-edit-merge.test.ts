@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { connect, type ConfigClient } from '../../client/index.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
@@ -47,9 +48,9 @@ test('a path changed by a client and by a stale edit keeps the client value; hea
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
   await client.set('port', 80);
-  await client.set('name', 'x');
+  await client.set('name', 'x', { waitForFile: true });
   const copy = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
-  await client.set('port', 81);
+  await client.set('port', 81, { waitForFile: true });
   await writeFile(paths.configPath, JSON.stringify({ ...copy, port: 8080, extra: 'y' }, null, 2));
 
   await servedWithin(client, 'extra', 'y');
@@ -62,5 +63,6 @@ test('a path changed by a client and by a stale edit keeps the client value; hea
   const acked = await runNode(CLI, ['health', '--ack', '--socket', paths.socketPath]);
   assert.equal(acked.code, 0, acked.stdout);
   assert.equal(JSON.parse(acked.stdout).status, 'ok');
+  await fileCaughtUp(client);
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { port: 81, name: 'x', extra: 'y' });
 });

@@ -19,7 +19,7 @@ test('hand edits by rename and by rewrite each become one "file" revision; own w
   const sidecar = await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('server', { port: 80, host: 'a' });
+  await client.set('server', { port: 80, host: 'a' }, { waitForFile: true });
   const watch = recorder(client.watch('', { initial: 'none' }));
   await client.ping(); // the watch is registered before anything else happens
 
@@ -45,7 +45,7 @@ test('hand edits by rename and by rewrite each become one "file" revision; own w
   await client.set('server.port', 83);
   const [, , own] = await watch.next(3);
   assert.equal(own!.source, 'client');
-  await client.set('marker', 1);
+  await client.set('marker', 1, { waitForFile: true });
   const all = await watch.next(4);
   assert.deepEqual(all.map((e) => e.source), ['file', 'file', 'client', 'client']);
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { server: { port: 83, host: 'b' }, marker: 1 });
@@ -61,7 +61,7 @@ test('an invalid hand edit is not applied, degrades health, is kept in quarantin
   await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('server', { port: 80 });
+  await client.set('server', { port: 80 }, { waitForFile: true });
   const watch = recorder(client.watch('', { initial: 'none' }));
   await client.ping();
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 
@@ -102,6 +103,7 @@ test('kodegen example: config.schema.json names the constraints, accepts the wri
   await client.set('http.public_url', 'https://example.org/kodegen');
   await client.set('client_history', Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, version: '1' })));
   await client.set('fuzzy_search_threshold', 0.655);
+  await fileCaughtUp(client);
   const written = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
   assert.equal(written.$schemaVersion, 2);
   assert.deepEqual(errorsOf(validate, written), [], 'the file the sidecar wrote');
@@ -150,6 +152,7 @@ test("README example: config.schema.json names the constraints, accepts the writ
   await client.set('server.host', 'example.org');
   await client.set('shell', '/bin/sh');
   await client.set('roots', [paths.dir]);
+  await fileCaughtUp(client);
   const written = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(written.server, { port: 1, host: 'example.org' });
   assert.deepEqual(errorsOf(validate, written), [], 'the file the sidecar wrote');

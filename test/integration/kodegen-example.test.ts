@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { connect, ConfigSidecarError } from '../../client/index.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -34,6 +35,7 @@ test('the kodegen example schema refuses what the kodegen server accepted unchec
   assert.equal(await client.get('fuzzy_search_threshold'), 0.65, 'migrated to a fraction');
   assert.deepEqual(await client.get('allowed_directories'), [paths.dir], 'canonical form (D16)');
   assert.equal(await client.get('file_read_line_limit'), 1000, 'default layer');
+  await fileCaughtUp(client); // the migrated document is committed at start and checkpointed to the file behind it
   const file = JSON.parse(await readFile(paths.configPath, 'utf8'));
   assert.equal(file.$schemaVersion, 2);
   assert.equal(file.file_read_line_limit, undefined, 'defaults are not written');

@@ -69,7 +69,7 @@ test('fleet < system < user, locks, sources and layers through a real sidecar', 
   assert.equal((await client.getEntry('server.port')).layer, 'system');
 
   // The user file above both; a locked path is refused, naming the layer its value comes from.
-  await client.set('log.level', 'debug');
+  await client.set('log.level', 'debug', { waitForFile: true });
   assert.equal((await client.getEntry('log.level')).layer, 'user');
   const refused = await client.set('server.port', 1).then(
     () => undefined,

@@ -197,7 +197,7 @@ test('maxDocumentBytes: a write leaving the file exactly at the limit is applied
   const fileBytes = (doc: unknown) => Buffer.byteLength(JSON.stringify(doc, null, 2) + '\n');
   const fill = 'x'.repeat(1000 - fileBytes({ a: '' }));
   assert.equal(fileBytes({ a: fill }), 1000);
-  await client.set('a', fill);
+  await client.set('a', fill, { waitForFile: true });
   assert.equal((await readFile(served.paths.configPath)).length, 1000, 'the durable file is exactly at the limit');
 
   assertLimitError(await rejection(client.set('a', fill + 'x')), 'LIMIT_EXCEEDED', 'maxDocumentBytes', 1000, 1001);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type ConfigClient } from '../../client/index.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
@@ -132,6 +133,7 @@ test('kill -9 and restart: the replica serves the last state, STALE past maxStal
   const revisionBefore = lax.revision();
   const resyncs: unknown[] = [];
   lax.onDidChange('k0', (next) => resyncs.push(next));
+  await fileCaughtUp(config); // the hand edit below is made to the file holding every write, as an editor would see it
   await sidecar.kill9();
   await until('the replica notices the loss', () => lax.staleness() > 0);
   assert.equal(lax.getSync('k19'), 19, 'the last state is served while disconnected');

@@ -26,7 +26,7 @@ async function serveAndSet(t: TestContext, paths: TestPaths, values: Record<stri
 async function serveAndSetOn(paths: TestPaths, values: Record<string, number>): Promise<void> {
   const client = connect({ socketPath: paths.socketPath });
   try {
-    for (const [key, value] of Object.entries(values)) await client.set(key, value);
+    for (const [key, value] of Object.entries(values)) await client.set(key, value, { waitForFile: true });
   } finally {
     client.close();
   }

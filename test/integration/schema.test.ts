@@ -14,6 +14,7 @@ import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
+import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 import { recorder } from '../helpers/watch-recorder.js';
@@ -55,7 +56,7 @@ test('every write is checked against the whole document: VALIDATION_FAILED lists
   const paths = await testPaths(t);
   await startSidecar(t, paths, { extraArgs: ['--schema', await serverSchema(paths)] });
   const c = client(t, paths);
-  await c.set('name', 'ok');
+  await c.set('name', 'ok', { waitForFile: true });
   const before = await readFile(paths.configPath);
   const { revision } = await c.ping();
 
@@ -84,6 +85,7 @@ test('every write is checked against the whole document: VALIDATION_FAILED lists
   // The sidecar's own keys in the file cannot be written by clients.
   assert.equal((await rejection(c.set('$schemaVersion', 9))).code, 'VALIDATION_FAILED');
   assert.equal((await c.ping()).revision, revision + 1, 'only the valid batch became a revision');
+  await fileCaughtUp(c);
   assert.notDeepEqual(await readFile(paths.configPath), before);
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { $schema: './config.schema.json', name: 'root', server: { port: 80 } });
 });
@@ -103,7 +105,7 @@ test('defaults are a layer: seen by get, dump and watches, never written; unset 
   assert.deepEqual(set!.changes, [{ path: ['server', 'port'], value: 9000 }]);
   assert.deepEqual(unset!.changes, [{ path: ['server', 'port'], value: 8080 }], 'unset shows the default, not a deletion');
 
-  await c.set('name', 'x');
+  await c.set('name', 'x', { waitForFile: true });
   const onDisk = await readFile(paths.configPath, 'utf8');
   assert.deepEqual(JSON.parse(onDisk), { $schema: './config.schema.json', name: 'x', server: {} }, 'no default was written');
   // Editors get the JSON Schema beside the file.
@@ -158,6 +160,7 @@ test('an old file is migrated at start, after a backup, as one revision', async 
   assert.equal(entry.value, 9000);
   assert.equal(entry.revision, 2, 'the migration is the one revision after the loaded file');
   assert.equal(entry.modRevision, 2);
+  await fileCaughtUp(c); // the migration is committed at start and checkpointed to the file behind it
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { $schema: './config.schema.json', $schemaVersion: 2, server: { port: 9000 } });
   const backups = path.join(stateDir(paths), 'backups');
   const kept = await Promise.all((await readdir(backups)).map((name) => readFile(path.join(backups, name), 'utf8')));
@@ -216,7 +219,7 @@ test('a hand edit that breaks the schema is not applied, is kept in quarantine, 
   const paths = await testPaths(t);
   await startSidecar(t, paths, { extraArgs: ['--schema', await serverSchema(paths)] });
   const c = client(t, paths);
-  await c.set('server.port', 80);
+  await c.set('server.port', 80, { waitForFile: true });
   const watch = recorder(c.watch('', { initial: 'none' }));
   await c.ping();
   const edit = '{"server": {"port": 99999}}\n';
@@ -270,5 +273,6 @@ test('restore under a schema: the sidecar\'s own keys are left out; a backup fro
   const restored = await cli('restore', '1');
   assert.equal(restored.code, 0, restored.stderr);
   assert.equal((await cli('get', 'server.port')).stdout.trim(), '9000');
+  await fileCaughtUp(client(t, paths));
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { $schema: './config.schema.json', $schemaVersion: 2, server: { port: 9000 } });
 });

@@ -23,7 +23,7 @@ test('a symlinked config stays a link: the target is replaced in its own directo
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
   assert.equal(await client.get('a'), 0);
-  await client.set('a', 1);
+  await client.set('a', 1, { waitForFile: true });
   assert.ok((await lstat(paths.configPath)).isSymbolicLink(), 'the link is still a link');
   assert.equal(await readlink(paths.configPath), '../dotfiles/config.json');
   assert.deepEqual(JSON.parse(await readFile(target, 'utf8')), { a: 1 }, 'the target holds the write');
@@ -35,7 +35,7 @@ test('a second sidecar on another name for the served file refuses and names the
   const first = await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('a', 1);
+  await client.set('a', 1, { waitForFile: true });
   const other = path.join(paths.dir, 'other.json');
   await symlink(paths.configPath, other);
 
@@ -43,6 +43,6 @@ test('a second sidecar on another name for the served file refuses and names the
   const code = await second.exitWithin(30_000);
   assert.notEqual(code, 0);
   assert.match(second.stderr(), new RegExp(`already served by sidecar pid ${first.pid}`));
-  await client.set('b', 2);
+  await client.set('b', 2, { waitForFile: true });
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 1, b: 2 });
 });
