@@ -5,8 +5,9 @@
 // loop, one set at a time, for --lag-ms. Measured two ways, in the same run:
 //   inside   the sidecar's stats.file.lag histogram (commit → file durable
 //            with it), counted over the writer's run only
-//   outside  every 10th set is sent with waitForFile: its latency against the
-//            plain sets' is what a client waiting for the file pays
+//   outside  beside that loop, the same process sets another key, one set at
+//            a time, each with waitForFile: its latency against the plain
+//            sets' is what a client waiting for the file pays
 // A sidecar that writes the file at each commit has no lag to report: "n/a".
 import path from 'node:path';
 import { makeTempDir, removeTempDir, runWorkers, startSidecar, type ServerProcess } from './bench-processes.js';
@@ -22,8 +23,6 @@ export interface FileLagOptions {
   sections: number;
   /** How long the writer sets, per size. */
   lagMs: number;
-  /** Every Nth set is sent with waitForFile. */
-  waitFileEvery: number;
 }
 
 interface SizeLag {
@@ -31,7 +30,7 @@ interface SizeLag {
   sets: number;
   /** Plain sets: answered at commit. */
   setLatency: LatencySummary;
-  /** Sets sent with waitForFile. */
+  /** The other key's sets, sent with waitForFile. */
   waitFileLatency: LatencySummary;
   /** stats.file.lag over the writer's run; undefined when the sidecar has no checkpoint writer. */
   lag: { histogram: BucketHistogram; p50Ms: number | undefined; p99Ms: number | undefined; rewrites: number } | undefined;
@@ -43,6 +42,7 @@ interface SizeLag {
 export const CONFIG_BYTES = 40 * 1024;
 const LAG_P99_GOAL_MS = 10;
 const WRITE_PATH = `${sectionName(5)}.${keyName(2)}`;
+const WAIT_FILE_PATH = `${sectionName(6)}.${keyName(2)}`;
 
 export async function runFileLag(options: FileLagOptions): Promise<WorkloadReport> {
   const sizes: SizeLag[] = [];
@@ -76,14 +76,14 @@ export async function runFileLag(options: FileLagOptions): Promise<WorkloadRepor
     `One writer process sets \`${WRITE_PATH}\` of a realistic document (${options.sections} sections) in a loop, one set at a time, ` +
       `${options.lagMs / 1000} s per size. File lag is the sidecar's \`stats.file.lag\` histogram (from a write's commit until the file holds it), ` +
       `counted over the writer's run; its percentiles are interpolated inside fixed buckets (…, 5, 10, 25, 50 ms, …). ` +
-      `Every ${options.waitFileEvery}th set is sent with \`waitForFile\` and timed apart: the same lag seen from a client.`,
+      `Beside that loop, the same process sets \`${WAIT_FILE_PATH}\` one set at a time with \`waitForFile\`, timed apart: the same lag seen from a client.`,
     '',
     markdownTable(
       ['document', 'sets', 'set p50 ms', 'set p99 ms', 'file lag p50 ms', 'file lag p99 ms', 'file rewrites', 'set with waitForFile p50 / p99 ms'],
       rows,
     ),
   ].join('\n');
-  return { key: 'fileLag', title: '7. File lag: acknowledgement → the config file holds it', data: { options, writePath: WRITE_PATH, sizes }, markdown, goals };
+  return { key: 'fileLag', title: '7. File lag: acknowledgement → the config file holds it', data: { options, writePath: WRITE_PATH, waitFilePath: WAIT_FILE_PATH, sizes }, markdown, goals };
 }
 
 function sizeLabel(bytes: number): string {
@@ -106,10 +106,10 @@ async function runSize(targetBytes: number, options: FileLagOptions): Promise<Si
     await buildDocument(socketPath, targetBytes, options.sections);
     await waitForFileCurrent(socketPath, 60_000);
     const before = await readFileStats(socketPath);
-    // Without a checkpoint writer, waitForFile would only be ignored: send none, so every set counts as a plain one.
-    const waitFileEvery = before.file === undefined ? 0 : options.waitFileEvery;
+    // Without a checkpoint writer there is no lag to see from outside either: no second loop.
+    const waitFile = before.file === undefined ? [] : ['--wait-file-path', WAIT_FILE_PATH];
     const [writer] = await runWorkers<SectionWriterResult>(
-      [{ script: 'section-writer-worker.js', args: ['--socket', socketPath, '--path', WRITE_PATH, '--duration-ms', String(options.lagMs), '--wait-file-every', String(waitFileEvery)] }],
+      [{ script: 'section-writer-worker.js', args: ['--socket', socketPath, '--path', WRITE_PATH, '--duration-ms', String(options.lagMs), ...waitFile] }],
       options.lagMs + 120_000,
     );
     const after = await readFileStats(socketPath);

@@ -59,7 +59,7 @@ const FULL: Profile = {
     memoryReplicas: 5,
     freeze: { sizesBytes: [10 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 3_000, rewriteMs: 10_000 },
   },
-  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB, 10 * MB], sections: 100, lagMs: 8_000, waitFileEvery: 10 },
+  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB, 10 * MB], sections: 100, lagMs: 8_000 },
   journal: { documentBytes: 1 * MB, sections: 100, processes: 8, inFlight: 16, keySpace: 100, stormMs: 60_000, sampleEveryMs: 1_000 },
 };
 
@@ -86,7 +86,7 @@ const QUICK: Profile = {
     memoryReplicas: 3,
     freeze: { sizesBytes: [1 * MB], sections: 100, readers: 4, readerIntervalMs: 1, idleMs: 500, rewriteMs: 1_500 },
   },
-  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB], sections: 100, lagMs: 1_500, waitFileEvery: 10 },
+  lag: { sizesBytes: [CONFIG_BYTES, 1 * MB], sections: 100, lagMs: 1_500 },
   journal: { documentBytes: 1 * MB, sections: 100, processes: 8, inFlight: 16, keySpace: 100, stormMs: 3_000, sampleEveryMs: 500 },
 };
 
