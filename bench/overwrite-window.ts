@@ -8,8 +8,8 @@ import { statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { durableReplace } from '../sidecar/durable-write.js';
-import { realFs, type FsOps } from '../sidecar/fs-ops.js';
+import { durableReplace } from '../sidecar/disk/durable-write.js';
+import { realFs, type FsOps } from '../sidecar/disk/fs-ops.js';
 
 const runs = Number(process.argv[2] ?? 2000);
 const dir = await mkdtemp(path.join(process.argv[3] ?? os.tmpdir(), 'window-'));

@@ -1,5 +1,5 @@
-// `serve --quarantine FILES,BYTES`: how much quarantine/ keeps (sidecar/quarantine.ts).
-import { DEFAULT_QUARANTINE, type QuarantineBounds } from '../sidecar/quarantine.js';
+// `serve --quarantine FILES,BYTES`: how much quarantine/ keeps (sidecar/file/quarantine.ts).
+import { DEFAULT_QUARANTINE, type QuarantineBounds } from '../sidecar/file/quarantine.js';
 
 /** Parses the flag; either part may be empty to keep its default. A bad value throws an Error naming it. */
 export function parseQuarantineFlag(text: string): QuarantineBounds {

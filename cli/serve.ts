@@ -7,8 +7,8 @@
 import { Sidecar, createLogger } from '../sidecar/index.js';
 import type { Limits } from '../protocol/index.js';
 import type { Logger, LogLevel, SocketAccess } from '../sidecar/index.js';
-import { SystemdNotifier } from '../sidecar/systemd-notify.js';
-import type { QuarantineBounds } from '../sidecar/quarantine.js';
+import { SystemdNotifier } from '../sidecar/ops/systemd-notify.js';
+import type { QuarantineBounds } from '../sidecar/file/quarantine.js';
 import type { LayerOptions } from '../sidecar/layers/layer-sources.js';
 import { reportError } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';

@@ -2,7 +2,7 @@
 // whole prefix, a progress mark) into the next fleet state and the change sets
 // to deliver: one per etcd revision, one for a re-read. Pure: no I/O.
 import { diffValues } from '../../protocol/index.js';
-import type { JsonObject } from '../document.js';
+import type { JsonObject } from '../store/document.js';
 import { buildFleetDocument, type FleetDocument, type FleetProblem } from './fleet-document.js';
 
 /** Something etcd told the source, in etcd's order. */

@@ -2,7 +2,7 @@
 // path below the prefix is the dot path (`server/port` → `server.port`), each
 // value is JSON text. Keys that cannot be placed are reported, never thrown.
 import { DEFAULT_LIMITS, FORBIDDEN_SEGMENTS, isPlainObject } from '../../protocol/index.js';
-import type { JsonObject } from '../document.js';
+import type { JsonObject } from '../store/document.js';
 
 /** etcd key below the prefix (`server/port`) → its value text (`8080`). */
 export type FleetEntries = ReadonlyMap<string, string>;

@@ -5,8 +5,8 @@
 // and when etcd has compacted that revision away the prefix is read again and
 // the difference delivered as one change. Nothing here waits on etcd for its caller.
 import type { IWatchResponse } from 'etcd3';
-import type { JsonObject } from '../document.js';
-import { realFs, type FsOps } from '../fs-ops.js';
+import type { JsonObject } from '../store/document.js';
+import { realFs, type FsOps } from '../disk/fs-ops.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './fleet-backoff.js';
 import { applySteps, EMPTY_VIEW, type FleetChange, type FleetStep, type FleetView } from './fleet-changes.js';
 import type { FleetConnection } from './fleet-connection.js';

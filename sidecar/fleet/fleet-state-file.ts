@@ -12,9 +12,9 @@
 import path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
-import { durableReplace } from '../durable-write.js';
-import { decodeFrames, encodeFrame, FRAME_HEADER } from '../framed-records.js';
-import { realFs, syncDirectory, type FsOps } from '../fs-ops.js';
+import { durableReplace } from '../disk/durable-write.js';
+import { decodeFrames, encodeFrame, FRAME_HEADER } from '../disk/framed-records.js';
+import { realFs, syncDirectory, type FsOps } from '../disk/fs-ops.js';
 
 export const FLEET_STATE_FILE = 'fleet-state.json';
 export const FLEET_LOG_FILE = 'fleet-log';

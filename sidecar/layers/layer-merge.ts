@@ -3,8 +3,8 @@
 // merged per key, anything else replaced by the higher layer. A locked path
 // takes its value from the layers below user only. Pure: no I/O.
 import { formatPath, getAt, isPlainObject } from '../../protocol/index.js';
-import { deleteIn, type JsonObject } from '../document.js';
-import type { StoreState } from '../store-state.js';
+import { deleteIn, type JsonObject } from '../store/document.js';
+import type { StoreState } from '../store/store-state.js';
 
 /** The layers a value can come from, lowest first. */
 export type LayerName = 'default' | 'fleet' | 'system' | 'user';

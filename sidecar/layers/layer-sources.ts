@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { formatPath, isPlainObject } from '../../protocol/index.js';
 import { parseExactJson } from '../../protocol/exact-json.js';
-import type { CommitQueue, RevisionSource } from '../commit-queue.js';
-import type { JsonObject } from '../document.js';
-import { FileWatch } from '../file-watch.js';
+import type { CommitQueue, RevisionSource } from '../store/commit-queue.js';
+import type { JsonObject } from '../store/document.js';
+import { FileWatch } from '../file/file-watch.js';
 import type { FleetConnection, FleetSource, FleetStatus } from '../fleet/index.js';
-import type { Logger } from '../logger.js';
-import type { LowerLayers, StoreState } from '../store-state.js';
+import type { Logger } from '../ops/logger.js';
+import type { LowerLayers, StoreState } from '../store/store-state.js';
 import { withoutLocked } from './layer-merge.js';
 
 export interface LayerOptions {

@@ -3,12 +3,12 @@
 // checked whole by the schema when there is one (which adds its defaults, the
 // lowest layer). Watchers get the change of that merged view.
 import { getAt } from '../../protocol/index.js';
-import type { Admission } from '../commit-queue.js';
-import { validationFailed, type ConfigSchema } from '../config-schema.js';
-import { META_KEYS } from '../file-envelope.js';
-import { viewChanges } from '../schema-admission.js';
-import { jsonEqual, type StoreState } from '../store-state.js';
-import type { JsonObject } from '../document.js';
+import type { Admission } from '../store/commit-queue.js';
+import { validationFailed, type ConfigSchema } from '../schema/config-schema.js';
+import { META_KEYS } from '../file/file-envelope.js';
+import { viewChanges } from '../schema/schema-admission.js';
+import { jsonEqual, type StoreState } from '../store/store-state.js';
+import type { JsonObject } from '../store/document.js';
 import { mergeLayers } from './layer-merge.js';
 
 /** The document readers see for `state`: its layers merged, before schema defaults. */

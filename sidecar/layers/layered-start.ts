@@ -1,8 +1,8 @@
 // The first served state when the sidecar serves layers: the loaded file merged
 // over the stored fleet state and the system file. A layer the schema refuses
 // is left out (health says so) rather than failing the start.
-import type { ConfigSchema } from '../config-schema.js';
-import type { StoreState } from '../store-state.js';
+import type { ConfigSchema } from '../schema/config-schema.js';
+import type { StoreState } from '../store/store-state.js';
 import type { LayerSources } from './layer-sources.js';
 import { layeredAdmission } from './layered-admission.js';
 

@@ -2,7 +2,7 @@
 // set above one whose value would set the locked path, gets LOCKED naming the
 // layer the locked value comes from.
 import { ErrorCode, ProtocolError, formatPath, getAt, parsePath, type WriteOp } from '../../protocol/index.js';
-import type { StoreState } from '../store-state.js';
+import type { StoreState } from '../store/store-state.js';
 import { layerOf } from './layer-merge.js';
 
 export function refuseLocked(state: StoreState, ops: readonly WriteOp[]): void {

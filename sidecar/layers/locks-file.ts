@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseExactJson } from '../../protocol/exact-json.js';
 import { parsePath } from '../../protocol/index.js';
-import { StartupError } from '../config-file.js';
+import { StartupError } from '../file/config-file.js';
 
 export async function readLocksFile(file: string, maxDepth: number): Promise<string[][]> {
   let raw: Buffer;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigSidecarError, connect, type ConfigClient } from '../../client/index.js';
 import { Sidecar, createLogger } from '../../sidecar/index.js';
-import { encodeRecord } from '../../sidecar/commit-journal.js';
+import { encodeRecord } from '../../sidecar/file/commit-journal.js';
 import { FaultyFs, type FailStep } from '../helpers/faulty-fs.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
 import { fileCaughtUp } from '../helpers/file-caught-up.js';

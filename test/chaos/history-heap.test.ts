@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
-import { DEFAULT_HISTORY } from '../../sidecar/history.js';
+import { DEFAULT_HISTORY } from '../../sidecar/store/history.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 

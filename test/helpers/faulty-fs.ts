@@ -4,7 +4,7 @@
 // chosen OS error once or from then on, or is held until released. The only mock in the suite: a disk fault cannot be made real
 // on demand.
 import type { FileHandle } from 'node:fs/promises';
-import { realFs, type FsOps } from '../../sidecar/fs-ops.js';
+import { realFs, type FsOps } from '../../sidecar/disk/fs-ops.js';
 
 export type FailStep = 'open' | 'write' | 'short-write' | 'zero-write' | 'fsync' | 'close' | 'rename' | 'fsync-dir' | 'journal-write' | 'journal-sync';
 

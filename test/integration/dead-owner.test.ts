@@ -2,7 +2,7 @@
 // never reaps it stays a zombie, and a pid can be given to another process
 // after its owner died. Neither may keep the lock: `kill(pid, 0)` succeeds on
 // both, so the check reads the process's state and start time
-// (sidecar/process-liveness.ts). The lock's stale window is set to ten
+// (sidecar/ownership/process-liveness.ts). The lock's stale window is set to ten
 // minutes so that only the liveness check can free it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

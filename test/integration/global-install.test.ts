@@ -1,7 +1,7 @@
 // A global install (`npm i -g`), as the systemd and launchd units run it: a
 // schema module in a directory with no node_modules anywhere above it imports
 // `zod` and `config-sidecar/validators`, which the sidecar resolves from its
-// own installation (sidecar/schema-imports.ts). Nothing else of the
+// own installation (sidecar/schema/schema-imports.ts). Nothing else of the
 // installation is lent out, and a project's own zod beside its schema wins.
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// quarantine/ is bounded (sidecar/quarantine.ts): every invalid hand edit is
+// quarantine/ is bounded (sidecar/file/quarantine.ts): every invalid hand edit is
 // kept for its author, but only the newest N files within M bytes stay. Before,
 // 20 invalid saves of a 5 MB file left 20 copies, 101 MB. The newest copy —
 // the one health names — is always kept.
@@ -7,7 +7,7 @@ import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { connect, type ConfigClient } from '../../client/index.js';
-import { DEFAULT_QUARANTINE } from '../../sidecar/quarantine.js';
+import { DEFAULT_QUARANTINE } from '../../sidecar/file/quarantine.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import { connect } from '../../client/index.js';
-import { LATENCY_BUCKETS_MS, type LatencySnapshot } from '../../sidecar/request-metrics.js';
+import { LATENCY_BUCKETS_MS, type LatencySnapshot } from '../../sidecar/ops/request-metrics.js';
 import { startFaultySidecar } from '../helpers/faulty-sidecar.js';
 import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { CLI } from '../helpers/paths.js';

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Backups } from '../../sidecar/backups.js';
-import { realFs } from '../../sidecar/fs-ops.js';
+import { Backups } from '../../sidecar/file/backups.js';
+import { realFs } from '../../sidecar/disk/fs-ops.js';
 
 test('keeps the newest N, oldest dropped first; identical content is not kept twice; the interval is respected', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bk-'));

@@ -7,9 +7,9 @@ import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CommitJournal, decodeRecords, encodeRecord, newestJournal, readJournal, replayCommits, type JournalRecord } from '../../sidecar/commit-journal.js';
-import { realFs } from '../../sidecar/fs-ops.js';
-import { Generation } from '../../sidecar/generation-fence.js';
+import { CommitJournal, decodeRecords, encodeRecord, newestJournal, readJournal, replayCommits, type JournalRecord } from '../../sidecar/file/commit-journal.js';
+import { realFs } from '../../sidecar/disk/fs-ops.js';
+import { Generation } from '../../sidecar/ownership/generation-fence.js';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cs-journal-'));

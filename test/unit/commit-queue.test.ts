@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_LIMITS, ErrorCode, ProtocolError, decodeValue, encodeMessage, type WriteOp } from '../../protocol/index.js';
-import { CommitQueue, type Admission, type Persist } from '../../sidecar/commit-queue.js';
-import { initialState, type StoreState } from '../../sidecar/store-state.js';
+import { CommitQueue, type Admission, type Persist } from '../../sidecar/store/commit-queue.js';
+import { initialState, type StoreState } from '../../sidecar/store/store-state.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
 /** A persist whose flushes complete only when the test says so. */

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { ConfigSchema } from '../../sidecar/config-schema.js';
+import { ConfigSchema } from '../../sidecar/schema/config-schema.js';
 import type { ProtocolError } from '../../protocol/index.js';
 import { executableFile, existingDirectory } from '../../validators/index.js';
 

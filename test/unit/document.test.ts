@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ErrorCode, ProtocolError } from '../../protocol/index.js';
-import { deleteIn, setIn, type JsonObject } from '../../sidecar/document.js';
+import { deleteIn, setIn, type JsonObject } from '../../sidecar/store/document.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 import { jsonObject, jsonValue } from '../fixtures/json-values.js';
 import { ReferenceRejected, referenceDelete, referenceSet } from '../fixtures/reference-store.js';

@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { durableReplace, WriteFailure } from '../../sidecar/durable-write.js';
-import { realFs, type FsOps } from '../../sidecar/fs-ops.js';
+import { durableReplace, WriteFailure } from '../../sidecar/disk/durable-write.js';
+import { realFs, type FsOps } from '../../sidecar/disk/fs-ops.js';
 
 async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dw-'));

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { EventLoopMonitor } from '../../sidecar/event-loop-monitor.js';
-import { EVENT_LOOP_STALL_MS, Health } from '../../sidecar/health.js';
+import { EventLoopMonitor } from '../../sidecar/ops/event-loop-monitor.js';
+import { EVENT_LOOP_STALL_MS, Health } from '../../sidecar/ops/health.js';
 
 function blockFor(ms: number): void {
   const until = performance.now() + ms;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseExactJson } from '../../protocol/index.js';
-import { documentText } from '../../sidecar/json-text.js';
+import { documentText } from '../../sidecar/store/json-text.js';
 import { jsonValue } from '../fixtures/json-values.js';
 
 function refused(source: string | Buffer, problem: RegExp, maxDepth = 63): void {

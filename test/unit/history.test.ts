@@ -9,10 +9,10 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { DEFAULT_LIMITS } from '../../protocol/index.js';
-import { CommitQueue, type CommittedRevision } from '../../sidecar/commit-queue.js';
-import { DEFAULT_HISTORY, History, revisionCost, type HistoryOptions } from '../../sidecar/history.js';
-import { documentText, knownBytes } from '../../sidecar/json-text.js';
-import { initialState } from '../../sidecar/store-state.js';
+import { CommitQueue, type CommittedRevision } from '../../sidecar/store/commit-queue.js';
+import { DEFAULT_HISTORY, History, revisionCost, type HistoryOptions } from '../../sidecar/store/history.js';
+import { documentText, knownBytes } from '../../sidecar/store/json-text.js';
+import { initialState } from '../../sidecar/store/store-state.js';
 
 /** Revisions `from..to`, each setting `r` to a string of `extra` characters (each costs `2 × extra` more to hold). */
 function revisions(from: number, to: number, extra = 0): CommittedRevision[] {

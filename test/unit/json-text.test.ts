@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ProtocolError } from '../../protocol/index.js';
-import { deleteIn, setIn, type JsonObject } from '../../sidecar/document.js';
-import { documentText } from '../../sidecar/json-text.js';
+import { deleteIn, setIn, type JsonObject } from '../../sidecar/store/document.js';
+import { documentText } from '../../sidecar/store/json-text.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 import { jsonObject, jsonValue } from '../fixtures/json-values.js';
 

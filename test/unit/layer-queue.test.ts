@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../../protocol/index.js';
-import { CommitQueue, type CommittedRevision, type Persist } from '../../sidecar/commit-queue.js';
-import { ConfigSchema } from '../../sidecar/config-schema.js';
+import { CommitQueue, type CommittedRevision, type Persist } from '../../sidecar/store/commit-queue.js';
+import { ConfigSchema } from '../../sidecar/schema/config-schema.js';
 import { layeredAdmission } from '../../sidecar/layers/layered-admission.js';
-import { initialState, type LowerLayers, type StoreState } from '../../sidecar/store-state.js';
+import { initialState, type LowerLayers, type StoreState } from '../../sidecar/store/store-state.js';
 
 const layers = (fleet: Record<string, unknown>): LowerLayers => ({ fleet, system: {}, locks: [] });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseLimitFlags } from '../../cli/limit-flags.js';
 import { parseQuarantineFlag } from '../../cli/quarantine-flag.js';
-import { DEFAULT_QUARANTINE } from '../../sidecar/quarantine.js';
+import { DEFAULT_QUARANTINE } from '../../sidecar/file/quarantine.js';
 import { DEFAULT_LIMITS, type Limits } from '../../protocol/index.js';
 
 describe('parseLimitFlags', () => {

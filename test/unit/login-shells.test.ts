@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { z } from 'zod';
-import { detectShell } from '../../sidecar/user-shell.js';
+import { detectShell } from '../../sidecar/ops/user-shell.js';
 import { loginShell } from '../../validators/index.js';
 import { loginShellProblem } from '../../validators/login-shells.js';
 

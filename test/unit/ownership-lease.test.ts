@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { acquireOwnership, LeaseExpired } from '../../sidecar/ownership-lock.js';
+import { acquireOwnership, LeaseExpired } from '../../sidecar/ownership/ownership-lock.js';
 
 test('the lease holds right after taking the lock and expires when no refresh could run for most of the stale window', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cs-lease-'));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatPrometheus } from '../../cli/prometheus.js';
-import { LATENCY_BUCKETS_MS, RequestMetrics } from '../../sidecar/request-metrics.js';
+import { LATENCY_BUCKETS_MS, RequestMetrics } from '../../sidecar/ops/request-metrics.js';
 import { checkHistograms, parsePrometheusText, type MetricFamily } from '../helpers/prometheus-text.js';
 
 function statsFixture(overrides: Record<string, unknown> = {}): Record<string, unknown> {

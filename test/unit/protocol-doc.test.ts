@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ClientErrorCode } from '../../client/client-errors.js';
 import { DEFAULT_LIMITS, ERROR_CODES, REQUEST_OPS, ResyncReasonSchema, WatchEventSchema, maxResponseFrameBytes } from '../../protocol/index.js';
-import { DEFAULT_HISTORY } from '../../sidecar/history.js';
+import { DEFAULT_HISTORY } from '../../sidecar/store/history.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 const corpusDir = new URL('../../../test/fixtures/frames/', import.meta.url);

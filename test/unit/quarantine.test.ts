@@ -6,9 +6,9 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { realFs } from '../../sidecar/fs-ops.js';
-import { createLogger } from '../../sidecar/logger.js';
-import { boundQuarantine } from '../../sidecar/quarantine.js';
+import { realFs } from '../../sidecar/disk/fs-ops.js';
+import { createLogger } from '../../sidecar/ops/logger.js';
+import { boundQuarantine } from '../../sidecar/file/quarantine.js';
 
 const log = createLogger('silent');
 

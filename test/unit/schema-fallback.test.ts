@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_LIMITS, ErrorCode, ProtocolError } from '../../protocol/index.js';
-import { CommitQueue } from '../../sidecar/commit-queue.js';
-import { Health } from '../../sidecar/health.js';
-import { createLogger } from '../../sidecar/logger.js';
-import { SchemaFallback, repairsFile } from '../../sidecar/schema-fallback.js';
-import { initialState } from '../../sidecar/store-state.js';
+import { CommitQueue } from '../../sidecar/store/commit-queue.js';
+import { Health } from '../../sidecar/ops/health.js';
+import { createLogger } from '../../sidecar/ops/logger.js';
+import { SchemaFallback, repairsFile } from '../../sidecar/schema/schema-fallback.js';
+import { initialState } from '../../sidecar/store/store-state.js';
 
 const log = createLogger('silent');
 const isCode = (code: string) => (error: unknown) => error instanceof ProtocolError && error.code === code;

@@ -17,9 +17,9 @@ import {
   type Request,
   type ServerHello,
 } from '../../protocol/index.js';
-import { OutboundBudget } from '../../sidecar/outbound-budget.js';
-import { Session, type SessionHost } from '../../sidecar/session.js';
-import type { Connection } from '../../sidecar/transport.js';
+import { OutboundBudget } from '../../sidecar/net/outbound-budget.js';
+import { Session, type SessionHost } from '../../sidecar/net/session.js';
+import type { Connection } from '../../sidecar/net/transport.js';
 
 class FakeConnection implements Connection {
   readonly decoder = new FrameDecoder(2 ** 31);

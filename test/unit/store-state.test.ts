@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, ProtocolError, type WriteOp } from '../../protocol/index.js';
-import type { RevisionNode } from '../../sidecar/revision-tree.js';
-import { applyOps, initialState, readPath, type StoreState } from '../../sidecar/store-state.js';
+import type { RevisionNode } from '../../sidecar/store/revision-tree.js';
+import { applyOps, initialState, readPath, type StoreState } from '../../sidecar/store/store-state.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
 /** Applies and returns the new state, freezing it so later steps prove they never write to it. */

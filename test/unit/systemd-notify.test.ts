@@ -2,7 +2,7 @@
 // process WATCHDOG_PID names (or any, when it names none).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { watchdogIntervalMs } from '../../sidecar/systemd-notify.js';
+import { watchdogIntervalMs } from '../../sidecar/ops/systemd-notify.js';
 
 test('the ping interval is half of WATCHDOG_USEC, in ms', () => {
   assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }, 100), 15_000);

@@ -1,4 +1,4 @@
-// The merge of a hand edit (sidecar/three-way-merge.ts), as a property: from
+// The merge of a hand edit (sidecar/file/three-way-merge.ts), as a property: from
 // random client writes and a random edit of a random earlier version, nothing
 // a client wrote is lost, and everything the edit changed is applied unless a
 // client changed the same path, in which case it is reported as a conflict.
@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { deepEqual, diffValues, formatPath, isPrefix } from '../../protocol/index.js';
-import { deleteIn, setIn, type JsonObject } from '../../sidecar/document.js';
-import { mergeEdit, presenceAt } from '../../sidecar/three-way-merge.js';
-import { WrittenVersions } from '../../sidecar/written-versions.js';
+import { deleteIn, setIn, type JsonObject } from '../../sidecar/store/document.js';
+import { mergeEdit, presenceAt } from '../../sidecar/file/three-way-merge.js';
+import { WrittenVersions } from '../../sidecar/file/written-versions.js';
 import { jsonObject, jsonValue } from '../fixtures/json-values.js';
 
 const key = fc.constantFrom('a', 'b', 'c', 'd');

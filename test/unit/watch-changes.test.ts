@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WriteOp } from '../../protocol/index.js';
-import { applyOps, initialState, type Change } from '../../sidecar/store-state.js';
-import { changesUnder } from '../../sidecar/watch-hub.js';
+import { applyOps, initialState, type Change } from '../../sidecar/store/store-state.js';
+import { changesUnder } from '../../sidecar/watch/watch-hub.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
 /** The changes one revision of `ops` on `doc` makes. */

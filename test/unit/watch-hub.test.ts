@@ -17,10 +17,10 @@ import {
   encodeMessage,
   type WriteOp,
 } from '../../protocol/index.js';
-import type { CommittedRevision } from '../../sidecar/commit-queue.js';
-import { History, type HistoryOptions } from '../../sidecar/history.js';
-import { applyOps, initialState, type StoreState } from '../../sidecar/store-state.js';
-import { WatchHub, type WatchSink } from '../../sidecar/watch-hub.js';
+import type { CommittedRevision } from '../../sidecar/store/commit-queue.js';
+import { History, type HistoryOptions } from '../../sidecar/store/history.js';
+import { applyOps, initialState, type StoreState } from '../../sidecar/store/store-state.js';
+import { WatchHub, type WatchSink } from '../../sidecar/watch/watch-hub.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
 const EPOCH = '9f2c4e1a7b3d5c60';

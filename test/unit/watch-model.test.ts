@@ -13,10 +13,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_LIMITS, ProtocolError, WatchEventSchema, getAt, type WriteOp } from '../../protocol/index.js';
 import { ABSENT, applyChange, type View, type ViewChange } from '../../client/watch-view.js';
-import type { CommittedRevision } from '../../sidecar/commit-queue.js';
-import { History } from '../../sidecar/history.js';
-import { applyOps, initialState, type StoreState } from '../../sidecar/store-state.js';
-import { WatchHub, type WatchSink } from '../../sidecar/watch-hub.js';
+import type { CommittedRevision } from '../../sidecar/store/commit-queue.js';
+import { History } from '../../sidecar/store/history.js';
+import { applyOps, initialState, type StoreState } from '../../sidecar/store/store-state.js';
+import { WatchHub, type WatchSink } from '../../sidecar/watch/watch-hub.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 import { jsonObject, jsonValue } from '../fixtures/json-values.js';
 

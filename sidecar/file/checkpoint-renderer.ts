@@ -1,0 +1,106 @@
+// The sidecar's side of the checkpoint renderer thread (checkpoint-worker.ts):
+// commits are forwarded as they become durable, and render() answers with the
+// file text of the latest one and its hash, rendered off the event loop. If
+// the thread fails it is replaced, given the whole document once more.
+import { Worker } from 'node:worker_threads';
+import type { JsonObject } from '../store/document.js';
+import type { FileMeta } from './file-envelope.js';
+import type { DocumentChange, RendererReply, RendererRequest } from './checkpoint-messages.js';
+
+/** The file text for the document at `revision`, and its SHA-256. */
+export interface Rendered {
+  revision: number;
+  bytes: Buffer;
+  sha256: string;
+}
+
+interface Waiting {
+  resolve(rendered: Rendered): void;
+  reject(error: Error): void;
+}
+
+const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
+
+export class CheckpointRenderer {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  /** The latest document and its revision: what a replacement thread starts from. */
+  private latest: { doc: JsonObject; revision: number };
+  private closed = false;
+
+  constructor(
+    doc: JsonObject,
+    revision: number,
+    private readonly meta: FileMeta | undefined,
+  ) {
+    this.latest = { doc, revision };
+    // Started now, not at the first commit: the thread takes tens of milliseconds to start, and the file
+    // must follow the first write as closely as any other.
+    this.ensureWorker();
+  }
+
+  /** A commit became durable: `doc` is the document after it (kept only to restart the thread). */
+  apply(revision: number, changes: DocumentChange[], doc: JsonObject): void {
+    this.latest = { doc, revision };
+    // Not started yet: the thread starts from the latest document anyway.
+    if (this.worker !== undefined) this.post({ type: 'apply', revision, changes });
+  }
+
+  /** The text of the latest document applied. */
+  render(): Promise<Rendered> {
+    if (this.closed) return Promise.reject(new Error('the checkpoint renderer is closed'));
+    const id = this.nextId++;
+    return new Promise<Rendered>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.post({ type: 'render', id });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.failAll(new Error('the checkpoint renderer is closed'));
+    await worker?.terminate();
+  }
+
+  private post(request: RendererRequest): void {
+    this.ensureWorker().postMessage(request);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(WORKER_URL);
+    worker.on('message', (reply: RendererReply) => this.onReply(reply));
+    worker.on('error', (error) => this.replace(worker, error));
+    worker.on('exit', (code) => this.replace(worker, new Error(`the checkpoint renderer thread exited with code ${code}`)));
+    // The sidecar's sockets keep the process alive, not this thread (after the listeners: adding one refs it again).
+    worker.unref();
+    const reset: RendererRequest = { type: 'reset', doc: this.latest.doc, revision: this.latest.revision, meta: this.meta };
+    worker.postMessage(reset);
+    this.worker = worker;
+    return worker;
+  }
+
+  /** The thread failed: what it was asked fails, and the next request starts a new one from the latest document. */
+  private replace(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.failAll(error);
+  }
+
+  private failAll(error: Error): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const waiter of waiting) waiter.reject(error);
+  }
+
+  private onReply(reply: RendererReply): void {
+    const waiter = this.waiting.get(reply.id);
+    if (waiter === undefined) return;
+    this.waiting.delete(reply.id);
+    if (reply.type === 'failed') waiter.reject(new Error(`rendering the config file failed: ${reply.message}`));
+    else waiter.resolve({ revision: reply.revision, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), sha256: reply.sha256 });
+  }
+}

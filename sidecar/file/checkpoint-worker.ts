@@ -1,0 +1,53 @@
+// The checkpoint renderer's thread (checkpoint-renderer.ts): it keeps its own
+// copy of the document, brought up to date by each commit's changes (never
+// sent the whole document again), and renders the file text and its hash on
+// request. Rendering a large document takes tens of milliseconds: here it
+// never holds up a request. Object texts are cached per object
+// (json-text.ts), so after a small change only the changed path is rendered
+// again.
+import { createHash } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+import { applyChanges, type JsonObject } from '../store/document.js';
+import { withMeta } from './file-envelope.js';
+import { documentText } from '../store/json-text.js';
+import type { FileMeta } from './file-envelope.js';
+import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
+
+if (parentPort === null) throw new Error('checkpoint-worker.js runs as a worker thread');
+const port = parentPort;
+
+let doc: JsonObject = {};
+let revision = 0;
+let meta: FileMeta | undefined;
+
+port.on('message', (request: RendererRequest) => {
+  switch (request.type) {
+    case 'reset':
+      doc = request.doc;
+      revision = request.revision;
+      meta = request.meta;
+      return;
+    case 'apply':
+      doc = applyChanges(doc, request.changes);
+      revision = request.revision;
+      return;
+    case 'render':
+      render(request.id);
+      return;
+  }
+});
+
+function render(id: number): void {
+  let reply: RendererReply;
+  try {
+    const text = documentText(doc).text;
+    const bytes = new TextEncoder().encode(meta === undefined ? text : withMeta(text, meta));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    reply = { type: 'rendered', id, revision, bytes, sha256 };
+  } catch (error) {
+    port.postMessage({ type: 'failed', id, message: (error as Error).message } satisfies RendererReply);
+    return;
+  }
+  // Transferred, not copied: `bytes` has a buffer of its own.
+  port.postMessage(reply, [reply.bytes.buffer as ArrayBuffer]);
+}

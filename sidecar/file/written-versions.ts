@@ -1,0 +1,69 @@
+// The last few versions of the document the file held (written by the
+// sidecar or taken in from a hand edit), so a hand edit can be merged against
+// the version it started from (three-way-merge.ts). Bounded in count and in
+// bytes; documents are shared with the store (never copied).
+import { diffValues } from '../../protocol/index.js';
+import type { JsonObject } from '../store/document.js';
+
+export interface VersionBounds {
+  count: number;
+  bytes: number;
+}
+
+/** 64 versions, at most 16 MiB of file text between them (the newest is always kept). */
+export const DEFAULT_VERSION_BOUNDS: VersionBounds = { count: 64, bytes: 16 * 1024 * 1024 };
+
+interface Kept {
+  doc: JsonObject;
+  bytes: number;
+  /** Made by a flush holding a client write (not only hand edits). */
+  byClients: boolean;
+}
+
+export class WrittenVersions {
+  private kept: Kept[] = [];
+
+  constructor(private readonly bounds: VersionBounds = DEFAULT_VERSION_BOUNDS) {}
+
+  /** Records that the file now holds `doc` (`bytes` long), made by clients' writes or only by hand edits. */
+  add(doc: JsonObject, bytes: number, byClients = true): void {
+    if (this.kept.at(-1)?.doc === doc) return;
+    this.kept.push({ doc, bytes, byClients });
+    let total = this.kept.reduce((sum, kept) => sum + kept.bytes, 0);
+    while (this.kept.length > 1 && (this.kept.length > this.bounds.count || total > this.bounds.bytes)) total -= this.kept.shift()!.bytes;
+  }
+
+  /**
+   * The kept version the edit most likely started from: the one it differs
+   * from at the fewest paths. Versions tie when everything changed between
+   * them was changed by the edit too: then the newest, unless a client write
+   * lies between it and an older tied one, then that older one (the paths
+   * clients changed count as conflicts: the client values are kept and the
+   * edit's reported, never overwritten unseen). docs/decisions.md, "Hand
+   * edits merge", has the cases. `served`: the state served now, a candidate
+   * too. Undefined when there is no candidate.
+   */
+  baseFor(edit: JsonObject, served?: JsonObject): JsonObject | undefined {
+    // The file trails the served state by a rewrite: an edit may start from what was served (a dump
+    // edited and saved) before the file held it, so that is a candidate too (the newest).
+    const candidates = served === undefined || this.kept.at(-1)?.doc === served ? this.kept : [...this.kept, { doc: served, bytes: 0, byClients: true }];
+    const distances = candidates.map(({ doc }) => diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length);
+    const nearest = Math.min(...distances);
+    let chosen = distances.lastIndexOf(nearest);
+    if (chosen < 0) return undefined;
+    for (let older = chosen - 1; older >= 0; older--) {
+      if (distances[older] !== nearest) continue;
+      if (candidates.slice(older + 1, chosen + 1).some((kept) => kept.byClients)) chosen = older;
+    }
+    return candidates[chosen]!.doc;
+  }
+
+  /** Forgets every version but `doc`: the state served is not what the file held (an earlier state served read-only). */
+  restartFrom(doc: JsonObject): void {
+    this.kept = [{ doc, bytes: 0, byClients: false }];
+  }
+
+  get size(): number {
+    return this.kept.length;
+  }
+}

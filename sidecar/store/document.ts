@@ -1,0 +1,100 @@
+// Copy-on-write edits of the JSON document: an edit copies only the objects on
+// the path it changes and shares everything else, so the committed document
+// and the working copy can differ by one write without either being cloned.
+// The protocol's leaf modules, not its index: the checkpoint renderer thread loads this file and must start fast (no zod).
+import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { arrayIndex, childOf, formatPath, isPlainObject, parsePath } from '../../protocol/paths.js';
+import type { WriteOp } from '../../protocol/messages.js';
+
+export type JsonObject = Record<string, unknown>;
+
+/** Returns a new root with `value` at `segments`, creating missing intermediate objects. */
+export function setIn(root: JsonObject, segments: readonly string[], value: unknown): JsonObject {
+  if (segments.length === 0) {
+    if (!isPlainObject(value)) {
+      throw new ProtocolError(ErrorCode.BAD_REQUEST, 'the whole document must be an object');
+    }
+    return value;
+  }
+  return setRec(root, segments, 0, value) as JsonObject;
+}
+
+function setRec(node: unknown, segments: readonly string[], depth: number, value: unknown): unknown {
+  const segment = segments[depth]!;
+  const last = depth === segments.length - 1;
+  if (Array.isArray(node)) {
+    const index = arrayIndex(segment);
+    const limit = last ? node.length : node.length - 1;
+    if (index === undefined || index > limit) {
+      throw new ProtocolError(
+        ErrorCode.BAD_REQUEST,
+        `cannot set ${formatPath(segments)}: "${segment}" is not an index in 0..${limit} of the array at ${formatPath(segments.slice(0, depth)) || '(root)'}`,
+        { path: formatPath(segments) },
+      );
+    }
+    const copy = node.slice();
+    copy[index] = last ? value : setRec(node[index], segments, depth + 1, value);
+    return copy;
+  }
+  if (isPlainObject(node)) {
+    const child = Object.hasOwn(node, segment) ? node[segment] : undefined;
+    const next = last ? value : setRec(child === undefined ? {} : child, segments, depth + 1, value);
+    return { ...node, [segment]: next };
+  }
+  throw new ProtocolError(
+    ErrorCode.BAD_REQUEST,
+    `cannot set ${formatPath(segments)}: ${formatPath(segments.slice(0, depth)) || '(root)'} is ${describe(node)}, not an object or array`,
+    { path: formatPath(segments) },
+  );
+}
+
+/** Returns a new root without the value at `segments`, and whether it existed. */
+export function deleteIn(root: JsonObject, segments: readonly string[]): { root: JsonObject; existed: boolean } {
+  if (segments.length === 0) return { root: {}, existed: Object.keys(root).length > 0 };
+  const parentPath = segments.slice(0, -1);
+  let parent: unknown = root;
+  for (const segment of parentPath) parent = childOf(parent, segment);
+  const key = segments[segments.length - 1]!;
+  if (childOf(parent, key) === undefined) return { root, existed: false };
+  return { root: deleteRec(root, segments, 0) as JsonObject, existed: true };
+}
+
+function deleteRec(node: unknown, segments: readonly string[], depth: number): unknown {
+  const segment = segments[depth]!;
+  const last = depth === segments.length - 1;
+  if (Array.isArray(node)) {
+    const index = arrayIndex(segment)!;
+    const copy = node.slice();
+    if (last) copy.splice(index, 1);
+    else copy[index] = deleteRec(node[index], segments, depth + 1);
+    return copy;
+  }
+  const object = node as JsonObject;
+  if (last) {
+    const { [segment]: _removed, ...rest } = object;
+    return rest;
+  }
+  return { ...object, [segment]: deleteRec(object[segment], segments, depth + 1) };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return 'a boolean';
+  return typeof value;
+}
+
+/** `root` with `changes` (sets and deletes at segment paths) applied in order. */
+export function applyChanges(root: JsonObject, changes: readonly { segments: readonly string[]; value?: unknown; deleted?: true }[]): JsonObject {
+  let out = root;
+  for (const change of changes) out = change.deleted === true ? deleteIn(out, change.segments).root : setIn(out, change.segments, change.value);
+  return out;
+}
+
+/** `root` with write ops applied in order (no preconditions: a merge's ops, computed on `root`). */
+export function applyWriteOps(root: JsonObject, ops: readonly WriteOp[]): JsonObject {
+  let out = root;
+  for (const op of ops) out = op.op === 'set' ? setIn(out, parsePath(op.path), op.value) : deleteIn(out, parsePath(op.path)).root;
+  return out;
+}
