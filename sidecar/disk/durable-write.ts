@@ -42,6 +42,8 @@ export interface DurableWriteOptions {
    * off (generation-fence.ts). Default: beside the target.
    */
   tempDir?: string;
+  /** Awaited once the temp file is durable, before beforeRename; rejecting fails the write at 'rename' with the target untouched. */
+  beforeRenameAsync?: () => Promise<void>;
   /** Called right before the rename into place; throwing fails the write at 'rename' with the target untouched. */
   beforeRename?: () => void;
   /** Given the temp file's stat once it is durable: after the rename it is the target's (same inode, size, mtime). */
@@ -86,6 +88,7 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   }
 
   try {
+    await options.beforeRenameAsync?.();
     options.beforeRename?.();
     // In the same turn as the check: the window in which a hand edit can be overwritten is the two syscalls apart.
     if (fs.renameSync !== undefined && platform !== 'win32') fs.renameSync(temp, target);

@@ -46,6 +46,13 @@ const RETRY_MIN_MS = 50;
 /** Failed rewrites in a row after which writes waiting for the file are answered FILE_LAGGING (one failure may be passing). */
 const FAILURES_BEFORE_LAGGING = 3;
 const RETRY_MAX_MS = 5000;
+/**
+ * A rewrite that took longer than this (a large document) is followed by a
+ * pause as long as it took: the rendering thread and the disk then leave at
+ * least half their time to requests, at the price of a file that trails by up
+ * to two rewrites. Small documents are rewritten back to back.
+ */
+const PACE_ABOVE_MS = 10;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
@@ -140,6 +147,7 @@ export class CheckpointWriter {
     while (!this.stopped && this.fileRevision < this.target) {
       if (delay > 0) await this.sleep(delay);
       if (this.stopped) return;
+      const started = performance.now();
       try {
         const rendered = await this.renderer.render();
         const written = this.pending.find((entry) => entry.revision === rendered.revision);
@@ -148,8 +156,9 @@ export class CheckpointWriter {
         await this.target_.rewrite(rendered, written.doc, byClients);
         this.landed(rendered.revision);
         takeIns = 0;
-        delay = 0;
         failures = 0;
+        const took = performance.now() - started;
+        delay = took > PACE_ABOVE_MS ? Math.min(took, RETRY_MAX_MS) : 0;
       } catch (error) {
         if (error instanceof OutcomeUnknown) {
           this.stop();

@@ -7,7 +7,7 @@
 // renders, and re-reading it after a hand edit. Every temp file is made in
 // this owner's generation directory, so nothing of a deposed owner's can land
 // (generation-fence.ts).
-import { closeSync, fstatSync, openSync, read, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { close, closeSync, fstatSync, openSync, read, statSync, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -65,7 +65,8 @@ interface Pinned {
 const readAt = promisify(read);
 
 function onDiskOf(stat: BigIntStats, bytes: Buffer | undefined): OnDisk {
-  return { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, bytes, verified: bytes === undefined };
+  // A file too big to compare before each rename is told by its stat alone from the start.
+  return { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, bytes, verified: bytes === undefined || bytes.length > SYNC_COMPARE_BYTES };
 }
 
 function sameStat(known: OnDisk, stat: BigIntStats): boolean {
@@ -559,8 +560,10 @@ export class ConfigFile implements CheckpointTarget {
   async rewrite(rendered: Rendered, doc: JsonObject, byClients: boolean): Promise<void> {
     try {
       // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
-      if (this.diskBytes !== undefined && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) this.versions.add(doc, rendered.bytes.length, byClients);
-      else await this.replaceFile(rendered.bytes, doc, byClients);
+      // (Compared only up to the size compared before a rename: a large file is replaced whatever it holds.)
+      if (this.diskBytes !== undefined && rendered.bytes.length <= SYNC_COMPARE_BYTES && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) {
+        this.versions.add(doc, rendered.bytes.length, byClients);
+      } else await this.replaceFile(rendered.bytes, doc, byClients);
       await this.inJournal(async () => {
         if (this.journal === undefined || this.journalBroken) await this.rotate();
         await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 }, false);
@@ -620,6 +623,7 @@ export class ConfigFile implements CheckpointTarget {
         onSynced: (stat) => {
           written = stat;
         },
+        ...(check ? { beforeRenameAsync: () => this.assertSameBytes() } : {}),
         beforeRename: () => {
           this.beforeRename?.();
           if (check) pinned = this.assertUnchanged();
@@ -651,7 +655,10 @@ export class ConfigFile implements CheckpointTarget {
       this.onOrphanedEdit(pinned.fd);
       return;
     }
-    closeSync(pinned.fd);
+    // Closed in the thread pool: the last close of a replaced file frees its blocks, which can take a while.
+    close(pinned.fd, (error) => {
+      if (error !== null) this.log.warn({ err: error, path: this.configPath }, 'could not close the replaced config file');
+    });
   }
 
   /** Given the descriptor of a replaced file an editor wrote into; must close it (hand-edits.ts). */
@@ -678,23 +685,31 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
+   * While the stat alone could be fooled, throws DiskChanged unless the file
+   * holds the bytes the sidecar last wrote or took in: read in the thread
+   * pool right before the rename's synchronous check (assertUnchanged).
+   */
+  private async assertSameBytes(): Promise<void> {
+    const known = this.onDisk;
+    if (known === undefined || known.verified || known.bytes === undefined) return;
+    let now: Buffer;
+    try {
+      now = await this.fs.readFile(this.configPath);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return;
+      throw error;
+    }
+    if (!now.equals(known.bytes)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
+  }
+
+  /**
    * Throws DiskChanged unless the file holds what the sidecar last wrote or
-   * took in (a removed file is written back). The bytes are compared first
-   * (while the stat alone could be fooled) and the stat last, so what follows
-   * it at once is the rename.
+   * took in (a removed file is written back): its stat, compared right
+   * before the rename, in the same turn.
    */
   private assertUnchanged(): Pinned | undefined {
     const known = this.onDisk;
-    const racy = known !== undefined && !known.verified && known.bytes !== undefined && known.bytes.length <= SYNC_COMPARE_BYTES;
-    if (racy) {
-      let now: Buffer | undefined;
-      try {
-        now = readFileSync(this.configPath);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ENOENT') throw error;
-      }
-      if (now !== undefined && !now.equals(known.bytes!)) throw new DiskChanged(`${this.configPath} was rewritten in place`);
-    }
+    const racy = known !== undefined && !known.verified;
     // Opened, not only stat'ed: an editor that rewrites it in place after this writes into this file, kept readable here.
     let fd: number;
     try {
