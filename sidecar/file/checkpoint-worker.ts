@@ -2,14 +2,17 @@
 // copy of the document, brought up to date by each commit's changes (never
 // sent the whole document again), and renders the file text and its hash on
 // request. Rendering a large document takes tens of milliseconds: here it
-// never holds up a request. Object texts are cached per object
-// (json-text.ts), so after a small change only the changed path is rendered
-// again.
+// never holds up a request. The copy is this thread's alone, so changes are
+// made in place (no object on the path is copied: an object with thousands
+// of keys costs no more to change than a small one); object texts are cached
+// per object (json-text.ts) and a changed object's is dropped, so after a
+// small change only the changed path is rendered again.
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { applyChanges, type JsonObject } from '../store/document.js';
+import type { JsonObject } from '../store/document.js';
 import { withMeta } from './file-envelope.js';
-import { documentText } from '../store/json-text.js';
+import { applyChangeInPlace } from '../store/document-in-place.js';
+import { documentText, forgetText } from '../store/json-text.js';
 import type { FileMeta } from './file-envelope.js';
 import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
 
@@ -28,7 +31,12 @@ port.on('message', (request: RendererRequest) => {
       meta = request.meta;
       return;
     case 'apply':
-      doc = applyChanges(doc, request.changes);
+      for (const change of request.changes) {
+        // One message's values may share objects (a structured clone keeps shared references): changed in place
+        // later, one would change the other too. Each object value gets its own copy then.
+        const own = request.changes.length > 1 && typeof change.value === 'object' && change.value !== null ? { ...change, value: structuredClone(change.value) } : change;
+        doc = applyChangeInPlace(doc, own, forgetText);
+      }
       revision = request.revision;
       return;
     case 'render':
@@ -51,3 +59,4 @@ function render(id: number): void {
   // Transferred, not copied: `bytes` has a buffer of its own.
   port.postMessage(reply, [reply.bytes.buffer as ArrayBuffer]);
 }
+

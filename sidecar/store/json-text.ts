@@ -42,6 +42,11 @@ function nativeText(value: object, indent: number): Text {
   return { text, bytes: Buffer.byteLength(text) };
 }
 
+/** Drops the text cached for `value`: for a document changed in place (only the checkpoint renderer's own copy is). */
+export function forgetText(value: object): void {
+  cache.delete(value);
+}
+
 /** Bytes of `value`'s text when it sits at `indent` in the document (rendered and cached if need be). */
 export function renderedBytes(value: unknown, indent: number): number {
   return render(value, indent).bytes;
