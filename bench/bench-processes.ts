@@ -48,8 +48,9 @@ function tail(stream: NodeJS.ReadableStream | null, max = 8192): () => string {
 }
 
 /** A temp directory removed by cleanup(). Kept short: Unix socket paths are limited to ~100 bytes. */
-export async function makeTempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'csb-'));
+/** A temp dir (in `base`, default the OS's), removed when the run ends. */
+export async function makeTempDir(base = os.tmpdir()): Promise<string> {
+  const dir = await mkdtemp(path.join(base, 'csb-'));
   tempDirs.add(dir);
   return dir;
 }

@@ -23,6 +23,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { verify, verifyJsonDocument, type Verification } from './acknowledged-writes.js';
 import { recoveredAfterKill, writeUntilKilled } from './after-kill.js';
+import { existsSync } from 'node:fs';
 import { benchScript, makeTempDir, removeTempDir, runWorkers, startServer, startSidecar, type ServerProcess } from './bench-processes.js';
 import { probeDisk, type DiskProbe } from './disk-probe.js';
 import { type DurableWorkerResult, type KeyLayout, NEW_KEY_EVERY_WRITE, sqlKey } from './durable-write-result.js';
@@ -46,7 +47,7 @@ export interface DurableSetsOptions {
 /** File size for the disk probe: about the sidecar's file half-way through a full run. */
 const PROBE_FILE_BYTES = 256 * 1024;
 
-type Contender = 'sidecar' | 'sidecarBucketed' | 'sidecarConfigSized' | 'echoCeiling' | 'sqlite' | 'lockfile';
+type Contender = 'sidecar' | 'sidecarBucketed' | 'sidecarConfigSized' | 'sidecarConfigSizedTmpfs' | 'echoCeiling' | 'sqlite' | 'lockfile';
 
 interface ContenderResult {
   contender: Contender;
@@ -85,6 +86,7 @@ const LABELS: Record<Contender, string> = {
   sidecar: 'sidecar, keys w<i>.k<n>',
   sidecarBucketed: 'sidecar, keys w<i>.b<n/100>.k<n>',
   sidecarConfigSized: 'sidecar, config-sized: keys w<i>.k<n mod 100> overwritten',
+  sidecarConfigSizedTmpfs: 'the same config-sized sidecar with its files on tmpfs (no disk latency: its CPU floor)',
   echoCeiling: 'raw echo server, no storage (ceiling)',
   sqlite: 'SQLite WAL, synchronous=FULL',
   lockfile: 'proper-lockfile read-modify-write',
@@ -97,6 +99,8 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
   results.push(await runSidecar(options, 'sidecar', NEW_KEY_EVERY_WRITE));
   results.push(await runSidecar(options, 'sidecarBucketed', { bucketSize: options.bucketSize, keySpace: 0 }));
   results.push(await runSidecar(options, 'sidecarConfigSized', { bucketSize: 0, keySpace: options.keySpace }));
+  // Every step of the sidecar's work, with the disk's latency taken away: what this machine's CPUs allow it.
+  if (existsSync(TMPFS)) results.push(await runSidecar(options, 'sidecarConfigSizedTmpfs', { bucketSize: 0, keySpace: options.keySpace }, TMPFS));
   results.push(await runEchoCeiling(options));
   results.push(await runSqlite(options));
   results.push(await runLockfile(options));
@@ -123,6 +127,15 @@ export async function runDurableSets(options: DurableSetsOptions): Promise<Workl
       measured: `${Math.round(configSizedOfCeiling * 100)}% (${whole(by('sidecarConfigSized').setsPerSecond)} vs ${whole(ceiling)} sets/s)`,
       pass: configSizedOfCeiling >= GOAL_OF_CEILING,
     },
+    ...(results.some((r) => r.contender === 'sidecarConfigSizedTmpfs')
+      ? [
+          {
+            goal: `floor: ${LABELS.sidecarConfigSizedTmpfs} (reported)`,
+            measured: `${whole(by('sidecarConfigSizedTmpfs').setsPerSecond)} sets/s = ${Math.round((by('sidecarConfigSizedTmpfs').setsPerSecond / ceiling) * 100)}% of the ceiling`,
+            pass: null,
+          },
+        ]
+      : []),
     {
       goal: 'ceiling: the same writers against a raw echo server, no storage (reported)',
       measured: `${whole(ceiling)} sets/s = ${ratio(ceiling, sqlite)}× SQLite`,
@@ -241,10 +254,13 @@ function sumSeries(series: number[][]): number[] {
   return Array.from(out, (n) => n ?? 0);
 }
 
+/** A RAM-backed file system, where there is one (Linux). */
+const TMPFS = '/dev/shm';
+
 const indexes = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-async function runSidecar(options: DurableSetsOptions, contender: Contender, layout: KeyLayout): Promise<ContenderResult> {
-  const dir = await makeTempDir();
+async function runSidecar(options: DurableSetsOptions, contender: Contender, layout: KeyLayout, base?: string): Promise<ContenderResult> {
+  const dir = await makeTempDir(base);
   let sidecar: ServerProcess | undefined;
   try {
     const configPath = path.join(dir, 'conf', 'config.json');

@@ -48,11 +48,13 @@ const FAILURES_BEFORE_LAGGING = 3;
 const RETRY_MAX_MS = 5000;
 /**
  * A rewrite that took longer than this (a large document) is followed by a
- * pause as long as it took: the rendering thread and the disk then leave at
- * least half their time to requests, at the price of a file that trails by up
- * to two rewrites. Small documents are rewritten back to back.
+ * pause twice as long as it took: the rendering thread and the disk then
+ * leave two thirds of their time to requests, at the price of a file that
+ * trails by up to three rewrites' time. Small documents are rewritten back
+ * to back.
  */
 const PACE_ABOVE_MS = 10;
+const PACE_FACTOR = 2;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
@@ -158,7 +160,7 @@ export class CheckpointWriter {
         takeIns = 0;
         failures = 0;
         const took = performance.now() - started;
-        delay = took > PACE_ABOVE_MS ? Math.min(took, RETRY_MAX_MS) : 0;
+        delay = took > PACE_ABOVE_MS ? Math.min(PACE_FACTOR * took, RETRY_MAX_MS) : 0;
       } catch (error) {
         if (error instanceof OutcomeUnknown) {
           this.stop();
