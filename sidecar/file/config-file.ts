@@ -594,7 +594,12 @@ export class ConfigFile implements CheckpointTarget {
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
-    await this.replaceConfig(data, doc, true, byClients);
+    try {
+      await this.replaceConfig(data, doc, true, byClients);
+    } finally {
+      // Renamed (diskBytes holds it now) or not: no write of ours is in flight any more.
+      this.writingBytes = undefined;
+    }
   }
 
   /**

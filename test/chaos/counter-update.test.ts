@@ -1,6 +1,6 @@
 // Read-modify-write races (docs/defects.md, D5):
 // processes each incrementing one counter through update() must end at exactly
-// their total. COUNTER_PROCESSES × COUNTER_INCREMENTS: 8 × 50 in npm test,
+// their total. COUNTER_PROCESSES × COUNTER_INCREMENTS: 4 × 50 in npm test,
 // 16 × 200 in npm run test:chaos.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { runNode } from '../helpers/run-process.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
-const PROCESSES = Number(process.env.COUNTER_PROCESSES ?? 8);
+const PROCESSES = Number(process.env.COUNTER_PROCESSES ?? 4);
 const INCREMENTS = Number(process.env.COUNTER_INCREMENTS ?? 50);
 
 test(`${PROCESSES} processes x ${INCREMENTS} update(counter, n => n + 1) end at exactly ${PROCESSES * INCREMENTS}`, async (t) => {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
-const ROUNDS = Number(process.env.START_RACE_ROUNDS ?? 8);
+const ROUNDS = Number(process.env.START_RACE_ROUNDS ?? 3);
 
 test(`two sidecars started at once, ${ROUNDS} times: exactly one serves`, async (t) => {
   const paths = await testPaths(t);

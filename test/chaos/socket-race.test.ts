@@ -10,7 +10,7 @@ import { connect } from '../../client/index.js';
 import { startSidecar, type SidecarProcess } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
-const ROUNDS = Number(process.env.SOCKET_RACE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.SOCKET_RACE_ROUNDS ?? 1);
 const STARTERS = 10;
 
 /** 'serving' once the process prints its serving line, else its exit code; within the bound. */
