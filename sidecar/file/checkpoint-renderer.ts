@@ -1,10 +1,15 @@
-// The sidecar's side of the checkpoint renderer thread (checkpoint-worker.ts):
-// commits are forwarded as they become durable, and render() answers with the
-// file text of the latest one and its hash, rendered off the event loop. If
-// the thread fails it is replaced, given the whole document once more.
+// The file text of the latest commit and its hash, for the checkpoint writer.
+// A document whose text is under INLINE_BELOW_BYTES is rendered on the event
+// loop (tens of microseconds, cheaper than a trip to a thread); a larger one
+// in the renderer thread (checkpoint-worker.ts), which is started the first
+// time a document reaches that size, given the whole document once, and then
+// fed each commit's changes. If the thread fails it is replaced, given the
+// whole document once more.
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
-import type { FileMeta } from './file-envelope.js';
+import { documentText } from '../store/json-text.js';
+import { withMeta, type FileMeta } from './file-envelope.js';
 import type { DocumentChange, RendererReply, RendererRequest } from './checkpoint-messages.js';
 
 /** The file text for the document at `revision`, and its SHA-256. */
@@ -21,6 +26,9 @@ interface Waiting {
 
 const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
 
+/** Documents whose text is smaller than this are rendered on the event loop. */
+const INLINE_BELOW_BYTES = 256 * 1024;
+
 export class CheckpointRenderer {
   private worker: Worker | undefined;
   private nextId = 1;
@@ -28,6 +36,8 @@ export class CheckpointRenderer {
   /** The latest document and its revision: what a replacement thread starts from. */
   private latest: { doc: JsonObject; revision: number };
   private closed = false;
+  /** Size of the last text rendered: past INLINE_BELOW_BYTES, rendering moves to the thread (and stays there). */
+  private lastBytes: number;
 
   constructor(
     doc: JsonObject,
@@ -35,9 +45,10 @@ export class CheckpointRenderer {
     private readonly meta: FileMeta | undefined,
   ) {
     this.latest = { doc, revision };
-    // Started now, not at the first commit: the thread takes tens of milliseconds to start, and the file
-    // must follow the first write as closely as any other.
-    this.ensureWorker();
+    this.lastBytes = documentText(doc).bytes;
+    // A large document's thread is started now, not at the first commit: it takes tens of milliseconds to
+    // start, and the file must follow the first write as closely as any other.
+    if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
   }
 
   /** A commit became durable: `doc` is the document after it (kept only to restart the thread). */
@@ -50,11 +61,21 @@ export class CheckpointRenderer {
   /** The text of the latest document applied. */
   render(): Promise<Rendered> {
     if (this.closed) return Promise.reject(new Error('the checkpoint renderer is closed'));
+    if (this.worker === undefined && this.lastBytes < INLINE_BELOW_BYTES) return Promise.resolve(this.renderHere());
     const id = this.nextId++;
     return new Promise<Rendered>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.post({ type: 'render', id });
     });
+  }
+
+  /** The latest document's text, rendered on the event loop; a text past the bound sends the next renders to the thread. */
+  private renderHere(): Rendered {
+    const text = documentText(this.latest.doc).text;
+    const bytes = Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
+    this.lastBytes = bytes.length;
+    if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
+    return { revision: this.latest.revision, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async close(): Promise<void> {
