@@ -12,7 +12,7 @@ import { seededRandom } from '../helpers/seeded-random.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const seed = Number(process.env.CLIENT_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const rounds = Number(process.env.CLIENT_FAULTS_ROUNDS ?? 3);
+const rounds = Number(process.env.CLIENT_FAULTS_ROUNDS ?? 2);
 const ALLOWED = new Set(['TIMEOUT', 'UNAVAILABLE', 'OUTCOME_UNKNOWN', 'PROTOCOL', 'CLOSED', 'QUEUE_FULL']);
 
 test(`random calls, faults and restarts: every call settles once with a value or a documented code (seed ${seed})`, async (t) => {

@@ -18,7 +18,7 @@ import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 import { startTortureWriters } from '../helpers/torture-writers.js';
 
-const ROUNDS = Number(process.env.DAMAGE_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.DAMAGE_ROUNDS ?? 3);
 const SEED = Number(process.env.DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const WRITERS = 4;
 const DAMAGES = ['delete', 'truncate', 'garbage', 'schema'] as const;

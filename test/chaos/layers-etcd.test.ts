@@ -17,7 +17,7 @@ import { recorder } from '../helpers/watch-recorder.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const skip = await etcdSkipReason();
-const KILL_ROUNDS = Number(process.env.FLEET_KILL_ROUNDS ?? 2);
+const KILL_ROUNDS = Number(process.env.FLEET_KILL_ROUNDS ?? 1);
 const PUTS = Number(process.env.FLEET_PUTS ?? 1000);
 const seed = Number(process.env.FLEET_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const PREFIX = '/fleet/layers/';

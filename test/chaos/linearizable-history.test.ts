@@ -22,7 +22,7 @@ import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
 const HISTORY_WORKER = fileURLToPath(new URL('../helpers/history-worker.js', import.meta.url));
-const ROUNDS = Number(process.env.HISTORY_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.HISTORY_ROUNDS ?? 2);
 const SEED = Number(process.env.HISTORY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CLIENTS = 4;
 const LANES_PER_CLIENT = 2;

@@ -15,7 +15,7 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     const paths = await testPaths(t);
     let sidecar = await startSidecar(t, paths);
     const clients = Array.from({ length: 3 }, () => {
-      const child = spawn(process.execPath, [CLIENT_WORKER, 'calls-through-restart', paths.socketPath, '4000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLIENT_WORKER, 'calls-through-restart', paths.socketPath, '2500'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
