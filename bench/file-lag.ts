@@ -10,9 +10,9 @@
 //            sets' is what a client waiting for the file pays
 // A sidecar that writes the file at each commit has no lag to report: "n/a".
 import path from 'node:path';
-import { makeTempDir, removeTempDir, runWorkers, startSidecar, type ServerProcess } from './bench-processes.js';
-import { buildDocument } from './document-load.js';
-import { bucketPercentile, describeBucketMs, histogramSince, readFileStats, waitForFileCurrent, type BucketHistogram } from './file-stats.js';
+import { removeTempDir, runWorkers } from './bench-processes.js';
+import { sidecarWithDocument } from './document-load.js';
+import { bucketPercentile, describeBucketMs, histogramSince, readFileStats, type BucketHistogram } from './file-stats.js';
 import { LatencyHistogram, round, type LatencySummary } from './latency-histogram.js';
 import { keyName, sectionName } from './realistic-config.js';
 import type { SectionWriterResult } from './section-writer-worker.js';
@@ -97,14 +97,8 @@ function describeLag(s: SizeLag): string {
 }
 
 async function runSize(targetBytes: number, options: FileLagOptions): Promise<SizeLag> {
-  const dir = await makeTempDir();
-  let sidecar: ServerProcess | undefined;
+  const { dir, socketPath, sidecar } = await sidecarWithDocument(targetBytes, options.sections);
   try {
-    const configPath = path.join(dir, 'conf', 'config.json');
-    const socketPath = path.join(dir, 's.sock');
-    sidecar = await startSidecar(configPath, socketPath);
-    await buildDocument(socketPath, targetBytes, options.sections);
-    await waitForFileCurrent(socketPath, 60_000);
     const before = await readFileStats(socketPath);
     // Without a checkpoint writer there is no lag to see from outside either: no second loop.
     const waitFile = before.file === undefined ? [] : ['--wait-file-path', WAIT_FILE_PATH];
@@ -129,7 +123,7 @@ async function runSize(targetBytes: number, options: FileLagOptions): Promise<Si
       firstError: writer!.firstError,
     };
   } finally {
-    await sidecar?.kill9();
+    await sidecar.kill9();
     await removeTempDir(dir);
   }
 }

@@ -18,7 +18,7 @@ import { connect } from '../client/index.js';
 import { benchScript, makeTempDir, removeTempDir, runWorkers, startServer, startSidecar, type ServerProcess, type WorkerSpec } from './bench-processes.js';
 import type { GetWorkerResult } from './get-worker.js';
 import { LatencyHistogram, round, type LatencySummary } from './latency-histogram.js';
-import { buildDocument } from './document-load.js';
+import { sidecarWithDocument } from './document-load.js';
 import { readFileStats, waitForFileCurrent, type SidecarFileStats } from './file-stats.js';
 import { keyName, sectionName } from './realistic-config.js';
 import type { SectionWriterResult } from './section-writer-worker.js';
@@ -192,15 +192,10 @@ function mbLabel(bytes: number): string {
 }
 
 export async function runSize(targetBytes: number, options: LargeDocumentFreezeOptions): Promise<SizeResult> {
-  const dir = await makeTempDir();
-  let sidecar: ServerProcess | undefined;
+  const prepared = await sidecarWithDocument(targetBytes, options.sections);
+  const { dir, configPath, socketPath, built } = prepared;
+  let sidecar: ServerProcess | undefined = prepared.sidecar;
   try {
-    const configPath = path.join(dir, 'conf', 'config.json');
-    const socketPath = path.join(dir, 's.sock');
-
-    sidecar = await startSidecar(configPath, socketPath);
-    const built = await buildDocument(socketPath, targetBytes, options.sections);
-    await waitForFileCurrent(socketPath, 60_000);
     await sidecar.stop();
     const fileBytes = (await stat(configPath)).size;
 
