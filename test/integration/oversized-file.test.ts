@@ -36,7 +36,7 @@ test('a 36 MB hand edit is refused by its size without holding the event loop', 
   await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('a', 1);
+  await client.set('a', 1, { waitForFile: true }); // the file holds it before it is replaced by hand
   const baseline = await worstGetWait(client, new Promise((resolve) => setTimeout(resolve, 500)));
 
   const big = bigDocument();
@@ -60,7 +60,7 @@ test('a file over maxDocumentBytes at start is not read: the last committed stat
   const paths = await testPaths(t);
   const first = await startSidecar(t, paths);
   const writer = connect({ socketPath: paths.socketPath });
-  await writer.set('a', 1);
+  await writer.set('a', 1, { waitForFile: true }); // the file holds it before it is replaced by hand
   writer.close();
   assert.equal(await first.stop(), 0);
   await writeFile(paths.configPath, bigDocument());

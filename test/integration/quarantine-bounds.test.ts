@@ -43,7 +43,7 @@ test('20 invalid saves of a 5 MB file keep quarantine/ within its default bounds
   await startSidecar(t, paths);
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('keep', 1);
+  await client.set('keep', 1, { waitForFile: true }); // the file holds it before an editor saves over it
   const filler = 'x'.repeat(5 * 1024 * 1024);
   const seen = new Set<string>();
   let newest = '';
@@ -67,7 +67,7 @@ test('serve --quarantine FILES,BYTES sets the bounds: the newest FILES stay, a s
   await startSidecar(t, paths, { extraArgs: ['--quarantine', '3,1000'] });
   const client = connect({ socketPath: paths.socketPath });
   t.after(() => client.close());
-  await client.set('keep', 1);
+  await client.set('keep', 1, { waitForFile: true }); // the file holds it before an editor saves over it
   const seen = new Set<string>();
   const kept: string[] = [];
   for (let i = 0; i < 6; i++) kept.push(await saveInvalid(client, paths, `{"save": ${i},,}\n`, seen));
