@@ -58,9 +58,9 @@ const PACE_FACTOR = 2;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
+/** A commit the file does not hold yet (its document is not kept: only the newest one's is, see `newest`). */
 interface Committed {
   revision: number;
-  doc: JsonObject;
   at: number;
   byClients: boolean;
 }
@@ -78,6 +78,11 @@ export class CheckpointWriter {
   private target: number;
   /** Commits the file does not hold yet, oldest first. */
   private pending: Committed[] = [];
+  /**
+   * The newest commit's document: the one the next rewrite renders. Only this one is kept (every
+   * commit's would hold a copy of each object it changed until the file caught up).
+   */
+  private newest: { revision: number; doc: JsonObject } | undefined;
   private running: Promise<void> | undefined;
   private waiters: FileWaiter[] = [];
   /** The last rewrite failed (set until one succeeds): why. */
@@ -107,7 +112,8 @@ export class CheckpointWriter {
     if (this.stopped) return;
     this.renderer.apply(revision, changes, doc);
     this.target = revision;
-    this.pending.push({ revision, doc, at: performance.now(), byClients });
+    this.pending.push({ revision, at: performance.now(), byClients });
+    this.newest = { revision, doc };
     this.running ??= this.loop().finally(() => {
       this.running = undefined;
     });
@@ -151,9 +157,10 @@ export class CheckpointWriter {
       if (this.stopped) return;
       const started = performance.now();
       try {
+        // The renderer renders the newest commit applied to it, which is this one.
+        const written = this.newest!;
         const rendered = await this.renderer.render();
-        const written = this.pending.find((entry) => entry.revision === rendered.revision);
-        if (written === undefined) throw new Error(`the renderer answered revision ${rendered.revision}, which is not pending`);
+        if (rendered.revision !== written.revision) throw new Error(`the renderer answered revision ${rendered.revision}, not ${written.revision}`);
         const byClients = this.pending.some((entry) => entry.revision <= rendered.revision && entry.byClients);
         await this.target_.rewrite(rendered, written.doc, byClients);
         this.landed(rendered.revision);
