@@ -38,6 +38,7 @@ test('set a 1; copy the file; set b 2; save the copy plus "c": 3 — the config 
   t.after(() => client.close());
   await servedWithin(client, 'c', 3);
   assert.deepEqual(await client.get(''), { a: 1, b: 2, c: 3 });
+  await fileCaughtUp(client);
   assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 1, b: 2, c: 3 }, 'the merged result is what the file holds');
   assert.equal((await client.health()).status, 'ok');
 });
