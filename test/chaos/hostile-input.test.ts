@@ -31,7 +31,7 @@ function openFileLimit(): number {
 }
 const FILES = openFileLimit();
 /** Quiet and attacked 250 ms windows measured by the well-behaved client: 2 in npm test, HOSTILE_LATENCY_ROUNDS (8) in test:chaos. */
-const LATENCY_ROUNDS = Number(process.env.HOSTILE_LATENCY_ROUNDS ?? 2);
+const LATENCY_ROUNDS = Number(process.env.HOSTILE_LATENCY_ROUNDS ?? 1);
 /** Each end of a flood holds one descriptor per connection, plus what node itself keeps open. */
 const floodFits = (connections: number): true | string =>
   FILES >= connections + 300 || `ulimit -n is ${FILES}: ${connections} connections at once need about ${connections + 300}`;

@@ -13,7 +13,7 @@ import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 import { startTortureWriters } from '../helpers/torture-writers.js';
 
-const KILLS = Number(process.env.TORTURE_KILLS ?? 8);
+const KILLS = Number(process.env.TORTURE_KILLS ?? 6);
 const WRITERS = 4;
 
 test(`${KILLS} kill -9s under ${WRITERS} writers: every acknowledged write survives, nothing invented`, async (t) => {
