@@ -10,16 +10,20 @@ import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
 import { documentText } from '../store/json-text.js';
 import { withMeta, type FileMeta } from './file-envelope.js';
-import type { DocumentChange, RendererReply, RendererRequest } from './checkpoint-messages.js';
+import type { Change } from '../store/store-state.js';
+import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
 
-/** The file text for the document at `revision`, and its SHA-256. */
+/** The file text for the document at `revision` (`doc`), and its SHA-256. */
 export interface Rendered {
   revision: number;
+  doc: JsonObject;
   bytes: Buffer;
   sha256: string;
 }
 
 interface Waiting {
+  /** The document the thread renders (the latest applied when it was asked). */
+  doc: JsonObject;
   resolve(rendered: Rendered): void;
   reject(error: Error): void;
 }
@@ -52,7 +56,7 @@ export class CheckpointRenderer {
   }
 
   /** A commit became durable: `doc` is the document after it (kept only to restart the thread). */
-  apply(revision: number, changes: DocumentChange[], doc: JsonObject): void {
+  apply(revision: number, changes: Change[], doc: JsonObject): void {
     this.latest = { doc, revision };
     // Not started yet: the thread starts from the latest document anyway.
     if (this.worker !== undefined) this.post({ type: 'apply', revision, changes });
@@ -64,7 +68,7 @@ export class CheckpointRenderer {
     if (this.worker === undefined && this.lastBytes < INLINE_BELOW_BYTES) return Promise.resolve(this.renderHere());
     const id = this.nextId++;
     return new Promise<Rendered>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { doc: this.latest.doc, resolve, reject });
       this.post({ type: 'render', id });
     });
   }
@@ -75,7 +79,7 @@ export class CheckpointRenderer {
     const bytes = Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
     this.lastBytes = bytes.length;
     if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
-    return { revision: this.latest.revision, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return { revision: this.latest.revision, doc: this.latest.doc, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async close(): Promise<void> {
@@ -122,6 +126,6 @@ export class CheckpointRenderer {
     if (waiter === undefined) return;
     this.waiting.delete(reply.id);
     if (reply.type === 'failed') waiter.reject(new Error(`rendering the config file failed: ${reply.message}`));
-    else waiter.resolve({ revision: reply.revision, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), sha256: reply.sha256 });
+    else waiter.resolve({ revision: reply.revision, doc: waiter.doc, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), sha256: reply.sha256 });
   }
 }

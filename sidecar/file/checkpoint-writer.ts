@@ -9,7 +9,7 @@
 // the file to hold a revision (`waitForFile`) wait for it here.
 import { ErrorCode, ProtocolError } from '../../protocol/index.js';
 import { OutcomeUnknown } from '../store/commit-queue.js';
-import type { DocumentChange } from './checkpoint-messages.js';
+import type { Change } from '../store/store-state.js';
 import type { CheckpointRenderer, Rendered } from './checkpoint-renderer.js';
 import type { JsonObject } from '../store/document.js';
 import { emptyLatency, observeLatency, type OpLatency } from '../ops/request-metrics.js';
@@ -22,11 +22,11 @@ export class DiskChanged extends Error {
 /** What replaces the config file (ConfigFile). */
 export interface CheckpointTarget {
   /**
-   * Puts `rendered` (the text of `doc`) in place of the config file, durably;
+   * Puts `rendered` in place of the config file, durably;
    * throws DiskChanged when the file holds an edit not taken in yet, an
    * OutcomeUnknown when this process no longer owns the file.
    */
-  rewrite(rendered: Rendered, doc: JsonObject, byClients: boolean): Promise<void>;
+  rewrite(rendered: Rendered, byClients: boolean): Promise<void>;
 }
 
 export interface CheckpointEvents {
@@ -58,7 +58,7 @@ const PACE_FACTOR = 2;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
-/** A commit the file does not hold yet (its document is not kept: only the newest one's is, see `newest`). */
+/** A commit the file does not hold yet (its document is not kept: the renderer holds the newest one's). */
 interface Committed {
   revision: number;
   at: number;
@@ -78,11 +78,6 @@ export class CheckpointWriter {
   private target: number;
   /** Commits the file does not hold yet, oldest first. */
   private pending: Committed[] = [];
-  /**
-   * The newest commit's document: the one the next rewrite renders. Only this one is kept (every
-   * commit's would hold a copy of each object it changed until the file caught up).
-   */
-  private newest: { revision: number; doc: JsonObject } | undefined;
   private running: Promise<void> | undefined;
   private waiters: FileWaiter[] = [];
   /** The last rewrite failed (set until one succeeds): why. */
@@ -108,12 +103,11 @@ export class CheckpointWriter {
   }
 
   /** A commit is durable in the journal: the file is brought up to it in the background. */
-  committed(revision: number, changes: DocumentChange[], doc: JsonObject, byClients: boolean): void {
+  committed(revision: number, changes: Change[], doc: JsonObject, byClients: boolean): void {
     if (this.stopped) return;
     this.renderer.apply(revision, changes, doc);
     this.target = revision;
     this.pending.push({ revision, at: performance.now(), byClients });
-    this.newest = { revision, doc };
     this.running ??= this.loop().finally(() => {
       this.running = undefined;
     });
@@ -157,12 +151,9 @@ export class CheckpointWriter {
       if (this.stopped) return;
       const started = performance.now();
       try {
-        // The renderer renders the newest commit applied to it, which is this one.
-        const written = this.newest!;
         const rendered = await this.renderer.render();
-        if (rendered.revision !== written.revision) throw new Error(`the renderer answered revision ${rendered.revision}, not ${written.revision}`);
         const byClients = this.pending.some((entry) => entry.revision <= rendered.revision && entry.byClients);
-        await this.target_.rewrite(rendered, written.doc, byClients);
+        await this.target_.rewrite(rendered, byClients);
         this.landed(rendered.revision);
         takeIns = 0;
         failures = 0;

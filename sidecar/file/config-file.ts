@@ -557,7 +557,8 @@ export class ConfigFile implements CheckpointTarget {
    * to the same state). A journal grown past a few copies of the document
    * starts again from this text.
    */
-  async rewrite(rendered: Rendered, doc: JsonObject, byClients: boolean): Promise<void> {
+  async rewrite(rendered: Rendered, byClients: boolean): Promise<void> {
+    const { doc } = rendered;
     try {
       // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
       // (Compared only up to the size compared before a rename: a large file is replaced whatever it holds.)

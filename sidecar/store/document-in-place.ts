@@ -4,13 +4,7 @@
 // Same results as document.ts's copy-on-write setIn/deleteIn.
 import { arrayIndex } from '../../protocol/paths.js';
 import type { JsonObject } from './document.js';
-
-/** One change as the journal records it. */
-export interface Change {
-  segments: readonly string[];
-  value?: unknown;
-  deleted?: true;
-}
+import type { Change } from './store-state.js';
 
 /**
  * `change` made to `root` in place (as document.ts setIn/deleteIn make it on a

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { applyChanges, type JsonObject } from '../../sidecar/store/document.js';
-import { applyChangeInPlace, type Change } from '../../sidecar/store/document-in-place.js';
+import { applyChangeInPlace } from '../../sidecar/store/document-in-place.js';
+import type { Change } from '../../sidecar/store/store-state.js';
 
 const key = fc.constantFrom('a', 'b', 'c', '0', '1', '2');
 const leaf = fc.oneof(fc.integer(), fc.string({ maxLength: 3 }), fc.constant(null));
