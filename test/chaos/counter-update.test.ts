@@ -1,7 +1,7 @@
 // Read-modify-write races (docs/defects.md, D5):
 // processes each incrementing one counter through update() must end at exactly
-// their total. COUNTER_PROCESSES × COUNTER_INCREMENTS: 4 × 50 in npm test,
-// 16 × 200 in npm run test:chaos.
+// their total. COUNTER_PROCESSES × COUNTER_INCREMENTS: 4 × 50 when the file runs
+// alone, 16 × 200 in npm run test:chaos.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';

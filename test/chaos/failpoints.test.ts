@@ -250,7 +250,7 @@ for (const rotation of ROTATION_ROUNDS) {
     assert.ok(firstSteps > 0 && allSteps > firstSteps, `steps: first write ${firstSteps}, both ${allSteps}`);
     t.diagnostic(`first write: ${firstOnly.steps.join(' ')}; later write: ${measured.steps.slice(firstSteps).join(' ')}`);
     for (let step = 1; step <= allSteps; step++) {
-      // npm test crashes at every step of the commits (the journal's) and at every other step of the rest;
+      // Run alone, the file crashes at every step of the commits (the journal's) and at every other step of the rest;
       // test:chaos (CRASH_EVERY_STEP=1) at every step.
       const journalStep = measured.steps[step - 1]!.startsWith('journal');
       if (!EVERY_STEP && !journalStep && step % 2 === 0) continue;

@@ -10,7 +10,7 @@
 // check before a rename can close. Those losses are counted and printed; at
 // most 3 of the 30 renamed saves are allowed (before the check, all 60 saves
 // were lost at 0 and 10 ms). HAND_EDIT_PACINGS lists the client pacings:
-// npm test runs 100 ms and CI 10 and 100 ms; at 0 ms (npm run test:chaos) a
+// the file alone runs 100 ms and CI 10 and 100 ms; at 0 ms (npm run test:chaos) a
 // flush renames every few hundred microseconds and a run can lose more than 3
 // renamed saves to the window (4 seen once): the open part of this guarantee.
 import assert from 'node:assert/strict';

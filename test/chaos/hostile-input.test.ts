@@ -30,7 +30,7 @@ function openFileLimit(): number {
   return text === 'unlimited' ? Infinity : Number(text);
 }
 const FILES = openFileLimit();
-/** Quiet and attacked 250 ms windows measured by the well-behaved client: 2 in npm test, HOSTILE_LATENCY_ROUNDS (8) in test:chaos. */
+/** Quiet and attacked 250 ms windows measured by the well-behaved client: HOSTILE_LATENCY_ROUNDS: 1 when the file runs alone, 8 in test:chaos. */
 const LATENCY_ROUNDS = Number(process.env.HOSTILE_LATENCY_ROUNDS ?? 1);
 /** Each end of a flood holds one descriptor per connection, plus what node itself keeps open. */
 const floodFits = (connections: number): true | string =>

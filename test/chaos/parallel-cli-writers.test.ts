@@ -1,6 +1,6 @@
 // Parallel `config set` processes once kept 2 keys of 20 (docs/defects.md,
 // D6). Through one sidecar, every key of 20 and of
-// CLI_WRITERS parallel CLI processes (20 in npm test, 100 in npm run
+// CLI_WRITERS parallel CLI processes (20 when the file runs alone, 100 in npm run
 // test:chaos) must be in the file.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

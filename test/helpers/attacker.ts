@@ -15,7 +15,7 @@ const PAUSE_MS = 10;
 const FREE_SLOTS = 16;
 /** Each flood: far beyond the slots left, so almost all of it is refused (the 1,000-connection flood has its own test). */
 const FLOOD_SIZE = 400;
-/** Every this many attacks of the first loop, counted across rounds. */
+/** Every this many attacks of the first loop, counted across rounds, and once in every round. */
 const FLOOD_EVERY = 5;
 
 interface Round {
@@ -66,7 +66,8 @@ function startRound(target: Target, filler: RawPeer[]): Round {
       const [name, attack] = all[i % all.length]!;
       await shared(() => record(name, () => attack(target)));
       count++;
-      if (withFloods && ++attacksOfFirstLoop % FLOOD_EVERY === 0) {
+      // Every round floods at least once (after its first attack), however short the round.
+      if (withFloods && (++attacksOfFirstLoop % FLOOD_EVERY === 0 || floods === 0)) {
         await exclusive(() => record('flood', () => floodRefused(target)));
         floods++;
       }
