@@ -22,6 +22,8 @@ export interface BackupFile {
 export class Backups {
   private lastAt = 0;
   private lastBytes: Buffer | undefined;
+  /** Orders backups taken within one millisecond. */
+  private counter = 0;
 
   constructor(
     readonly dir: string,
@@ -59,8 +61,8 @@ export class Backups {
     this.lastBytes ??= await this.newestBytes();
     if (this.lastBytes !== undefined && this.lastBytes.equals(bytes)) return;
     await this.fs.mkdir(this.dir, 0o700);
-    // Names sort by time; the counter keeps two backups of one millisecond apart.
-    const name = `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${process.pid}.json`;
+    // Names sort by time; the counter keeps two backups of one millisecond apart (and in order).
+    const name = `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${process.pid}-${String(this.counter++).padStart(6, '0')}.json`;
     await durableReplace(path.join(this.dir, name), bytes, { fs: this.fs, mode: 0o600, ...(this.tempDir === undefined ? {} : { tempDir: this.tempDir }) });
     this.lastAt = now;
     this.lastBytes = bytes;

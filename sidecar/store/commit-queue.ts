@@ -7,11 +7,10 @@
 // no snapshot older than memory is ever written, no two flushes overlap).
 import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../../protocol/index.js';
 import { formatPath, getAt, parsePath, type Limits } from '../../protocol/index.js';
-import { countsOneMore, entryCount } from './container-size.js';
+import { entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type LowerLayers, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
-import { sizeDelta } from './document-size.js';
-import type { JsonObject } from './document.js';
+import { OwnedCopies, type JsonObject } from './document.js';
 
 export interface CommitResult {
   revision: number;
@@ -102,6 +101,11 @@ export class CommitQueue {
   private committedBytes: number;
   private workingBytes: number;
   private pending: PendingWrite[] = [];
+  /**
+   * Objects of the working copy made since a flush last took it: later writes change them in place.
+   * Not with an admission (the schema's view may share them).
+   */
+  private readonly owned = new OwnedCopies();
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
   /** Writes let through despite the refusal (schema-fallback.ts: the writes that repair a read-only file). */
@@ -196,6 +200,8 @@ export class CommitQueue {
       // CONFLICT, BAD_REQUEST, LIMIT_EXCEEDED, VALIDATION_FAILED reject the write: nothing queued.
       this.inLane(async () => {
         if (derive !== undefined) {
+          // The merge's ops may hold objects of the working copy: none of them is changed in place from here.
+          this.owned.release();
           write.ops = derive(this.working.doc);
           if (write.ops.length === 0) return resolve({ revision: 0, results: [] });
         }
@@ -276,7 +282,8 @@ export class CommitQueue {
       }
     }
     const base = write.layers === undefined ? this.working : { ...this.working, layers: write.layers };
-    const { state, results, changes, unchanged } = applyOps(base, write.ops, write.guards);
+    const owned = this.admission === undefined ? this.owned : undefined;
+    const { state, results, changes, unchanged, bytes } = applyOps(base, write.ops, write.guards, owned);
     // A write that changes nothing makes no revision; except while writes are refused, when the few let
     // through repair the file (schema-fallback.ts) and must reach the disk even if memory already agrees.
     if (unchanged && this.refusal === undefined && write.layers === undefined) {
@@ -285,21 +292,30 @@ export class CommitQueue {
       write.results = results;
       return undefined;
     }
-    this.checkGrowth(write.ops, results, state);
-    const size = this.workingBytes + sizeDelta(this.working.doc, state.doc, changes.map((change) => change.segments));
-    if (size > this.limits.maxDocumentBytes) {
-      throw new ProtocolError(
-        ErrorCode.LIMIT_EXCEEDED,
-        `the document would be ${size} bytes, above maxDocumentBytes ${this.limits.maxDocumentBytes}; nothing was applied`,
-        { limit: 'maxDocumentBytes', max: this.limits.maxDocumentBytes, actual: size },
-      );
+    const size = this.workingBytes + bytes;
+    try {
+      this.checkGrowth(write.ops, results, state);
+      if (size > this.limits.maxDocumentBytes) {
+        throw new ProtocolError(
+          ErrorCode.LIMIT_EXCEEDED,
+          `the document would be ${size} bytes, above maxDocumentBytes ${this.limits.maxDocumentBytes}; nothing was applied`,
+          { limit: 'maxDocumentBytes', max: this.limits.maxDocumentBytes, actual: size },
+        );
+      }
+    } catch (error) {
+      owned?.rollback();
+      throw error;
     }
+    owned?.settle();
     const accept = (admitted: { state: StoreState; changes: Change[] }) => {
       if (write.layers !== undefined && admitted.changes.length === 0) {
         // New layers that leave the served view as it was: kept (readers see them when nothing is pending), but no revision.
         const settled = this.working === this.committedState;
         this.working = { ...this.working, layers: write.layers, ...(admitted.state.view === undefined ? {} : { view: admitted.state.view }) };
-        if (settled) this.committedState = this.working;
+        if (settled) {
+          this.owned.release();
+          this.committedState = this.working;
+        }
         write.unchanged = true;
         // Answered at once (nothing of it waits for a flush): with the revision readers see.
         write.revision = this.committedState.revision;
@@ -323,8 +339,6 @@ export class CommitQueue {
       const parent = parsePath(op.path).slice(0, -1);
       const after = getAt(next.doc, parent);
       if (typeof after !== 'object' || after === null) return;
-      const before = ops.length === 1 ? getAt(this.working.doc, parent) : undefined;
-      if (typeof before === 'object' && before !== null) countsOneMore(before, after);
       const count = entryCount(after);
       if (count > this.limits.maxArrayLength) {
         throw new ProtocolError(
@@ -352,6 +366,8 @@ export class CommitQueue {
       const batch = this.pending;
       this.pending = [];
       const target = this.working;
+      // The flush holds the working copy from here: later writes copy what they change.
+      this.owned.release();
       const targetBytes = this.workingBytes;
       const group: FlushGroup = {
         first: batch[0]!.revision,
@@ -410,6 +426,7 @@ export class CommitQueue {
     this.events.onFlushFailed?.(error, batch.length);
     // Back to what is on disk, then replay the writes that queued behind the failed flush.
     await this.inLane(async () => {
+      this.owned.release();
       this.working = this.committedState;
       this.workingBytes = this.committedBytes;
       const queued = this.pending;

@@ -1,9 +1,10 @@
 // How many entries an array or object holds, for maxArrayLength: a set that
 // adds an element or key must not grow a container past what the decoder
 // accepts, or the stored value could not be written back by a client.
-// Documents are never mutated, so an object's key count is cached by
-// identity, and a copy with one key added is counted from its original in
-// O(1) (a config built one key at a time would otherwise cost O(n²)).
+// An object's key count is cached by identity; a copy with one key set
+// (document.ts) is counted from its original in O(1) (a config built one key at a time would
+// otherwise cost O(n²)), and an object changed in place (document.ts,
+// OwnedCopies) keeps its count up to date.
 const keyCounts = new WeakMap<object, number>();
 
 export function entryCount(container: object): number {
@@ -16,7 +17,20 @@ export function entryCount(container: object): number {
   return count;
 }
 
-/** Records that `after` is `before` with one more key. */
-export function countsOneMore(before: object, after: object): void {
-  if (!Array.isArray(after)) keyCounts.set(after, entryCount(before) + 1);
+/** Records that `object` gained a key in place. */
+export function keyAdded(object: object): void {
+  const count = keyCounts.get(object);
+  if (count !== undefined) keyCounts.set(object, count + 1);
+}
+
+/** Records that `object` lost a key in place. */
+export function keyRemoved(object: object): void {
+  const count = keyCounts.get(object);
+  if (count !== undefined) keyCounts.set(object, count - 1);
+}
+
+/** Records that `copy` is `original` with one key set: as many keys, or one more when `added`. */
+export function countCopied(original: object, copy: object, added: boolean): void {
+  const count = keyCounts.get(original);
+  if (count !== undefined) keyCounts.set(copy, count + (added ? 1 : 0));
 }

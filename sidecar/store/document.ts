@@ -1,27 +1,76 @@
 // Copy-on-write edits of the JSON document: an edit copies only the objects on
 // the path it changes and shares everything else, so the committed document
 // and the working copy can differ by one write without either being cloned.
+// An object the working copy made itself since anyone last took hold of it
+// (OwnedCopies) is edited in place instead: a run of writes into an object
+// with thousands of keys copies it once, not once per write.
 // The protocol's leaf modules, not its index: the checkpoint renderer thread loads this file and must start fast (no zod).
 import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
-import { arrayIndex, childOf, formatPath, isPlainObject, parsePath } from '../../protocol/paths.js';
+import { arrayIndex, childOf, FORBIDDEN_SEGMENTS, formatPath, isPlainObject, parsePath } from '../../protocol/paths.js';
 import type { WriteOp } from '../../protocol/messages.js';
+import { countCopied, keyAdded, keyRemoved } from './container-size.js';
+import { forgetText } from './json-text.js';
 
 export type JsonObject = Record<string, unknown>;
 
-/** Returns a new root with `value` at `segments`, creating missing intermediate objects. */
-export function setIn(root: JsonObject, segments: readonly string[], value: unknown): JsonObject {
+/**
+ * The plain objects setIn copied for one working copy, which nobody else
+ * holds yet: setIn may change them in place. `release()` hands them all over
+ * (a flush takes the working copy, a merge reads it): from then on they are
+ * copied again. Objects below an array are never owned, so an array a change
+ * reports whole never holds an object that changes later. Changes made in
+ * place are logged until `settle()`, so `rollback()` can undo a write that is
+ * refused after it was applied.
+ */
+export class OwnedCopies {
+  private owned = new WeakSet<object>();
+  private undo: (() => void)[] = [];
+
+  has(object: object): boolean {
+    return this.owned.has(object);
+  }
+
+  add(object: object): void {
+    this.owned.add(object);
+  }
+
+  logUndo(step: () => void): void {
+    this.undo.push(step);
+  }
+
+  /** Every object so far now belongs to whoever takes the document: none is changed in place again. */
+  release(): void {
+    this.owned = new WeakSet();
+    this.undo = [];
+  }
+
+  /** The changes made in place since the last settle are final. */
+  settle(): void {
+    this.undo = [];
+  }
+
+  /** Undoes the changes made in place since the last settle (newest first). */
+  rollback(): void {
+    for (const step of this.undo.reverse()) step();
+    this.undo = [];
+  }
+}
+
+/** Returns a root with `value` at `segments`, creating missing intermediate objects; new unless the root is `owned`. */
+export function setIn(root: JsonObject, segments: readonly string[], value: unknown, owned?: OwnedCopies): JsonObject {
   if (segments.length === 0) {
     if (!isPlainObject(value)) {
       throw new ProtocolError(ErrorCode.BAD_REQUEST, 'the whole document must be an object');
     }
     return value;
   }
-  return setRec(root, segments, 0, value) as JsonObject;
+  return setRec(root, segments, 0, value, owned) as JsonObject;
 }
 
-function setRec(node: unknown, segments: readonly string[], depth: number, value: unknown): unknown {
+function setRec(node: unknown, segments: readonly string[], depth: number, value: unknown, owned: OwnedCopies | undefined): unknown {
   const segment = segments[depth]!;
   const last = depth === segments.length - 1;
+  if (owned?.has(node as object) === true && !FORBIDDEN_SEGMENTS.has(segment)) return setInPlace(node as JsonObject, segments, depth, value, owned);
   if (Array.isArray(node)) {
     const index = arrayIndex(segment);
     const limit = last ? node.length : node.length - 1;
@@ -33,19 +82,44 @@ function setRec(node: unknown, segments: readonly string[], depth: number, value
       );
     }
     const copy = node.slice();
-    copy[index] = last ? value : setRec(node[index], segments, depth + 1, value);
+    copy[index] = last ? value : setRec(node[index], segments, depth + 1, value, undefined);
     return copy;
   }
   if (isPlainObject(node)) {
-    const child = Object.hasOwn(node, segment) ? node[segment] : undefined;
-    const next = last ? value : setRec(child === undefined ? {} : child, segments, depth + 1, value);
-    return { ...node, [segment]: next };
+    const had = Object.hasOwn(node, segment);
+    const child = had ? node[segment] : undefined;
+    const next = last ? value : setRec(child === undefined ? {} : child, segments, depth + 1, value, owned);
+    const copy = { ...node, [segment]: next };
+    countCopied(node, copy, !had);
+    owned?.add(copy);
+    return copy;
   }
   throw new ProtocolError(
     ErrorCode.BAD_REQUEST,
     `cannot set ${formatPath(segments)}: ${formatPath(segments.slice(0, depth)) || '(root)'} is ${describe(node)}, not an object or array`,
     { path: formatPath(segments) },
   );
+}
+
+/** `node` (owned) with `value` set below it in place; the change is logged for rollback. */
+function setInPlace(node: JsonObject, segments: readonly string[], depth: number, value: unknown, owned: OwnedCopies): JsonObject {
+  const segment = segments[depth]!;
+  const had = Object.hasOwn(node, segment);
+  const old = had ? node[segment] : undefined;
+  // Deeper levels first: one that throws leaves this level untouched.
+  const next = depth === segments.length - 1 ? value : setRec(old === undefined ? {} : old, segments, depth + 1, value, owned);
+  node[segment] = next;
+  forgetText(node);
+  if (!had) keyAdded(node);
+  owned.logUndo(() => {
+    if (had) node[segment] = old;
+    else {
+      delete node[segment];
+      keyRemoved(node);
+    }
+    forgetText(node);
+  });
+  return node;
 }
 
 /** Returns a new root without the value at `segments`, and whether it existed. */

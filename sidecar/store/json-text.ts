@@ -1,7 +1,8 @@
 // The config file's text: pretty JSON (2 spaces, keys in document order,
 // trailing newline), the same as JSON.stringify(doc, null, 2) + "\n".
-// Documents are never mutated (document.ts copies on write), so each object's
-// text can be cached and reused: after a small edit of a large document only
+// Documents are copied on write (document.ts), and whatever changes an
+// object in place drops its cached text (forgetText), so each object's text
+// can be cached and reused: after a small edit of a large document only
 // the objects on the edited path are serialised again. This keeps a write to
 // a 10 MB config from stalling every other request while it is stringified.
 
@@ -42,7 +43,7 @@ function nativeText(value: object, indent: number): Text {
   return { text, bytes: Buffer.byteLength(text) };
 }
 
-/** Drops the text cached for `value`: for a document changed in place (only the checkpoint renderer's own copy is). */
+/** Drops the text cached for `value`: for an object changed in place (the working copy's own, the checkpoint renderer's copy). */
 export function forgetText(value: object): void {
   cache.delete(value);
 }

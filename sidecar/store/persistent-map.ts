@@ -1,9 +1,10 @@
-// An immutable string-keyed map whose `with`/`without` cost O(1) amortised:
+// An immutable string-keyed map whose `with`/`without` cost O(√n) amortised:
 // each version stores only its own change and points at the version it came
-// from; every 16 versions the chain is flattened into one Map. The revision
-// tree uses it so a write under an object with thousands of tracked keys does
-// not copy them all.
-const MAX_CHAIN = 16;
+// from; once the chain is √n versions long (16 at least) it is flattened into
+// one Map, so neither a lookup's walk nor the flattening's share of a change
+// grows past √n. The revision tree uses it so a write under an object with
+// thousands of tracked keys does not copy them all.
+const MIN_CHAIN = 16;
 const DELETED = Symbol('deleted');
 
 export class PersistentMap<V> implements Iterable<[string, V]> {
@@ -11,10 +12,12 @@ export class PersistentMap<V> implements Iterable<[string, V]> {
     private readonly own: ReadonlyMap<string, V | typeof DELETED>,
     private readonly parent: PersistentMap<V> | undefined,
     private readonly depth: number,
+    /** How long the chain may grow before it is flattened: √(entries when last flattened). */
+    private readonly maxChain: number,
   ) {}
 
   static empty<V>(): PersistentMap<V> {
-    return new PersistentMap<V>(new Map(), undefined, 0);
+    return new PersistentMap<V>(new Map(), undefined, 0, MIN_CHAIN);
   }
 
   get(key: string): V | undefined {
@@ -38,11 +41,11 @@ export class PersistentMap<V> implements Iterable<[string, V]> {
   }
 
   private derive(key: string, value: V | typeof DELETED): PersistentMap<V> {
-    if (this.depth < MAX_CHAIN) return new PersistentMap(new Map([[key, value]]), this, this.depth + 1);
+    if (this.depth < this.maxChain) return new PersistentMap(new Map([[key, value]]), this, this.depth + 1, this.maxChain);
     const flat = this.flatten() as Map<string, V | typeof DELETED>;
     if (value === DELETED) flat.delete(key);
     else flat.set(key, value);
-    return new PersistentMap(flat, undefined, 0);
+    return new PersistentMap(flat, undefined, 0, Math.max(MIN_CHAIN, Math.floor(Math.sqrt(flat.size))));
   }
 
   /** All live entries, oldest version first so newer values win. */

@@ -3,7 +3,8 @@
 // old one stays valid, which is how readers keep seeing committed state while
 // a flush of newer writes is in progress.
 import { ErrorCode, ProtocolError, formatPath, getAt, parsePath, type Guard, type WriteOp } from '../../protocol/index.js';
-import { deleteIn, setIn, type JsonObject } from './document.js';
+import { deleteIn, setIn, type JsonObject, type OwnedCopies } from './document.js';
+import { probeSize, sizeDelta } from './document-size.js';
 import { freshTree, modRevisionOf, recordDelete, recordSet, type RevisionNode } from './revision-tree.js';
 
 export interface StoreState {
@@ -79,13 +80,17 @@ export function readPath(state: StoreState, segments: readonly string[]): { valu
 /**
  * Applies `ops` as one new revision. All `ifModRevision` preconditions are
  * checked against `state` before anything is applied (etcd txn semantics):
- * on a mismatch, CONFLICT and nothing changes.
+ * on a mismatch, CONFLICT and nothing changes. With `owned`, objects the
+ * working copy owns are changed in place (the caller rolls them back if the
+ * write is refused; an op that throws here rolls back the ops before it).
+ * `bytes` is how much the file's text grows.
  */
 export function applyOps(
   state: StoreState,
   ops: readonly WriteOp[],
   guards: readonly Guard[] = [],
-): { state: StoreState; results: OpResult[]; changes: Change[]; unchanged: boolean } {
+  owned?: OwnedCopies,
+): { state: StoreState; results: OpResult[]; changes: Change[]; unchanged: boolean; bytes: number } {
   const parsed = ops.map((op) => ({ op, segments: parsePath(op.path) }));
   const conditions = [
     ...parsed.flatMap(({ op, segments }) => (op.ifModRevision === undefined ? [] : [{ segments, modRevision: op.ifModRevision }])),
@@ -99,37 +104,47 @@ export function applyOps(
   let { doc, tree } = state;
   const results: OpResult[] = [];
   const changes: Change[] = [];
-  for (const { op, segments } of parsed) {
-    const current = getAt(doc, segments);
-    const existed = current !== undefined;
-    const parentPath = segments.slice(0, -1);
-    if (op.op === 'set' && existed && jsonEqual(current, op.value)) {
-      // Nothing to change: no revision is recorded for this path (docs/decisions.md, "A write that changes nothing makes no revision").
-      results.push({ modRevision: modRevisionOf(tree, doc, segments), existed });
-      continue;
-    }
-    if (op.op === 'set') {
-      doc = setIn(doc, segments, op.value);
-      // A change inside an array shifts or replaces its elements: the array as a whole changed.
-      const changed = segments.length > 0 && Array.isArray(getAt(doc, parentPath)) ? parentPath : segments;
-      tree = recordSet(tree, changed, revision);
-      changes.push({ segments: changed, value: getAt(doc, changed) });
-      results.push({ modRevision: revision, existed });
-    } else {
-      const parentIsArray = segments.length > 0 && Array.isArray(getAt(doc, parentPath));
-      const removed = deleteIn(doc, segments);
-      doc = removed.root;
-      if (removed.existed) {
-        tree = parentIsArray ? recordSet(tree, parentPath, revision) : recordDelete(tree, segments, revision);
-        if (parentIsArray) changes.push({ segments: parentPath, value: getAt(doc, parentPath) });
-        else if (segments.length === 0) changes.push({ segments, value: doc }); // the root is emptied, not removed
-        else changes.push({ segments, deleted: true });
+  let bytes = 0;
+  try {
+    for (const { op, segments } of parsed) {
+      const current = getAt(doc, segments);
+      const existed = current !== undefined;
+      const parentPath = segments.slice(0, -1);
+      if (op.op === 'set' && existed && jsonEqual(current, op.value)) {
+        // Nothing to change: no revision is recorded for this path (docs/decisions.md, "A write that changes nothing makes no revision").
+        results.push({ modRevision: modRevisionOf(tree, doc, segments), existed });
+        continue;
       }
-      results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
+      // A change inside an array shifts or replaces its elements: the array as a whole changed.
+      const parentIsArray = segments.length > 0 && Array.isArray(getAt(doc, parentPath));
+      const changed = parentIsArray ? parentPath : segments;
+      if (op.op === 'set') {
+        const probe = probeSize(doc, changed);
+        doc = setIn(doc, segments, op.value, owned);
+        bytes += sizeDelta(probe, doc);
+        tree = recordSet(tree, changed, revision);
+        changes.push({ segments: changed, value: getAt(doc, changed) });
+        results.push({ modRevision: revision, existed });
+      } else {
+        const probe = probeSize(doc, changed);
+        const removed = deleteIn(doc, segments);
+        doc = removed.root;
+        if (removed.existed) {
+          bytes += sizeDelta(probe, doc);
+          tree = parentIsArray ? recordSet(tree, parentPath, revision) : recordDelete(tree, segments, revision);
+          if (parentIsArray) changes.push({ segments: parentPath, value: getAt(doc, parentPath) });
+          else if (segments.length === 0) changes.push({ segments, value: doc }); // the root is emptied, not removed
+          else changes.push({ segments, deleted: true });
+        }
+        results.push({ modRevision: removed.existed ? revision : 0, existed: removed.existed });
+      }
     }
+  } catch (error) {
+    owned?.rollback();
+    throw error;
   }
   // A write that changes nothing (equal values, deletes of what is not there): the caller decides whether it makes a revision.
-  return { state: { doc, revision, tree, ...(state.layers === undefined ? {} : { layers: state.layers }) }, results, changes, unchanged: changes.length === 0 };
+  return { state: { doc, revision, tree, ...(state.layers === undefined ? {} : { layers: state.layers }) }, results, changes, unchanged: changes.length === 0, bytes };
 }
 
 /** Deep equality of two JSON values (key order ignored, as JSON objects are unordered). */
