@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
-import { applyChanges, type JsonObject } from '../store/document.js';
+import { applyChanges, OwnedCopies, type JsonObject } from '../store/document.js';
 import { syncDirectory, type FsOps } from '../disk/fs-ops.js';
 import { decodeFrames, encodeFrame } from '../disk/framed-records.js';
 
@@ -240,9 +240,15 @@ export class CommitJournal {
   }
 }
 
-/** The document after `commits`, applied in order to the document they were made on. */
+/**
+ * The document after `commits`, applied in order to the document they were
+ * made on (which is left as it was). The objects the replay copies are its
+ * own and are changed in place after that: thousands of commits into one
+ * object with thousands of keys copy it once, not once per commit.
+ */
 export function replayCommits(doc: JsonObject, commits: readonly CommitRecord[]): JsonObject {
+  const owned = new OwnedCopies();
   let out = doc;
-  for (const commit of commits) out = applyChanges(out, commit.changes);
+  for (const commit of commits) out = applyChanges(out, commit.changes, owned);
   return out;
 }

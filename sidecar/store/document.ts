@@ -159,10 +159,11 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** `root` with `changes` (sets and deletes at segment paths) applied in order. */
-export function applyChanges(root: JsonObject, changes: readonly { segments: readonly string[]; value?: unknown; deleted?: true }[]): JsonObject {
+/** `root` with `changes` (sets and deletes at segment paths) applied in order; objects `owned` holds are changed in place. */
+export function applyChanges(root: JsonObject, changes: readonly { segments: readonly string[]; value?: unknown; deleted?: true }[], owned?: OwnedCopies): JsonObject {
   let out = root;
-  for (const change of changes) out = change.deleted === true ? deleteIn(out, change.segments).root : setIn(out, change.segments, change.value);
+  for (const change of changes) out = change.deleted === true ? deleteIn(out, change.segments).root : setIn(out, change.segments, change.value, owned);
+  owned?.settle();
   return out;
 }
 
