@@ -47,14 +47,17 @@ const RETRY_MIN_MS = 50;
 const FAILURES_BEFORE_LAGGING = 3;
 const RETRY_MAX_MS = 5000;
 /**
- * A rewrite that took longer than this (a large document) is followed by a
- * pause twice as long as it took: the rendering thread and the disk then
+ * When rewrites take longer than this on average (a large document), each is
+ * followed by a pause twice that long: the rendering thread and the disk then
  * leave two thirds of their time to requests, at the price of a file that
  * trails by up to three rewrites' time. Small documents are rewritten back
- * to back.
+ * to back. An average, not the last rewrite's time: one slow fsync of a small
+ * file must not hold back the next rewrite (it would triple that commit's lag).
  */
 const PACE_ABOVE_MS = 10;
 const PACE_FACTOR = 2;
+/** Weight of the newest rewrite in the average. */
+const PACE_SMOOTHING = 0.2;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
@@ -146,6 +149,7 @@ export class CheckpointWriter {
     let takeIns = 0;
     let delay = 0;
     let failures = 0;
+    let averageMs: number | undefined;
     while (!this.stopped && this.fileRevision < this.target) {
       if (delay > 0) await this.sleep(delay);
       if (this.stopped) return;
@@ -158,7 +162,8 @@ export class CheckpointWriter {
         takeIns = 0;
         failures = 0;
         const took = performance.now() - started;
-        delay = took > PACE_ABOVE_MS ? Math.min(PACE_FACTOR * took, RETRY_MAX_MS) : 0;
+        averageMs = averageMs === undefined ? took : averageMs + PACE_SMOOTHING * (took - averageMs);
+        delay = averageMs > PACE_ABOVE_MS ? Math.min(PACE_FACTOR * averageMs, RETRY_MAX_MS) : 0;
       } catch (error) {
         if (error instanceof OutcomeUnknown) {
           this.stop();
