@@ -8,17 +8,16 @@ import type { z } from 'zod';
 import { DEFAULT_APP_NAME, defaultSocketPath } from '../protocol/default-paths.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LOG_LEVELS, RequestOp } from '../protocol/messages.js';
-import { OPERATION_RESPONSES, type ResultOf } from '../protocol/operations.js';
+import type { ResultOf } from '../protocol/operations.js';
 import { getAt, isPrefix, parsePath, type PathInput } from '../protocol/paths.js';
 import type { HealthResult } from '../protocol/server-messages.js';
-import { ShapeError } from '../protocol/shape.js';
 import type { AutoStartOptions } from './auto-start.js';
 import type { Replica } from './replica.js';
 import type { SchemaCheck } from './schema-check.js';
 import { CallTable, type CallOptions } from './calls.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
-import { Connection } from './connection.js';
-import { resolveOwner, type ExpectedOwner } from './socket-trust.js';
+import { Connection, loadWire } from './connection.js';
+import type { ExpectedOwner } from './socket-trust.js';
 import { DEFAULT_RECONNECT_POLICY, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
 import type { PathArg, ValueAt } from './typed-paths.js';
 import { WatchStream } from './watch-stream.js';
@@ -190,7 +189,7 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         clientName: options.name ?? process.argv[1] ?? 'client',
         heartbeatMs: options.heartbeatMs ?? 5000,
         reconnect: { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
-        expectedUid: () => (expectedUid ??= resolveOwner(options.expectedOwner ?? process.getuid?.() ?? 0)),
+        expectedUid: () => (expectedUid ??= loadWire().then((wire) => wire.resolveOwner(options.expectedOwner ?? process.getuid?.() ?? 0))),
       },
       () =>
         this.calls.call({ op: 'ping' }, { timeoutMs: options.heartbeatMs ?? 5000 }).then(
@@ -662,6 +661,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     if (this.schemaCheck !== undefined) await this.schemaCheck; // the hash is known before anything is queued
     const response = await this.calls.call(request, options);
     if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
+    // Loaded already: the answer came over the wire it brings.
+    const { OPERATION_RESPONSES, ShapeError } = await loadWire();
     try {
       // The answer is returned as checked, `id` and `ok` included (callers pick the fields they hand out).
       return OPERATION_RESPONSES[request.op].check(response, `${request.op} result`) as ResultOf<R['op']>;

@@ -7,17 +7,14 @@
 // into the host process.
 import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../protocol/errors.js';
-import { FrameDecoder } from '../protocol/frame.js';
 import { DEFAULT_LIMITS, maxResponseFrameBytes, type Limits } from '../protocol/limits.js';
-import { PROTOCOL_VERSION, ConnectionErrorSchema, ResponseSchema, ServerHelloSchema, WatchEventSchema, WatchProgressSchema, type ServerHello } from '../protocol/server-messages.js';
-import { ShapeError } from '../protocol/shape.js';
+import type { ServerHello } from '../protocol/server-messages.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectDelay, type ConnectionState, type ReconnectPolicy, type StatusEvent } from './reconnect.js';
-import { checkSocketTrust } from './socket-trust.js';
 import type { Link } from './transport.js';
 import type { ClientHello } from '../protocol/messages.js';
 
-type Wire = typeof import('./wire.js');
+export type Wire = typeof import('./wire.js');
 let wireModule: Promise<Wire> | undefined;
 /** The codec and transport, loaded once per process on the first dial. */
 export function loadWire(): Promise<Wire> {
@@ -124,9 +121,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Checks the socket, then dials it; an untrusted socket counts as a failed attempt. */
   private open(): void {
     const attempt = this.attempt;
-    const trusted = this.options
-      .expectedUid()
-      .then((uid) => checkSocketTrust(this.options.socketPath, uid))
+    const trusted = Promise.all([loadWire(), this.options.expectedUid()])
+      .then(([wire, uid]) => wire.checkSocketTrust(this.options.socketPath, uid))
       .catch((error: unknown) => {
         throw error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
       });
@@ -156,10 +152,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let greeted = false;
     // A sidecar that accepts but never says hello (hung, or not a sidecar) must not hold the client forever.
     const helloTimer = setTimeout(() => this.drop(link, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
-    const decoder = new FrameDecoder(maxResponseFrameBytes(DEFAULT_LIMITS));
+    const decoder = new wire.FrameDecoder(maxResponseFrameBytes(DEFAULT_LIMITS));
     const link: Link = wire.dial(this.options.socketPath, {
       onOpen: () => {
-        const hello: ClientHello = { type: 'hello', protocol: PROTOCOL_VERSION, client: { name: this.options.clientName.slice(0, 256), pid: process.pid } };
+        const hello: ClientHello = { type: 'hello', protocol: wire.PROTOCOL_VERSION, client: { name: this.options.clientName.slice(0, 256), pid: process.pid } };
         link.send(wire.encodeMessage(hello));
       },
       onData: (data) => {
@@ -181,9 +177,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             return;
           }
           if (!greeted) {
-            const hello = ServerHelloSchema.safeParse(message);
+            const hello = wire.ServerHelloSchema.safeParse(message);
             if (!hello.success) {
-              const refusal = ConnectionErrorSchema.safeParse(message);
+              const refusal = wire.ConnectionErrorSchema.safeParse(message);
               this.drop(link, refusal.success ? `${refusal.data.error.code}: ${refusal.data.error.message}` : 'the sidecar did not answer hello');
               return;
             }
@@ -192,7 +188,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             // A sidecar allowing larger documents sends larger answers.
             decoder.setMaxFrameBytes(maxResponseFrameBytes(hello.data.limits));
             this.onReady(link, hello.data);
-          } else if (!this.deliver(link, message)) {
+          } else if (!this.deliver(wire, link, message)) {
             return;
           }
         }
@@ -207,21 +203,21 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Checks and hands on one message after hello; false when the link was dropped because of it. */
-  private deliver(link: Link, message: unknown): boolean {
+  private deliver(wire: Wire, link: Link, message: unknown): boolean {
     const type = (message as { type?: unknown } | null)?.type;
     try {
       if (type === 'error') {
         // The sidecar says why it is closing (e.g. partialFrameIdleMs): that reason is the disconnect's.
-        const { error } = ConnectionErrorSchema.check(message, 'connection error');
+        const { error } = wire.ConnectionErrorSchema.check(message, 'connection error');
         this.drop(link, `${error.code}: ${error.message}`);
         return false;
       }
-      if (type === 'event') this.emit('message', { kind: 'event', message: WatchEventSchema.check(message, 'watch event') });
-      else if (type === 'progress') this.emit('message', { kind: 'progress', message: WatchProgressSchema.check(message, 'watch progress') });
-      else this.emit('message', { kind: 'response', message: ResponseSchema.check(message, 'response') });
+      if (type === 'event') this.emit('message', { kind: 'event', message: wire.WatchEventSchema.check(message, 'watch event') });
+      else if (type === 'progress') this.emit('message', { kind: 'progress', message: wire.WatchProgressSchema.check(message, 'watch progress') });
+      else this.emit('message', { kind: 'response', message: wire.ResponseSchema.check(message, 'response') });
       return this.link === link;
     } catch (error) {
-      const reason = error instanceof ShapeError ? `malformed message from sidecar: ${error.message}` : `handling a message from sidecar failed: ${(error as Error).message}`;
+      const reason = error instanceof wire.ShapeError ? `malformed message from sidecar: ${error.message}` : `handling a message from sidecar failed: ${(error as Error).message}`;
       this.drop(link, reason);
       return false;
     }
