@@ -220,7 +220,7 @@ export class Sidecar {
       const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
       const commit = async (next: StoreState, previous: StoreState, group: FlushGroup) => {
         await counters.timeFlush(() => file.write(next, previous, group));
-        checkpoints.committed(group.last, group.changes, next.doc, group.onlyHandEdits !== true);
+        checkpoints.committed(group.last, group.changes, next.doc, group.onlyHandEdits !== true, group.anyHandEdit === true);
       };
       const queue = new CommitQueue(first, commit, limits, {
         onCommitted: (_state, revisions) => {

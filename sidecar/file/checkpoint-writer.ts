@@ -58,6 +58,17 @@ const PACE_ABOVE_MS = 10;
 const PACE_FACTOR = 2;
 /** Weight of the newest rewrite in the average. */
 const PACE_SMOOTHING = 0.2;
+/**
+ * For this long after a hand edit was taken in, rewrites start at least
+ * HAND_EDIT_GAP_MS apart. An editor's save renamed into place in the instant
+ * between a rewrite's check and its rename is overwritten unseen (Node has no
+ * atomic exchange: docs/decisions.md, "Hand edits are never overwritten"); the
+ * chance of that is the instant times the rewrite rate, which back-to-back
+ * rewrites of a small file under a busy client put at hundreds per second.
+ * While someone edits the file, the file trails by up to this gap instead.
+ */
+const HAND_EDIT_QUIET_MS = 5000;
+const HAND_EDIT_GAP_MS = 50;
 /** Lag samples kept for percentiles. */
 const LAG_SAMPLES = 4096;
 
@@ -93,6 +104,8 @@ export class CheckpointWriter {
   /** The latest LAG_SAMPLES lags, a ring. */
   private readonly lagSamples: number[] = [];
   private lagNext = 0;
+  /** When a hand edit was last taken in (performance.now()). */
+  private handEditAt = -Infinity;
 
   constructor(
     private readonly renderer: CheckpointRenderer,
@@ -105,9 +118,10 @@ export class CheckpointWriter {
     this.target = startRevision;
   }
 
-  /** A commit is durable in the journal: the file is brought up to it in the background. */
-  committed(revision: number, changes: Change[], doc: JsonObject, byClients: boolean): void {
+  /** A commit is durable in the journal (`handEdit`: it takes in a hand edit): the file is brought up to it in the background. */
+  committed(revision: number, changes: Change[], doc: JsonObject, byClients: boolean, handEdit = !byClients): void {
     if (this.stopped) return;
+    if (handEdit) this.handEditAt = performance.now();
     this.renderer.apply(revision, changes, doc);
     this.target = revision;
     this.pending.push({ revision, at: performance.now(), byClients });
@@ -150,10 +164,14 @@ export class CheckpointWriter {
     let delay = 0;
     let failures = 0;
     let averageMs: number | undefined;
+    let lastStarted = -Infinity;
     while (!this.stopped && this.fileRevision < this.target) {
+      const now = performance.now();
+      if (now - this.handEditAt < HAND_EDIT_QUIET_MS) delay = Math.max(delay, lastStarted + HAND_EDIT_GAP_MS - now);
       if (delay > 0) await this.sleep(delay);
       if (this.stopped) return;
       const started = performance.now();
+      lastStarted = started;
       try {
         const rendered = await this.renderer.render();
         const byClients = this.pending.some((entry) => entry.revision <= rendered.revision && entry.byClients);
@@ -171,6 +189,7 @@ export class CheckpointWriter {
           return;
         }
         if (error instanceof DiskChanged && takeIns++ < MAX_TAKE_INS) {
+          this.handEditAt = performance.now();
           await this.events.onDiskChanged();
           continue;
         }

@@ -24,6 +24,8 @@ export interface FlushGroup {
   changes: Change[];
   /** Every write in it is a hand edit (source 'file' or 'reload'). */
   onlyHandEdits?: boolean;
+  /** Some write in it is a hand edit. */
+  anyHandEdit?: boolean;
 }
 
 /**
@@ -374,6 +376,7 @@ export class CommitQueue {
         last: batch.at(-1)!.revision,
         changes: batch.flatMap((w) => w.docChanges),
         onlyHandEdits: batch.every((w) => w.source === 'file' || w.source === 'reload'),
+        anyHandEdit: batch.some((w) => w.source === 'file' || w.source === 'reload'),
       };
       try {
         await this.persist(target, this.committedState, group);

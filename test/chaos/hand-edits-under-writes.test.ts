@@ -5,14 +5,15 @@
 // file, every acknowledged set too, and nothing is quarantined. Saves
 // rewritten in place are never lost (one landing just before a flush's rename
 // is read back from the replaced file). A save renamed into place within the
-// same ~0.1 ms as a flush's own rename is overwritten unseen: the window
+// same ~0.1 ms as a rewrite's own rename is overwritten unseen: the window
 // docs/decisions.md ("Hand edits are never overwritten") measures, which no
-// check before a rename can close. Those losses are counted and printed; at
-// most 3 of the 30 renamed saves are allowed (before the check, all 60 saves
-// were lost at 0 and 10 ms). HAND_EDIT_PACINGS lists the client pacings:
-// the file alone runs 100 ms and CI 10 and 100 ms; at 0 ms (npm run test:chaos) a
-// flush renames every few hundred microseconds and a run can lose more than 3
-// renamed saves to the window (4 seen once): the open part of this guarantee.
+// check before a rename can close. While someone edits, rewrites start at
+// least 50 ms apart, which makes that rare: 1 renamed save lost of 450 over
+// 15 runs at 0 and 10 ms, against 1–2 of 30 per run at 0 ms without that
+// pacing (and all 60 saves lost at 0 and 10 ms before the check). Losses are
+// counted and printed; at most 1 of the 30 renamed saves is allowed: the open
+// part of this guarantee. HAND_EDIT_PACINGS lists the client pacings: the
+// file alone runs 100 ms, CI 10 and 100 ms, npm run test:chaos 0, 10 and 100.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -63,7 +64,7 @@ for (const pacingMs of PACINGS) {
     const lost = missingEdits(served);
     t.diagnostic(`${EDITS - lost.length} of ${EDITS} edits applied${lost.length === 0 ? '' : `; lost in the rename window: ${lost.join(', ')}`}`);
     assert.deepEqual(lost.filter((i) => i % 2 === 1), [], 'no save rewritten in place is lost');
-    assert.ok(lost.length <= 3, `${lost.length} renamed saves lost (${lost.join(', ')}): more than the window allows`);
+    assert.ok(lost.length <= 1, `${lost.length} renamed saves lost (${lost.join(', ')}): more than the window allows`);
     assert.equal(served.counter, acknowledged, 'the last acknowledged set is served');
     await fileCaughtUp(client);
     const onDisk = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
