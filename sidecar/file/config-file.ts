@@ -7,7 +7,7 @@
 // renders, and re-reading it after a hand edit. Every temp file is made in
 // this owner's generation directory, so nothing of a deposed owner's can land
 // (generation-fence.ts).
-import { close, closeSync, fstatSync, openSync, read, readSync, statSync, type BigIntStats } from 'node:fs';
+import { close, closeSync, fstatSync, openSync, read, readFileSync, statSync, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -37,10 +37,10 @@ const ROTATE_MIN_BYTES = 1 << 20;
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
 /**
- * Up to this size the bytes are compared in the rename's own turn, read
- * through the descriptor just checked (tens of microseconds from the page
- * cache): cheaper than three trips through the thread pool, each of which
- * waits behind the journal's fdatasyncs under load.
+ * Up to this size the bytes are compared in the rename's own turn, read just
+ * before the stat (tens of microseconds from the page cache): cheaper than
+ * three trips through the thread pool, each of which waits behind the
+ * journal's fdatasyncs under load.
  */
 const IN_TURN_COMPARE_BYTES = 64 * 1024;
 
@@ -76,18 +76,14 @@ function onDiskOf(stat: BigIntStats, bytes: Buffer | undefined): OnDisk {
   return { ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, bytes, verified: bytes === undefined || bytes.length > SYNC_COMPARE_BYTES };
 }
 
-/** Whether the open file `fd` holds exactly `bytes` (read synchronously: only for small files). */
-function sameBytes(fd: number, bytes: Buffer): boolean {
-  // One byte more than expected: a longer file is told by the read's length.
-  const buffer = Buffer.alloc(bytes.length + 1);
-  let offset = 0;
-  for (;;) {
-    const read = readSync(fd, buffer, offset, buffer.length - offset, offset);
-    if (read === 0) break;
-    offset += read;
-    if (offset === buffer.length) break;
+/** Whether the file at `file` holds exactly `bytes` (read synchronously: only for small files); a missing file is left to the stat. */
+function holdsBytes(file: string, bytes: Buffer): boolean {
+  try {
+    return readFileSync(file).equals(bytes);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return true;
+    throw error;
   }
-  return offset === bytes.length && buffer.subarray(0, offset).equals(bytes);
 }
 
 function sameStat(known: OnDisk, stat: BigIntStats): boolean {
@@ -737,6 +733,11 @@ export class ConfigFile implements CheckpointTarget {
   private assertUnchanged(): Pinned | undefined {
     const known = this.onDisk;
     const racy = known !== undefined && !known.verified;
+    // The bytes first, read by path just before the open: the read stays out of the window between the
+    // stat and the rename (an edit written in place after it is caught through the open descriptor, below).
+    if (racy && known.bytes !== undefined && known.bytes.length <= IN_TURN_COMPARE_BYTES && !holdsBytes(this.configPath, known.bytes)) {
+      throw new DiskChanged(`${this.configPath} was rewritten in place`);
+    }
     // Opened, not only stat'ed: an editor that rewrites it in place after this writes into this file, kept readable here.
     let fd: number;
     try {
@@ -749,10 +750,6 @@ export class ConfigFile implements CheckpointTarget {
     if (known === undefined || !sameStat(known, stat)) {
       closeSync(fd);
       throw new DiskChanged(`${this.configPath} was changed on disk`);
-    }
-    if (racy && known.bytes !== undefined && known.bytes.length <= IN_TURN_COMPARE_BYTES && !sameBytes(fd, known.bytes)) {
-      closeSync(fd);
-      throw new DiskChanged(`${this.configPath} was rewritten in place`);
     }
     if (racy && BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > RACY_NS) known.verified = true;
     return { fd, stat };
