@@ -7,6 +7,7 @@
 // Every server and load generator runs as its own process; all of them are
 // killed and every temp directory removed when the run ends, fails or is
 // interrupted.
+import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { cleanup } from './bench-processes.js';
 import { runDurableSets, type DurableSetsOptions } from './durable-sets.js';
@@ -138,6 +139,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   const workloads: WorkloadReport[] = [];
   for (const name of names) {
+    // The previous workload's dirty pages go to disk first: their writeback would fall on this one's fsyncs.
+    await flushDirtyPages();
     const quiet = await waitForQuiet(QUIET_BELOW, maxWaitMs, (busy) =>
       process.stderr.write(`bench: waiting for other processes to leave the CPU (${Math.round(busy * 100)}% busy)\n`),
     );
@@ -173,6 +176,20 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: wrote ${written.markdown} and ${written.json} (${report.durationSeconds.toFixed(0)} s)\n`);
   }
   return 0;
+}
+
+/** Waits for `sync` (every dirty page of the machine written back); where there is none, goes on. */
+async function flushDirtyPages(): Promise<void> {
+  if (process.platform === 'win32') return;
+  const t0 = Date.now();
+  await new Promise<void>((resolve) => {
+    execFile('sync', (error) => {
+      if (error !== null) process.stderr.write(`bench: sync failed (${error.message}); the previous workload's writeback may overlap this one\n`);
+      resolve();
+    });
+  });
+  const ms = Date.now() - t0;
+  if (ms > 100) process.stderr.write(`bench: flushing dirty pages took ${ms} ms\n`);
 }
 
 let exiting = false;
