@@ -289,6 +289,7 @@ export class CommitQueue {
     // A write that changes nothing makes no revision; except while writes are refused, when the few let
     // through repair the file (schema-fallback.ts) and must reach the disk even if memory already agrees.
     if (unchanged && this.refusal === undefined && write.layers === undefined) {
+      owned?.settle(); // nothing was changed in place (no op changed anything)
       write.unchanged = true;
       write.revision = this.working.revision;
       write.results = results;

@@ -228,6 +228,37 @@ describe('CommitQueue', () => {
     assert.equal(ok.done, true);
   });
 
+  test('writes into an object while a flush holds it change neither the flush nor what readers see; a refused write leaves nothing behind', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({ obj: {} }), 1), persist, { ...DEFAULT_LIMITS, maxDocumentBytes: 200, maxArrayLength: 3 });
+    const first = settled(queue.submit(set('obj.a', 1)));
+    await flush();
+    assert.equal(flushes.length, 1);
+    // Behind the flush: the first write into obj copies it, the next changes that copy in place.
+    const behind = [settled(queue.submit(set('obj.b', 2))), settled(queue.submit(set('obj.c', 3)))];
+    // Refused after they were applied in place: a batch whose second op fails after its first was applied,
+    // a value past maxDocumentBytes, a fourth key (maxArrayLength 3).
+    await assert.rejects(
+      queue.submit([{ op: 'set', path: 'obj.c', value: 30 }, { op: 'set', path: 'obj.a.deeper', value: 1 }]),
+      (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.BAD_REQUEST,
+    );
+    await assert.rejects(queue.submit(set('obj.b', 'x'.repeat(200))), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.LIMIT_EXCEEDED);
+    await assert.rejects(queue.submit(set('obj.d', 4)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.LIMIT_EXCEEDED);
+    assert.deepEqual(flushes[0]!.next.doc, { obj: { a: 1 } }, 'the flush holds what it took');
+    assert.deepEqual(queue.committed.doc, { obj: {} }, 'readers see only what is durable');
+    flushes[0]!.finish();
+    await flush();
+    assert.equal(first.done, true);
+    assert.deepEqual(queue.committed.doc, { obj: { a: 1 } });
+    assert.equal(flushes.length, 2);
+    assert.deepEqual(flushes[1]!.next.doc, { obj: { a: 1, b: 2, c: 3 } }, 'nothing of the refused writes');
+    assert.equal(JSON.stringify(flushes[1]!.next.doc), '{"obj":{"a":1,"b":2,"c":3}}', 'keys in the order they were added');
+    flushes[1]!.finish();
+    await flush();
+    assert.ok(behind.every((w) => w.done && w.error === undefined));
+    assert.deepEqual(flushes[0]!.next.doc, { obj: { a: 1 } }, 'the state the first flush took still holds what it took');
+  });
+
   test('after refuseWrites, new writes are refused with that error', async () => {
     const { persist } = controlledPersist();
     const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
