@@ -7,7 +7,8 @@ import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CommitJournal, decodeRecords, encodeRecord, newestJournal, readJournal, replayCommits, type JournalRecord } from '../../sidecar/file/commit-journal.js';
+import { CommitJournal, decodeRecords, encodeRecord, newestJournal, readJournal, replayCommits, type CommitRecord, type JournalRecord } from '../../sidecar/file/commit-journal.js';
+import { deepFreeze } from '../fixtures/deep-freeze.js';
 import { realFs } from '../../sidecar/disk/fs-ops.js';
 import { Generation } from '../../sidecar/ownership/generation-fence.js';
 
@@ -96,4 +97,29 @@ test('a new generation fences the old one off: its rename into place fails, and 
   await assert.rejects(readFile(target), { code: 'ENOENT' });
   // A fenced generation with this process's pid is an earlier run's (pids repeat in containers): removed.
   assert.deepEqual(await second.pruneDead(), [first.dir.replace(stateDir, path.join(stateDir, 'fenced'))]);
+});
+
+test('a replay leaves the document it starts from as it was, and gives what copy-on-write gives', () => {
+  const base = deepFreeze({ big: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i])), list: [{ a: 1 }] });
+  const commits: CommitRecord[] = [];
+  for (let i = 0; i < 500; i++) {
+    commits.push({
+      kind: 'commit',
+      first: i + 2,
+      last: i + 2,
+      changes: [
+        { segments: ['big', `new${i}`], value: i },
+        ...(i % 50 === 0 ? [{ segments: ['big', `k${i}`], deleted: true as const }, { segments: ['list'], value: [{ a: i }] }] : []),
+      ],
+    });
+  }
+  const replayed = replayCommits(base, commits);
+  const expected = structuredClone(base) as { big: Record<string, unknown>; list: unknown };
+  for (const commit of commits) for (const change of commit.changes) {
+    if (change.deleted === true) delete expected.big[change.segments[1]!];
+    else if (change.segments[0] === 'list') expected.list = change.value;
+    else expected.big[change.segments[1]!] = change.value;
+  }
+  assert.deepEqual(replayed, expected);
+  assert.equal(Object.keys(base.big).length, 1000, 'the starting document (frozen: a change in place would throw) is untouched');
 });
