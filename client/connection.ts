@@ -121,13 +121,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Checks the socket, then dials it; an untrusted socket counts as a failed attempt. */
   private open(): void {
     const attempt = this.attempt;
-    const trusted = Promise.all([loadWire(), this.options.expectedUid()])
+    const wireLoad = loadWire();
+    const trusted = Promise.all([wireLoad, this.options.expectedUid()])
       .then(([wire, uid]) => wire.checkSocketTrust(this.options.socketPath, uid))
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
+        // The trust check is loaded with the transport: a failed load is reported as one (below), not as an untrusted socket.
+        await wireLoad;
         throw error instanceof ConfigSidecarError ? error : new ConfigSidecarError(ClientErrorCode.UNTRUSTED_SOCKET, `cannot check ${this.options.socketPath}: ${(error as Error).message}`);
       });
     // The codec loads while the socket is checked (loading dials nothing); the dial waits for both.
-    Promise.all([loadWire(), trusted])
+    Promise.all([wireLoad, trusted])
       .then(
         ([wire]) => {
           this.untrusted = undefined;
