@@ -119,7 +119,10 @@ export class Sidecar {
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     file.onOrphanedEdit = (fd) => void this.handEdits.takeOrphan(fd);
-    this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log);
+    this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log, undefined, {
+      ownName: path.basename(stateDirFor(configPath)),
+      onActivity: () => checkpoints.editorActive(),
+    });
   }
 
   /** Re-reads the config file (SIGHUP); a valid change becomes a revision with source 'reload'. */

@@ -59,13 +59,15 @@ const PACE_FACTOR = 2;
 /** Weight of the newest rewrite in the average. */
 const PACE_SMOOTHING = 0.2;
 /**
- * For this long after a hand edit was taken in, rewrites start at least
- * HAND_EDIT_GAP_MS apart. An editor's save renamed into place in the instant
- * between a rewrite's check and its rename is overwritten unseen (Node has no
- * atomic exchange: docs/decisions.md, "Hand edits are never overwritten"); the
- * chance of that is the instant times the rewrite rate, which back-to-back
- * rewrites of a small file under a busy client put at hundreds per second.
- * While someone edits the file, the file trails by up to this gap instead.
+ * For this long after a hand edit was taken in, or an editor's file beside
+ * the config changed (a swap or lock file: someone has it open), rewrites
+ * start at least HAND_EDIT_GAP_MS apart. An editor's save renamed into place
+ * in the instant between a rewrite's check and its rename is overwritten
+ * unseen (Node has no atomic exchange: docs/decisions.md, "Hand edits are
+ * never overwritten"); the chance of that is the instant times the rewrite
+ * rate, which back-to-back rewrites of a small file under a busy client put
+ * at hundreds per second. While someone edits the file, the file trails by
+ * up to this gap instead.
  */
 const HAND_EDIT_QUIET_MS = 5000;
 const HAND_EDIT_GAP_MS = 50;
@@ -128,6 +130,11 @@ export class CheckpointWriter {
     this.running ??= this.loop().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /** An editor has the file open (its swap or lock file changed): rewrites are spaced as after a hand edit. */
+  editorActive(): void {
+    this.handEditAt = performance.now();
   }
 
   /** Resolves once the file holds `revision` (or a later one); rejects FILE_LAGGING when a rewrite fails first. */

@@ -7,10 +7,12 @@
 // is read back from the replaced file). A save renamed into place within the
 // same ~0.1 ms as a rewrite's own rename is overwritten unseen: the window
 // docs/decisions.md ("Hand edits are never overwritten") measures, which no
-// check before a rename can close. While someone edits, rewrites start at
-// least 50 ms apart, which makes that rare: 1 renamed save lost of 450 over
-// 15 runs at 0 and 10 ms, against 1–2 of 30 per run at 0 ms without that
-// pacing (and all 60 saves lost at 0 and 10 ms before the check). Losses are
+// check before a rename can close. While someone edits (a hand edit was
+// taken in, or an editor's file such as this editor's `.config.json.swp`
+// changed), rewrites start at least 50 ms apart, which makes that rare: 0 of
+// 240 renamed saves lost over 8 runs at 0 and 10 ms, against 1–2 of 30 per
+// run at 0 ms without that pacing (and all 60 saves lost at 0 and 10 ms
+// before the check). Losses are
 // counted and printed; at most 1 of the 30 renamed saves is allowed: the open
 // part of this guarantee. HAND_EDIT_PACINGS lists the client pacings: the
 // file alone runs 100 ms, CI 10 and 100 ms, npm run test:chaos 0, 10 and 100.
