@@ -106,8 +106,14 @@ export class CheckpointWriter {
   /** The latest LAG_SAMPLES lags, a ring. */
   private readonly lagSamples: number[] = [];
   private lagNext = 0;
-  /** When a hand edit was last taken in (performance.now()). */
+  /** When a hand edit was last taken in, or an editor's file changed (performance.now()). */
   private handEditAt = -Infinity;
+  /** When the last rewrite started. */
+  private lastStarted = -Infinity;
+  /** Rewrite time, averaged across rewrites (PACE_SMOOTHING): what pacing follows. */
+  private averageMs: number | undefined;
+  /** No rewrite starts before this (pacing after a long rewrite). */
+  private pausedUntil = 0;
 
   constructor(
     private readonly renderer: CheckpointRenderer,
@@ -168,17 +174,19 @@ export class CheckpointWriter {
 
   private async loop(): Promise<void> {
     let takeIns = 0;
-    let delay = 0;
+    /** Before the next try after a failed rewrite. */
+    let retryDelay = 0;
     let failures = 0;
-    let averageMs: number | undefined;
-    let lastStarted = -Infinity;
     while (!this.stopped && this.fileRevision < this.target) {
+      // The pacing outlives this loop (it ends whenever the file catches up): a commit right after must wait too.
       const now = performance.now();
-      if (now - this.handEditAt < HAND_EDIT_QUIET_MS) delay = Math.max(delay, lastStarted + HAND_EDIT_GAP_MS - now);
-      if (delay > 0) await this.sleep(delay);
+      let wait = Math.max(retryDelay, this.pausedUntil - now);
+      if (now - this.handEditAt < HAND_EDIT_QUIET_MS) wait = Math.max(wait, this.lastStarted + HAND_EDIT_GAP_MS - now);
+      // Whole milliseconds and one more: a timer counts from the loop's cached, truncated clock and can fire up to 1 ms early.
+      if (wait > 0) await this.sleep(Math.ceil(wait) + 1);
       if (this.stopped) return;
       const started = performance.now();
-      lastStarted = started;
+      this.lastStarted = started;
       try {
         const rendered = await this.renderer.render();
         const byClients = this.pending.some((entry) => entry.revision <= rendered.revision && entry.byClients);
@@ -186,9 +194,11 @@ export class CheckpointWriter {
         this.landed(rendered.revision);
         takeIns = 0;
         failures = 0;
-        const took = performance.now() - started;
-        averageMs = averageMs === undefined ? took : averageMs + PACE_SMOOTHING * (took - averageMs);
-        delay = averageMs > PACE_ABOVE_MS ? Math.min(PACE_FACTOR * averageMs, RETRY_MAX_MS) : 0;
+        retryDelay = 0;
+        const ended = performance.now();
+        const took = ended - started;
+        this.averageMs = this.averageMs === undefined ? took : this.averageMs + PACE_SMOOTHING * (took - this.averageMs);
+        this.pausedUntil = this.averageMs > PACE_ABOVE_MS ? ended + Math.min(PACE_FACTOR * this.averageMs, RETRY_MAX_MS) : 0;
       } catch (error) {
         if (error instanceof OutcomeUnknown) {
           this.stop();
@@ -204,7 +214,7 @@ export class CheckpointWriter {
         this.failure = (error as Error).message;
         this.events.onFailed(error);
         if (++failures >= FAILURES_BEFORE_LAGGING) for (const waiter of this.waiters.splice(0)) waiter.reject(this.lagging(waiter.revision, this.failure));
-        delay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, delay * 2));
+        retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, retryDelay * 2));
       }
     }
   }
