@@ -2,21 +2,26 @@
 // not the file, because editors save by writing a new file and renaming it
 // over the old one (vim, VS Code), which a watch on the old inode would miss.
 // Bursts of events (create, write, rename) become one notification. Events
-// for an editor's own files beside the config (a swap or lock file, a backup,
-// a temp file named after it) are told apart: someone has the file open.
+// for an editor's own files beside the config (a swap or lock file, a backup)
+// are told apart: someone has the file open.
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../ops/logger.js';
 
 /**
  * Whether `name`, beside the config file `configName`, is an editor's file for
- * it: vim and nano's `.config.json.swp` (.swo, .swx...), emacs's `.#config.json`
- * and `#config.json#`, backups `config.json~`, JetBrains's
- * `config.json___jb_tmp___`: names that hold the config's name. Not the
- * sidecar's state directory (`ownName`) nor the config itself.
+ * it: vim's and nano's swap `.config.json.swp` (vim counts down .swo, .swn...
+ * and tries .swx), emacs's lock `.#config.json` and auto-save `#config.json#`,
+ * Kate's `.config.json.kate-swp`, JetBrains's `config.json___jb_tmp___` and
+ * `___jb_old___`, backups `config.json~` and `config.json.bak`. Only these
+ * shapes: a neighbour that merely holds the name (`my-config.json`, the
+ * sidecar's own `config.schema.json`) is not an editor.
  */
-export function isEditorFile(name: string, configName: string, ownName: string): boolean {
-  return name !== configName && name !== ownName && name.includes(configName);
+export function isEditorFile(name: string, configName: string): boolean {
+  const exact = [`.#${configName}`, `#${configName}#`, `.${configName}.kate-swp`, `${configName}___jb_tmp___`, `${configName}___jb_old___`, `${configName}~`, `${configName}.bak`];
+  if (exact.includes(name)) return true;
+  const swap = `.${configName}.s`;
+  return name.length === swap.length + 2 && name.startsWith(swap) && /^[a-z]{2}$/.test(name.slice(-2));
 }
 
 export class FileWatch {
@@ -28,14 +33,14 @@ export class FileWatch {
     private readonly onChange: () => void,
     private readonly log: Logger,
     private readonly settleMs = 25,
-    /** An editor's file for the config changed (isEditorFile); `ownName` is the sidecar's own entry beside the config. */
-    private readonly editor?: { ownName: string; onActivity: () => void },
+    /** Called when an editor's file for the config changes (isEditorFile). */
+    private readonly onEditorActivity?: () => void,
   ) {}
 
   start(): void {
     const name = path.basename(this.configPath);
     this.watcher = watch(path.dirname(this.configPath), { persistent: false }, (_event, filename) => {
-      if (filename !== null && this.editor !== undefined && isEditorFile(filename, name, this.editor.ownName)) this.editor.onActivity();
+      if (filename !== null && this.onEditorActivity !== undefined && isEditorFile(filename, name)) this.onEditorActivity();
       // Some platforms do not report the name; then any change in the directory is checked.
       if (filename !== null && filename !== name) return;
       // Counted from the first event of a burst and never restarted: under steady writes (the sidecar's

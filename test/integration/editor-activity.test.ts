@@ -12,13 +12,15 @@ import { isEditorFile } from '../../sidecar/file/file-watch.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
 
-test("an editor's files are told by the config's name in theirs; the sidecar's own directory and the config are not", () => {
-  for (const name of ['.config.json.swp', '.config.json.swx', 'config.json~', '.#config.json', '#config.json#', 'config.json___jb_tmp___']) {
-    assert.equal(isEditorFile(name, 'config.json', '.config.json.sidecar'), true, name);
+test("an editor's swap, lock and backup files for the config are told apart; other files that hold its name are not", () => {
+  for (const name of ['.config.json.swp', '.config.json.swo', '.config.json.swx', '.config.json.kate-swp', 'config.json~', 'config.json.bak', '.#config.json', '#config.json#', 'config.json___jb_tmp___']) {
+    assert.equal(isEditorFile(name, 'config.json'), true, name);
   }
-  for (const name of ['config.json', '.config.json.sidecar', 'config.schema.json', 'other.json', '4913']) {
-    assert.equal(isEditorFile(name, 'config.json', '.config.json.sidecar'), false, name);
+  // The config itself, the sidecar's state directory and schema file, another app's config that holds the name.
+  for (const name of ['config.json', '.config.json.sidecar', 'config.schema.json', 'my-config.json', '.config.json.swpx', 'other.json', '4913']) {
+    assert.equal(isEditorFile(name, 'config.json'), false, name);
   }
+  assert.equal(isEditorFile('config.schema.json', 'config'), false, 'a config named "config" and its schema file');
 });
 
 test('while a swap file beside the config changes, a client writing without pause gets at most one rewrite per 50 ms', async (t) => {
