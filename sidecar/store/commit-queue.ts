@@ -92,7 +92,7 @@ interface PendingWrite {
   unchanged?: boolean;
   /** New layers below the file (a fleet, system or locks change): a revision only if the served view changes. */
   layers?: LowerLayers;
-  resolve(result: CommitResult): void;
+  resolve(result: CommitResult | typeof RETRY_AFTER_FLUSH): void;
   reject(error: unknown): void;
 }
 
@@ -437,8 +437,22 @@ export class CommitQueue {
       this.pending = [];
       for (const write of queued) {
         try {
-          if (write.derive !== undefined) write.ops = write.derive(this.working.doc);
+          if (write.derive !== undefined) {
+            this.owned.release(); // the merge's ops may hold objects of the working copy
+            write.ops = write.derive(this.working.doc);
+            if (write.ops.length === 0) {
+              write.resolve({ revision: 0, results: [] });
+              continue;
+            }
+          }
           await this.applyToWorking(write);
+          if (write.unchanged === true) {
+            // Without the failed write before it, it changes nothing: answered as enqueue answers such a write, never flushed.
+            if (write.derive !== undefined) write.resolve({ revision: 0, results: [] }); // a hand edit with nothing left to apply
+            else if (this.working === this.committedState) write.resolve({ revision: write.revision, results: write.results });
+            else this.flushWaiters.push(() => write.resolve(RETRY_AFTER_FLUSH));
+            continue;
+          }
           this.pending.push(write);
         } catch (replayError) {
           write.reject(replayError);

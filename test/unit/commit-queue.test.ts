@@ -259,6 +259,20 @@ describe('CommitQueue', () => {
     assert.deepEqual(flushes[0]!.next.doc, { obj: { a: 1 } }, 'the state the first flush took still holds what it took');
   });
 
+  test('a write replayed behind a failed flush that then changes nothing is answered at the committed revision and never flushed', async () => {
+    const { persist, flushes } = controlledPersist();
+    const queue = new CommitQueue(initialState(deepFreeze({ x: 0 }), 1), persist, DEFAULT_LIMITS);
+    const failing = settled(queue.submit(set('x', 1)));
+    await flush();
+    const back = settled(queue.submit(set('x', 0))); // undoes the first, which then never happened
+    flushes[0]!.finish(new Error('EIO'));
+    await flush();
+    assert.ok(failing.error instanceof ProtocolError && failing.error.code === ErrorCode.WRITE_FAILED);
+    assert.deepEqual(back.value, { revision: 1, results: [{ modRevision: 1, existed: true }] });
+    assert.equal(flushes.length, 1, 'nothing to flush: no revision is made again');
+    assert.deepEqual(queue.committed.doc, { x: 0 });
+  });
+
   test('after refuseWrites, new writes are refused with that error', async () => {
     const { persist } = controlledPersist();
     const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS);
