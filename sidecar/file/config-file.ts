@@ -79,7 +79,8 @@ function onDiskOf(stat: BigIntStats, bytes: Buffer | undefined): OnDisk {
 /** Whether the file at `file` holds exactly `bytes` (read synchronously: only for small files); a missing file is left to the stat. */
 function holdsBytes(file: string, bytes: Buffer): boolean {
   try {
-    return readFileSync(file).equals(bytes);
+    // A file of another size is not read (a large one would hold up the event loop).
+    return statSync(file).size === bytes.length && readFileSync(file).equals(bytes);
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return true;
     throw error;
