@@ -10,7 +10,7 @@
 // check before a rename can close. While someone edits (a hand edit was
 // taken in, or an editor's file such as this editor's `.config.json.swp`
 // changed), rewrites start at least 50 ms apart, which makes that rare: 0 of
-// 240 renamed saves lost over 8 runs at 0 and 10 ms, against 1–2 of 30 per
+// 420 renamed saves lost over 14 runs at 0 and 10 ms, against 1–2 of 30 per
 // run at 0 ms without that pacing (and all 60 saves lost at 0 and 10 ms
 // before the check). Losses are
 // counted and printed; at most 1 of the 30 renamed saves is allowed: the open
