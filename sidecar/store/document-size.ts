@@ -14,8 +14,6 @@ export interface SizeProbe {
   /** The edited path, or the highest object on it the edit creates. */
   path: readonly string[];
   old: unknown;
-  /** Entries of the parent before the edit. */
-  parentCount: number;
 }
 
 /** The probe for an edit at `path` (the path whose value changes: an array's when an element changes). */
@@ -28,24 +26,25 @@ export function probeSize(before: JsonObject, edited: readonly string[]): SizePr
       break;
     }
   }
-  const parent = path.length === 0 ? undefined : getAt(before, path.slice(0, -1));
   // The root's old text is measured now: an edit may change the root object in place.
-  const old = path.length === 0 ? renderedBytes(before, 0) : getAt(before, path);
-  return { path, old, parentCount: isPlainObject(parent) ? entryCount(parent) : 0 };
+  return { path, old: path.length === 0 ? renderedBytes(before, 0) : getAt(before, path) };
 }
 
 /** Size change of the file from the probe's edit, now that `after` holds it. */
 export function sizeDelta(probe: SizeProbe, after: JsonObject): number {
-  const { path, old, parentCount } = probe;
+  const { path, old } = probe;
   if (path.length === 0) return renderedBytes(after, 0) - (old as number);
   const indent = 2 * path.length;
   const now = getAt(after, path);
   const key = path[path.length - 1]!;
   const entry = (value: unknown) => 1 + indent + Buffer.byteLength(JSON.stringify(key)) + 2 + renderedBytes(value, indent); // "\n" pad "key": value
   if (old !== undefined && now !== undefined) return renderedBytes(now, indent) - renderedBytes(old, indent);
-  // A key added or removed: its line, a separating comma, or the parent's switch between "{}" and a block.
+  // A key added or removed: its line, a separating comma, or the parent's switch between "{}" and a block
+  // (told by the parent's entries now: one, after an add to an empty object; none, after the last was removed).
+  const parent = getAt(after, path.slice(0, -1));
+  const count = isPlainObject(parent) ? entryCount(parent) : 0;
   const blockEnd = 1 + (indent - 2) + 1; // "\n" pad "}"
-  if (now !== undefined) return parentCount === 0 ? entry(now) + blockEnd - 1 : 1 + entry(now);
-  if (old !== undefined) return -(parentCount === 1 ? entry(old) + blockEnd - 1 : 1 + entry(old));
+  if (now !== undefined) return count === 1 ? entry(now) + blockEnd - 1 : 1 + entry(now);
+  if (old !== undefined) return -(count === 0 ? entry(old) + blockEnd - 1 : 1 + entry(old));
   return 0;
 }
