@@ -119,7 +119,7 @@ export class Sidecar {
   ) {
     this.handEdits = new HandEdits(file, queue, health, log, () => schemaRunning?.fileAgrees());
     file.onOrphanedEdit = (fd) => void this.handEdits.takeOrphan(fd);
-    this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log, undefined, () => checkpoints.editorActive());
+    this.fileWatch = new FileWatch(configPath, () => void this.handEdits.request('file'), log, () => checkpoints.editorActive());
   }
 
   /** Re-reads the config file (SIGHUP); a valid change becomes a revision with source 'reload'. */

@@ -24,6 +24,9 @@ export function isEditorFile(name: string, configName: string): boolean {
   return name.length === swap.length + 2 && name.startsWith(swap) && /^[a-z]{2}$/.test(name.slice(-2));
 }
 
+/** How long a burst of events is let settle before the file is read. */
+const SETTLE_MS = 25;
+
 export class FileWatch {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -32,7 +35,6 @@ export class FileWatch {
     private readonly configPath: string,
     private readonly onChange: () => void,
     private readonly log: Logger,
-    private readonly settleMs = 25,
     /** Called when an editor's file for the config changes (isEditorFile). */
     private readonly onEditorActivity?: () => void,
   ) {}
@@ -49,7 +51,7 @@ export class FileWatch {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.onChange();
-      }, this.settleMs);
+      }, SETTLE_MS);
     });
     this.watcher.on('error', (error) => this.log.error({ err: error }, 'watching the config directory failed; hand edits are not picked up until SIGHUP'));
   }
