@@ -661,8 +661,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     if (this.schemaCheck !== undefined) await this.schemaCheck; // the hash is known before anything is queued
     const response = await this.calls.call(request, options);
     if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
-    // Loaded already: the answer came over the wire it brings.
-    const { OPERATION_RESPONSES, ShapeError } = await loadWire();
+    // Loaded already: the answer came over the transport it brings.
+    const { OPERATION_RESPONSES, ShapeError } = this.connection.loadedWire ?? (await loadWire());
     try {
       // The answer is returned as checked, `id` and `ok` included (callers pick the fields they hand out).
       return OPERATION_RESPONSES[request.op].check(response, `${request.op} result`) as ResultOf<R['op']>;

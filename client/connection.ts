@@ -96,6 +96,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.hello?.limits ?? DEFAULT_LIMITS;
   }
 
+  /** The transport's modules once loaded (every answer arrives after they are). */
+  get loadedWire(): Wire | undefined {
+    return this.wire;
+  }
+
   /** Encoded size of a request, for the queue bound; before the codec is loaded, its JSON length (an upper bound for plain values). */
   sizeOf(request: unknown): number {
     return this.wire === undefined ? Buffer.byteLength(JSON.stringify(request) ?? '') : this.wire.encodeValue(request).length;
