@@ -186,10 +186,11 @@ export class CheckpointWriter {
       if (wait > 0) await this.sleep(Math.ceil(wait) + 1);
       if (this.stopped) return;
       const started = performance.now();
-      this.lastStarted = started;
       try {
         const rendered = await this.renderer.render();
         const byClients = this.pending.some((entry) => entry.revision <= rendered.revision && entry.byClients);
+        // The gap is kept between the file's rewrites themselves, however long the render before one took.
+        this.lastStarted = performance.now();
         await this.target_.rewrite(rendered, byClients);
         this.landed(rendered.revision);
         takeIns = 0;
