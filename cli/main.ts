@@ -6,11 +6,21 @@
 // (docs/operations.md, signals).
 import type { Invocation } from './arguments.js';
 import { enableCompileCache } from './compile-cache.js';
+import { resolveOwnModulesDirectly } from './own-module-resolution.js';
 
 // First, so that the cache covers every module the CLI loads after this one.
 enableCompileCache();
-const [{ parseCommandLine, wantsJson }, { UsageError, reportError, reportUsage }, { LOG_LEVEL_NAMES, commandHelp, overviewHelp }, { ExitCode }, { resolveOwnModulesDirectly }, { ServeSignals }] =
-  await Promise.all([import('./arguments.js'), import('./cli-errors.js'), import('./commands.js'), import('./exit-codes.js'), import('./own-module-resolution.js'), import('./start-signals.js')]);
+// The command is always the first argument. Not for serve: its resolution costs nothing later, and
+// schema modules have hooks of their own; for the rest, before any more of the CLI's modules load.
+const serving = process.argv[2] === 'serve';
+if (!serving) resolveOwnModulesDirectly();
+const [{ parseCommandLine, wantsJson }, { UsageError, reportError, reportUsage }, { LOG_LEVEL_NAMES, commandHelp, overviewHelp }, { ExitCode }, startSignals] = await Promise.all([
+  import('./arguments.js'),
+  import('./cli-errors.js'),
+  import('./commands.js'),
+  import('./exit-codes.js'),
+  serving ? import('./start-signals.js') : undefined,
+]);
 
 // Built-ins through getBuiltinModule, not ES imports: see arguments.ts.
 const { readFileSync } = process.getBuiltinModule('node:fs');
@@ -32,14 +42,13 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.OK;
     case 'run':
       if (invocation.command === 'serve') return runServe(invocation);
-      // Not for serve: its resolution costs nothing later, and schema modules have hooks of their own.
-      resolveOwnModulesDirectly();
       return runClient(invocation);
   }
 }
 
 async function runServe({ values, json }: Run): Promise<number> {
-  const signals = ServeSignals.install();
+  // Loaded with the first modules whenever the first argument is serve, as it is here.
+  const signals = startSignals!.ServeSignals.install();
   const level = values['log-level'] as string | undefined;
   if (level !== undefined && !LOG_LEVEL_NAMES.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVEL_NAMES.join(', ')}, got ${level}`, 'serve');
   let lockStaleMs: number | undefined;

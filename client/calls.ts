@@ -4,6 +4,8 @@
 // while queued is removed and never sent. When the connection drops, reads in
 // flight are sent again on the next connection; writes in flight fail with
 // OUTCOME_UNKNOWN, because they may have been applied (never retried silently).
+// Reads at the head of the queue may go out before the hello is answered
+// (sendEarly); the queue's order is kept, so a read never overtakes a write.
 import type { Response } from '../protocol/server-messages.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 
@@ -32,6 +34,8 @@ export interface CallTableOptions {
   /** Puts one request on the wire with this id, or returns false if there is no connection now. */
   /** Sends now: false if not connected; throws a ConfigSidecarError for a request that can never be sent. */
   send(request: Record<string, unknown>, id: number): boolean;
+  /** Sends now on a link whose hello is not answered yet: false when it cannot (the call keeps waiting). */
+  sendEarly?(request: Record<string, unknown>, id: number): boolean;
   /** Approximate size of a request, for the queue bound. */
   sizeOf(request: Record<string, unknown>): number;
   /** Why calls can't be sent now (for UNAVAILABLE), or undefined when connected. */
@@ -43,6 +47,8 @@ export interface CallTableOptions {
 const WRITE_OPS = new Set(['set', 'delete', 'batch', 'restore']);
 /** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
 const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
+/** Reads that change nothing and belong to no connection: safe to send before hello is answered, and to send again. */
+const EARLY_OPS = new Set(['get', 'ping', 'health', 'info', 'stats', 'backups']);
 
 /** Calls in flight and queued; `Answer` is what the connection hands back (a checked response). */
 export class CallTable<Answer = Response> {
@@ -115,6 +121,22 @@ export class CallTable<Answer = Response> {
       const call = this.queued[0]!;
       if (!this.trySend(call)) return;
       if (this.queued[0] !== call) continue; // refused before sending: settle() already took it out
+      this.queued.shift();
+      this.queuedBytes -= call.bytes;
+    }
+  }
+
+  /** Hello is sent on a new link: the reads at the head of the queue go out behind it, in order. */
+  onLinkOpened(): void {
+    const sendEarly = this.options.sendEarly;
+    if (sendEarly === undefined) return;
+    while (this.queued.length > 0) {
+      const call = this.queued[0]!;
+      if (!EARLY_OPS.has(call.request.op)) return;
+      const id = this.nextId++;
+      if (!sendEarly(call.request, id)) return;
+      call.id = id;
+      this.inFlight.set(id, call);
       this.queued.shift();
       this.queuedBytes -= call.bytes;
     }

@@ -10,7 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { LOG_LEVELS, RequestOp } from '../protocol/messages.js';
 import type { ResultOf } from '../protocol/operations.js';
 import { getAt, isPrefix, parsePath, type PathInput } from '../protocol/paths.js';
-import type { HealthResult } from '../protocol/server-messages.js';
+import type { HealthResult, Response } from '../protocol/server-messages.js';
 import type { AutoStartOptions } from './auto-start.js';
 import type { Replica } from './replica.js';
 import type { SchemaCheck } from './schema-check.js';
@@ -158,6 +158,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
 
   /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when a schema is given. */
   private readonly schemaCheck: Promise<SchemaCheck> | undefined;
+  /** The turn of the last request admitted through its local check (with a schema): the next one waits for it. */
+  private admission: Promise<void> = Promise.resolve();
   /** The schema's hash once computed (before any call of a typed client is queued). */
   private clientHash: string | undefined;
   /** Set per connection when the sidecar announced another schema. */
@@ -206,6 +208,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         if (this.schemaMismatch !== undefined && request.op !== 'ping') throw this.schemaMismatch;
         return this.connection.send({ id, ...request });
       },
+      // Not with a schema: whether the sidecar's schema matches is known only from its hello.
+      sendEarly: (request, id) => options.schema === undefined && this.connection.sendEarly({ id, ...request }),
       sizeOf: (request) => this.connection.sizeOf(request),
       unavailableReason: () =>
         this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
@@ -248,6 +252,9 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
       this.watches.onConnected();
     });
     this.connection.on('untrusted', (error) => this.calls.failQueued(error));
+    this.connection.on('opened', () => this.calls.onLinkOpened());
+    // Reads sent behind an unanswered hello go back to the queue, as any read in flight does.
+    this.connection.on('earlyLost', (reason) => this.calls.onDisconnected(reason));
     this.connection.on('lost', (reason) => {
       this.calls.onDisconnected(reason);
       this.watches.onDisconnected();
@@ -359,8 +366,10 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         ? { op: 'set' as const, path: pathOf(op.path), value: op.value, ...(op.ifModRevision === undefined ? {} : { ifModRevision: op.ifModRevision }) }
         : { op: 'delete' as const, path: pathOf(op.path), ...(op.ifModRevision === undefined ? {} : { ifModRevision: op.ifModRevision }) },
     );
-    for (const op of wireOps) if (op.op === 'set') await this.checkLocally(op.path, op.value);
-    const result = await this.tracked(this.request({ op: 'batch', ops: wireOps, ...guardsOf(options) }, options));
+    const check = async (schema: SchemaCheck) => {
+      for (const op of wireOps) if (op.op === 'set') await schema.checkValue(parsePath(op.path), op.value);
+    };
+    const result = await this.tracked(this.request({ op: 'batch', ops: wireOps, ...guardsOf(options) }, options, check));
     await this.reflected(result, wireOps.map((op) => op.path), options);
     return result;
   }
@@ -607,12 +616,30 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   }
 
   private async write(op: { op: 'set'; path: string | string[]; value: unknown; ifModRevision?: number | undefined } | { op: 'delete'; path: string | string[]; ifModRevision?: number | undefined }, options: WriteOptions): Promise<WriteResult> {
-    if (op.op === 'set') await this.checkLocally(op.path, op.value);
     const request = { ...op, ...guardsOf(options) };
     if (request.ifModRevision === undefined) delete request.ifModRevision;
-    const { epoch, revision, results } = await this.tracked(this.request(request, options));
+    const check = op.op === 'set' ? (schema: SchemaCheck) => schema.checkValue(parsePath(op.path), op.value) : undefined;
+    const { epoch, revision, results } = await this.tracked(this.request(request, options, check));
     await this.reflected({ epoch, revision }, [op.path], options);
     return { epoch, revision, results };
+  }
+
+  /**
+   * With a schema: the schema is loaded (its hash is known before anything is queued) and `localCheck`
+   * passed before the request is queued, one request at a time in the order they were made.
+   */
+  private admitted(schemaCheck: Promise<SchemaCheck>, request: OutgoingRequest, options: CallOptions | undefined, localCheck?: (schema: SchemaCheck) => Promise<void>): Promise<Response> {
+    const turn = this.admission.then(async () => {
+      await localCheck?.(await schemaCheck);
+      // Boxed: the turn ends once the request is queued, not when it is answered.
+      return { answer: this.calls.call(request, options) };
+    });
+    // The next request waits for this one's turn whatever its outcome; a failed check reaches its own caller below.
+    this.admission = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn.then(({ answer }) => answer);
   }
 
   /** Read-your-writes: a write resolves once the replica reflects it (or its deadline passes; reads then throw STALE until it does). */
@@ -652,14 +679,13 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     };
   }
 
-  private async checkLocally(path: PathInput, value: unknown): Promise<void> {
-    if (this.schemaCheck !== undefined) await (await this.schemaCheck).checkValue(parsePath(path), value);
-  }
-
-  /** Sends one request and checks its answer against the op's result shape (a malformed one drops the link). */
-  private async request<R extends OutgoingRequest>(request: R, options?: CallOptions): Promise<ResultOf<R['op']>> {
-    if (this.schemaCheck !== undefined) await this.schemaCheck; // the hash is known before anything is queued
-    const response = await this.calls.call(request, options);
+  /**
+   * Sends one request and checks its answer against the op's result shape (a malformed one drops the link).
+   * Requests enter the call table in the order they were made, so a read made after a write is never sent
+   * before it: at once without a schema; with one, through `admitted`, after the local check.
+   */
+  private async request<R extends OutgoingRequest>(request: R, options?: CallOptions, localCheck?: (schema: SchemaCheck) => Promise<void>): Promise<ResultOf<R['op']>> {
+    const response = await (this.schemaCheck === undefined ? this.calls.call(request, options) : this.admitted(this.schemaCheck, request, options, localCheck));
     if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
     // Loaded already: the answer came over the transport it brings.
     const { OPERATION_RESPONSES, ShapeError } = this.connection.loadedWire ?? (await loadWire());

@@ -131,3 +131,25 @@ test('guards on any path: all must hold, else CONFLICT naming the path that fail
   await config.delete('server', { if: [{ path: 'server.host', modRevision: written.revision }, { path: 'missing', modRevision: 0 }] });
   assert.equal(await config.has('server'), false);
 });
+
+test('calls go out in the order they were made: of writes not awaited, the last one made wins (before and after connecting)', async (t) => {
+  const config = await client(t);
+  // A batch of several sets, then single writes to the same keys, made at once.
+  const burst = (round: number) => [
+    config.batch([
+      { op: 'set', path: 'n', value: `b${round}` },
+      { op: 'set', path: 'm', value: `b${round}` },
+      { op: 'set', path: 'k', value: `b${round}` },
+    ]),
+    config.set('n', round),
+    config.delete('m'),
+    config.set('m', round),
+  ];
+  // Before the connection is up the calls wait in the queue; then each round goes out at once.
+  await Promise.all(burst(0));
+  assert.deepEqual(await config.get(''), { n: 0, m: 0, k: 'b0' });
+  for (let round = 1; round <= 20; round++) {
+    await Promise.all(burst(round));
+    assert.deepEqual(await config.get(''), { n: round, m: round, k: `b${round}` }, `round ${round}`);
+  }
+});

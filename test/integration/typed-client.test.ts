@@ -112,3 +112,27 @@ test('a client given a schema refuses a sidecar serving another schema, or none:
   t.after(() => untyped.close());
   assert.deepEqual(await untyped.get(''), {}, 'nothing was sent');
 });
+
+test('with a schema, writes still go out in the order they were made: of writes not awaited, the last one made wins', async (t) => {
+  const { paths, schema } = await withSchema(t);
+  const client = connect({ socketPath: paths.socketPath, schema });
+  t.after(() => client.close());
+  for (let round = 1; round <= 20; round++) {
+    // The batch's values take more checks than the set after it: neither may overtake the other.
+    const calls = [
+      client.batch([
+        { op: 'set', path: 'server.port', value: 1000 + round },
+        { op: 'set', path: 'shell', value: 'batch' },
+        { op: 'set', path: 'plugins', value: { a: { enabled: true } } },
+      ]),
+      client.set('server.port', round),
+      // A write the local check refuses does not hold up or reorder the calls behind it.
+      client.set('server.port', 0).catch((error: unknown) => (error as ConfigSidecarError).code),
+      client.set('shell', `set ${round}`),
+    ];
+    const results = await Promise.all(calls);
+    assert.equal(results[2], 'VALIDATION_FAILED');
+    assert.equal(await client.get('server.port'), round, `round ${round}`);
+    assert.equal(await client.get('shell'), `set ${round}`);
+  }
+});
