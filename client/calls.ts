@@ -4,8 +4,9 @@
 // while queued is removed and never sent. When the connection drops, reads in
 // flight are sent again on the next connection; writes in flight fail with
 // OUTCOME_UNKNOWN, because they may have been applied (never retried silently).
-// Reads at the head of the queue may go out before the hello is answered
-// (sendEarly); the queue's order is kept, so a read never overtakes a write.
+// Calls go out in the order they were made: a call may be held in its place
+// in the queue until a check passes (a typed client's local validation), and
+// the calls behind it wait; its deadline, signal and close apply meanwhile.
 import type { Response } from '../protocol/server-messages.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 
@@ -17,6 +18,8 @@ export interface CallOptions {
 
 interface Call<Answer> {
   request: Record<string, unknown> & { op: string };
+  /** Waiting in its place in the queue until its check passes: nothing behind it is sent either. */
+  held: boolean;
   isWrite: boolean;
   bytes: number;
   id: number | undefined; // set while sent
@@ -34,8 +37,6 @@ export interface CallTableOptions {
   /** Puts one request on the wire with this id, or returns false if there is no connection now. */
   /** Sends now: false if not connected; throws a ConfigSidecarError for a request that can never be sent. */
   send(request: Record<string, unknown>, id: number): boolean;
-  /** Sends now on a link whose hello is not answered yet: false when it cannot (the call keeps waiting). */
-  sendEarly?(request: Record<string, unknown>, id: number): boolean;
   /** Approximate size of a request, for the queue bound. */
   sizeOf(request: Record<string, unknown>): number;
   /** Why calls can't be sent now (for UNAVAILABLE), or undefined when connected. */
@@ -47,8 +48,6 @@ export interface CallTableOptions {
 const WRITE_OPS = new Set(['set', 'delete', 'batch', 'restore']);
 /** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
 const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
-/** Reads that change nothing and belong to no connection: safe to send before hello is answered, and to send again. */
-const EARLY_OPS = new Set(['get', 'ping', 'health', 'info', 'stats', 'backups']);
 
 /** Calls in flight and queued; `Answer` is what the connection hands back (a checked response). */
 export class CallTable<Answer = Response> {
@@ -57,6 +56,8 @@ export class CallTable<Answer = Response> {
   private queuedBytes = 0;
   private readonly inFlight = new Map<number, Call<Answer>>();
   private closedError: Error | undefined;
+  /** Set while sendQueued() runs: a settle() inside it must not start a second pass. */
+  private sending = false;
 
   constructor(private readonly options: CallTableOptions) {}
 
@@ -65,7 +66,12 @@ export class CallTable<Answer = Response> {
     return { queued: this.queued.length, inFlight: this.inFlight.size };
   }
 
-  call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}): Promise<Answer> {
+  /**
+   * Makes a call. With `check`, the call takes its place in the queue at once and is held there
+   * until `check` resolves (then sent in turn) or rejects (then it fails with that error alone).
+   * `ahead`: sent at once when connected, past held calls (the heartbeat, which says nothing about order).
+   */
+  call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}, { check, ahead = false }: { check?: Promise<void>; ahead?: boolean } = {}): Promise<Answer> {
     if (this.closedError !== undefined) return Promise.reject(this.closedError);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
@@ -74,6 +80,7 @@ export class CallTable<Answer = Response> {
       const onAbort = () => this.settle(call, undefined, abortError(signal!, call.isWrite && call.id !== undefined));
       const call: Call<Answer> = {
         request,
+        held: check !== undefined,
         isWrite: WRITE_OPS.has(request.op),
         bytes: 0, // measured only if the call has to wait in the queue
         id: undefined,
@@ -84,7 +91,16 @@ export class CallTable<Answer = Response> {
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (!this.trySend(call)) {
+      // Handled whatever becomes of the call: a check that fails after the call settled changes nothing.
+      check?.then(
+        () => {
+          call.held = false;
+          this.sendQueued();
+        },
+        (error: unknown) => this.settle(call, undefined, error instanceof Error ? error : new Error(String(error))),
+      );
+      // Behind anything queued (held calls included): calls go out in the order they were made.
+      if (call.held || (this.queued.length > 0 && !ahead) || !this.trySend(call)) {
         const refusal = this.options.refusal?.();
         if (refusal !== undefined) {
           this.settle(call, undefined, refusal);
@@ -97,7 +113,7 @@ export class CallTable<Answer = Response> {
             undefined,
             new ConfigSidecarError(
               ClientErrorCode.QUEUE_FULL,
-              `not connected and the queue is full (${this.queued.length} calls, ${this.queuedBytes} bytes; limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes)`,
+              `${this.options.unavailableReason() === undefined ? 'calls wait behind a local check' : 'not connected'} and the queue is full (${this.queued.length} calls, ${this.queuedBytes} bytes; limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes)`,
             ),
           );
           return;
@@ -117,29 +133,7 @@ export class CallTable<Answer = Response> {
 
   /** A connection is ready: send everything queued, oldest first. */
   onConnected(): void {
-    while (this.queued.length > 0) {
-      const call = this.queued[0]!;
-      if (!this.trySend(call)) return;
-      if (this.queued[0] !== call) continue; // refused before sending: settle() already took it out
-      this.queued.shift();
-      this.queuedBytes -= call.bytes;
-    }
-  }
-
-  /** Hello is sent on a new link: the reads at the head of the queue go out behind it, in order. */
-  onLinkOpened(): void {
-    const sendEarly = this.options.sendEarly;
-    if (sendEarly === undefined) return;
-    while (this.queued.length > 0) {
-      const call = this.queued[0]!;
-      if (!EARLY_OPS.has(call.request.op)) return;
-      const id = this.nextId++;
-      if (!sendEarly(call.request, id)) return;
-      call.id = id;
-      this.inFlight.set(id, call);
-      this.queued.shift();
-      this.queuedBytes -= call.bytes;
-    }
+    this.sendQueued();
   }
 
   /** The connection dropped: reads go back to the front of the queue, writes fail OUTCOME_UNKNOWN. */
@@ -179,6 +173,23 @@ export class CallTable<Answer = Response> {
   close(error: Error): void {
     this.closedError = error;
     for (const call of [...this.queued, ...this.inFlight.values()]) this.settle(call, undefined, error);
+  }
+
+  /** Sends the queue's head, oldest first, until a held call, or while connected. */
+  private sendQueued(): void {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.queued.length > 0) {
+        const call = this.queued[0]!;
+        if (call.held || !this.trySend(call)) return;
+        if (this.queued[0] !== call) continue; // refused before sending: settle() already took it out
+        this.queued.shift();
+        this.queuedBytes -= call.bytes;
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   /** False when not connected (the call waits); true when sent, or refused before sending (then settled). */
@@ -225,6 +236,8 @@ export class CallTable<Answer = Response> {
     }
     if (error !== undefined) call.reject(error);
     else call.resolve(response as Answer);
+    // A held head that fails or times out lets the calls behind it go.
+    if (index === 0 && this.closedError === undefined) this.sendQueued();
   }
 }
 

@@ -10,7 +10,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { LOG_LEVELS, RequestOp } from '../protocol/messages.js';
 import type { ResultOf } from '../protocol/operations.js';
 import { getAt, isPrefix, parsePath, type PathInput } from '../protocol/paths.js';
-import type { HealthResult, Response } from '../protocol/server-messages.js';
+import type { HealthResult } from '../protocol/server-messages.js';
 import type { AutoStartOptions } from './auto-start.js';
 import type { Replica } from './replica.js';
 import type { SchemaCheck } from './schema-check.js';
@@ -158,8 +158,6 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
 
   /** Checks writes before they are sent (the sidecar checks the whole document again); loaded with zod only when a schema is given. */
   private readonly schemaCheck: Promise<SchemaCheck> | undefined;
-  /** The turn of the last request admitted through its local check (with a schema): the next one waits for it. */
-  private admission: Promise<void> = Promise.resolve();
   /** The schema's hash once computed (before any call of a typed client is queued). */
   private clientHash: string | undefined;
   /** Set per connection when the sidecar announced another schema. */
@@ -194,7 +192,8 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         expectedUid: () => (expectedUid ??= loadWire().then((wire) => wire.resolveOwner(options.expectedOwner ?? process.getuid?.() ?? 0))),
       },
       () =>
-        this.calls.call({ op: 'ping' }, { timeoutMs: options.heartbeatMs ?? 5000 }).then(
+        // Past calls held for their local check: a slow check must not look like a dead link.
+        this.calls.call({ op: 'ping' }, { timeoutMs: options.heartbeatMs ?? 5000 }, { ahead: true }).then(
           () => true,
           () => false,
         ),
@@ -208,8 +207,6 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
         if (this.schemaMismatch !== undefined && request.op !== 'ping') throw this.schemaMismatch;
         return this.connection.send({ id, ...request });
       },
-      // Not with a schema: whether the sidecar's schema matches is known only from its hello.
-      sendEarly: (request, id) => options.schema === undefined && this.connection.sendEarly({ id, ...request }),
       sizeOf: (request) => this.connection.sizeOf(request),
       unavailableReason: () =>
         this.connection.state === 'connected' ? undefined : `${socketPath}: ${this.connection.lastError ?? 'not connected yet'}`,
@@ -252,9 +249,6 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
       this.watches.onConnected();
     });
     this.connection.on('untrusted', (error) => this.calls.failQueued(error));
-    this.connection.on('opened', () => this.calls.onLinkOpened());
-    // Reads sent behind an unanswered hello go back to the queue, as any read in flight does.
-    this.connection.on('earlyLost', (reason) => this.calls.onDisconnected(reason));
     this.connection.on('lost', (reason) => {
       this.calls.onDisconnected(reason);
       this.watches.onDisconnected();
@@ -624,24 +618,6 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
     return { epoch, revision, results };
   }
 
-  /**
-   * With a schema: the schema is loaded (its hash is known before anything is queued) and `localCheck`
-   * passed before the request is queued, one request at a time in the order they were made.
-   */
-  private admitted(schemaCheck: Promise<SchemaCheck>, request: OutgoingRequest, options: CallOptions | undefined, localCheck?: (schema: SchemaCheck) => Promise<void>): Promise<Response> {
-    const turn = this.admission.then(async () => {
-      await localCheck?.(await schemaCheck);
-      // Boxed: the turn ends once the request is queued, not when it is answered.
-      return { answer: this.calls.call(request, options) };
-    });
-    // The next request waits for this one's turn whatever its outcome; a failed check reaches its own caller below.
-    this.admission = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn.then(({ answer }) => answer);
-  }
-
   /** Read-your-writes: a write resolves once the replica reflects it (or its deadline passes; reads then throw STALE until it does). */
   private async reflected(result: { epoch: string; revision: number }, paths: (string | readonly string[])[], options: CallOptions): Promise<void> {
     if (this.replicaLoad === undefined) return;
@@ -681,11 +657,19 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
 
   /**
    * Sends one request and checks its answer against the op's result shape (a malformed one drops the link).
-   * Requests enter the call table in the order they were made, so a read made after a write is never sent
-   * before it: at once without a schema; with one, through `admitted`, after the local check.
+   * The call takes its place in the call table in this turn, so calls go out in the order they were made.
+   * With a schema it is held there until the schema is loaded (its hash is known before anything is
+   * sent) and `localCheck` passed; its deadline and signal count meanwhile.
    */
   private async request<R extends OutgoingRequest>(request: R, options?: CallOptions, localCheck?: (schema: SchemaCheck) => Promise<void>): Promise<ResultOf<R['op']>> {
-    const response = await (this.schemaCheck === undefined ? this.calls.call(request, options) : this.admitted(this.schemaCheck, request, options, localCheck));
+    const schemaCheck = this.schemaCheck;
+    const check =
+      schemaCheck === undefined
+        ? undefined
+        : schemaCheck.then(async (schema) => {
+            await localCheck?.(schema);
+          });
+    const response = await this.calls.call(request, options, { check });
     if (response.ok === false) throw ConfigSidecarError.fromWire(response.error);
     // Loaded already: the answer came over the transport it brings.
     const { OPERATION_RESPONSES, ShapeError } = this.connection.loadedWire ?? (await loadWire());

@@ -4,9 +4,7 @@
 // out after `heartbeatMs` without traffic; two missed and the link is dropped.
 // Every message is checked against its shape before anyone sees it: a
 // malformed one drops the link (and the loop reconnects), it never throws
-// into the host process. Reads queued before the first hello go out right
-// behind it, on a link whose hello is not answered yet (one round trip less
-// for a one-shot `get`); the sidecar answers frames in order, hello first.
+// into the host process.
 import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../protocol/errors.js';
 import { DEFAULT_LIMITS, maxResponseFrameBytes, type Limits } from '../protocol/limits.js';
@@ -48,11 +46,7 @@ export interface ConnectionEvents {
   ready: [hello: ServerHello];
   /** The socket failed the trust check: nothing was dialled. */
   untrusted: [error: ConfigSidecarError];
-  /** Hello is sent on a new link and not answered yet: sendEarly() may put reads behind it. */
-  opened: [];
   lost: [reason: string];
-  /** A link dropped before its hello was answered, with requests sent on it by sendEarly(). */
-  earlyLost: [reason: string];
 }
 
 export class Connection extends EventEmitter<ConnectionEvents> {
@@ -68,12 +62,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private lastTraffic = Date.now();
   private missedBeats = 0;
   private wire: Wire | undefined;
-  /** The link whose hello is sent and not yet answered, while sendEarly() may use it. */
-  private openedLink: Link | undefined;
-  /** Requests went out on openedLink before its hello was answered. */
-  private sentEarly = false;
-  /** A link with early requests was lost: none are sent early again until a hello is answered. */
-  private earlyLostSinceHello = false;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -104,22 +92,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return true;
   }
 
-  /**
-   * Sends one frame on a link whose hello is not answered yet. False when there is no such
-   * link (none, or its hello is answered), after an early link was lost since the last hello, or
-   * when the frame might exceed the sidecar's maxFrameBytes (the last hello's, else the
-   * default): the request waits for the hello instead.
-   */
-  sendEarly(message: unknown): boolean {
-    const link = this.openedLink;
-    if (link === undefined || this.link !== link || this.wire === undefined || this.earlyLostSinceHello) return false;
-    const frame = this.wire.encodeMessage(message);
-    if (frame.length - 4 > this.limits.maxFrameBytes) return false;
-    link.send(frame);
-    this.sentEarly = true;
-    return true;
-  }
-
   get limits(): Limits {
     return this.hello?.limits ?? DEFAULT_LIMITS;
   }
@@ -142,7 +114,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     clearInterval(this.heartbeatTimer);
     const link = this.link;
     this.link = undefined;
-    this.openedLink = undefined;
     link?.close();
     this.emitStatus(error === undefined ? { type: 'closed' } : { type: 'closed', error });
   }
@@ -194,9 +165,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       onOpen: () => {
         const hello: ClientHello = { type: 'hello', protocol: wire.PROTOCOL_VERSION, client: { name: this.options.clientName.slice(0, 256), pid: process.pid } };
         link.send(wire.encodeMessage(hello));
-        this.openedLink = link;
-        this.sentEarly = false;
-        this.emit('opened');
       },
       onData: (data) => {
         this.lastTraffic = Date.now();
@@ -225,7 +193,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
             }
             greeted = true;
             clearTimeout(helloTimer);
-            this.openedLink = undefined;
             // A sidecar allowing larger documents sends larger answers.
             decoder.setMaxFrameBytes(maxResponseFrameBytes(hello.data.limits));
             this.onReady(link, hello.data);
@@ -268,7 +235,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.link !== link || this.state === 'closed') return;
     this.hello = hello;
     this.state = 'connected';
-    this.earlyLostSinceHello = false;
     this.attempt = 0;
     this.lastError = undefined;
     this.missedBeats = 0;
@@ -288,19 +254,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private onLost(reason: string): void {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
-    const lostEarly = !wasConnected && this.sentEarly;
     this.link = undefined;
-    this.openedLink = undefined;
-    this.sentEarly = false;
     this.lastError = reason;
     clearInterval(this.heartbeatTimer);
     if (wasConnected) {
       this.emitStatus({ type: 'disconnected', error: reason });
       this.emit('lost', reason);
-    }
-    if (lostEarly) {
-      this.earlyLostSinceHello = true;
-      this.emit('earlyLost', reason);
     }
     if (this.attempt >= this.options.reconnect.maxAttempts) {
       this.close(`gave up after ${this.attempt} reconnect attempts: ${reason}`);

@@ -11,8 +11,6 @@ import { DEFAULT_LIMITS, FrameDecoder, PROTOCOL_VERSION, decodeValue, encodeMess
 export interface ScriptedConnection {
   /** Requests received on this connection, in order. */
   requests: Record<string, unknown>[];
-  /** Requests that arrived before this connection's hello was answered (see `helloGate`). */
-  beforeHello: Record<string, unknown>[];
   send(message: unknown): void;
   sendBytes(bytes: Buffer): void;
   destroy(): void;
@@ -43,8 +41,6 @@ export const usualAnswer: Answer = (request) => {
 export class ScriptedSidecar {
   answer: Answer = usualAnswer;
   hello: Record<string, unknown> = {};
-  /** While set, a new connection's hello is answered only once this resolves; what arrives meanwhile waits. */
-  helloGate: Promise<void> | undefined;
   readonly connections: ScriptedConnection[] = [];
   private waiters: ((connection: ScriptedConnection) => void)[] = [];
 
@@ -100,7 +96,6 @@ export class ScriptedSidecar {
     let markClosed!: () => void;
     const connection: ScriptedConnection = {
       requests: [],
-      beforeHello: [],
       send: (message) => socket.write(encodeMessage(message)),
       sendBytes: (bytes) => socket.write(bytes),
       destroy: () => socket.destroy(),
@@ -108,38 +103,19 @@ export class ScriptedSidecar {
     };
     socket.on('close', () => markClosed());
     socket.on('error', () => socket.destroy());
-    /** Requests held until the hello is answered, when a gate holds it back. */
-    let waiting: Record<string, unknown>[] | undefined;
-    const serve = (message: Record<string, unknown>) => {
-      connection.requests.push(message);
-      const reply = this.answer(message, connection);
-      if (reply !== 'hold' && reply !== undefined) connection.send(reply);
-    };
-    const greet = () => {
-      connection.send({ type: 'hello', protocol: PROTOCOL_VERSION, server: { version: '0.0.0', pid: process.pid }, epoch: EPOCH, revision: 1, limits: DEFAULT_LIMITS, ...this.hello });
-      const held = waiting ?? [];
-      waiting = undefined;
-      for (const message of held) serve(message);
-    };
     socket.on('data', (data) => {
       for (const frame of decoder.push(data)) {
         const message = decodeValue(frame, DEFAULT_LIMITS) as Record<string, unknown>;
         if (!greeted) {
           greeted = true;
+          connection.send({ type: 'hello', protocol: PROTOCOL_VERSION, server: { version: '0.0.0', pid: process.pid }, epoch: EPOCH, revision: 1, limits: DEFAULT_LIMITS, ...this.hello });
           this.connections.push(connection);
           for (const wake of this.waiters.splice(0)) wake(connection);
-          if (this.helloGate === undefined) greet();
-          else {
-            waiting = [];
-            void this.helloGate.then(() => socket.destroyed || greet());
-          }
           continue;
         }
-        if (waiting === undefined) serve(message);
-        else {
-          connection.beforeHello.push(message);
-          waiting.push(message);
-        }
+        connection.requests.push(message);
+        const reply = this.answer(message, connection);
+        if (reply !== 'hold' && reply !== undefined) connection.send(reply);
       }
     });
   }

@@ -7,9 +7,10 @@
 // segment-array paths reach keys holding dots.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { connect, ConfigSidecarError } from '../../client/index.js';
+import { runNode } from '../helpers/run-process.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
@@ -32,9 +33,9 @@ async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError>
 }
 
 /** A sidecar serving the schema module, and that module's schema for the client (the same object definition). */
-async function withSchema(t: import('node:test').TestContext) {
+async function withSchema(t: import('node:test').TestContext, body = SCHEMA_BODY) {
   const paths = await testPaths(t);
-  const file = await writeSchemaModule(paths.dir, 'schema', SCHEMA_BODY);
+  const file = await writeSchemaModule(paths.dir, 'schema', body);
   const { schema } = (await import(pathToFileURL(file).href)) as { schema: z.ZodObject };
   await startSidecar(t, paths, { extraArgs: ['--schema', file] });
   return { paths, schema };
@@ -135,4 +136,45 @@ test('with a schema, writes still go out in the order they were made: of writes 
     assert.equal(await client.get('server.port'), round, `round ${round}`);
     assert.equal(await client.get('shell'), `set ${round}`);
   }
+});
+
+test('a typed client whose schema loads slowly sends nothing (reads and deletes included) before it knows the sidecar serves the same schema', async (t) => {
+  const { paths } = await withSchema(t);
+  const plain = connect({ socketPath: paths.socketPath });
+  t.after(() => plain.close());
+  await plain.set('shell', '/bin/sh');
+  // Its own process: the schema module's load is held back 300 ms there, while the link is up in a few.
+  const worker = fileURLToPath(new URL('../helpers/slow-schema-worker.js', import.meta.url));
+  const result = await runNode(worker, [paths.socketPath, '300']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), { get: { error: 'SCHEMA_MISMATCH' }, delete: { error: 'SCHEMA_MISMATCH' } });
+  assert.equal(await plain.get('shell'), '/bin/sh', 'the delete never reached the sidecar');
+});
+
+/** The schema above with a note whose check takes 2 s for the value "slow" (an asynchronous refinement). */
+const SLOW_CHECK_BODY = `export const schema = z.object({
+  note: z.string().refine(async (value) => {
+    if (value === 'slow') await new Promise((resolve) => setTimeout(resolve, 2000));
+    return true;
+  }).optional(),
+});`;
+
+test('with a schema, a write held by a slow local check keeps later calls behind it, but each keeps its own deadline and signal, and close ends them at once', async (t) => {
+  const { paths, schema } = await withSchema(t, SLOW_CHECK_BODY);
+  const client = connect({ socketPath: paths.socketPath, schema });
+  t.after(() => client.close());
+  await client.ready();
+  const started = Date.now();
+  const slow = client.set('note', 'slow');
+  const timedOut = await rejection(client.get('note', { timeoutMs: 200 }));
+  assert.equal(timedOut.code, 'TIMEOUT');
+  assert.match(timedOut.message, /get timed out after 200 ms/);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 100);
+  assert.equal((await rejection(client.get('note', { signal: controller.signal }))).code, 'ABORTED');
+  const waiting = client.get('note');
+  client.close();
+  assert.equal((await rejection(waiting)).code, 'CLOSED');
+  assert.equal((await rejection(slow)).code, 'CLOSED');
+  assert.ok(Date.now() - started < 1500, `none of them waited for the slow check (${Date.now() - started} ms)`);
 });

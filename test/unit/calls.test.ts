@@ -1,7 +1,8 @@
 // CallTable with a fake `send` and fake timers: every call settles exactly
 // once; a call that timed out or was aborted while queued is never sent; on a
 // disconnect, writes in flight fail OUTCOME_UNKNOWN and reads are sent again;
-// the queue is bounded; close rejects everything.
+// the queue is bounded; close rejects everything. A call held for its check
+// keeps its place: the calls behind it wait, its deadline and signal count.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import fc from 'fast-check';
@@ -78,6 +79,22 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function call(h: ReturnType<typeof harness>, op: string, tag: string, options?: CallOptions): Outcome {
   return track(h.table.call({ op, tag }, options));
+}
+
+/** A check the test passes or fails when it wants. */
+function deferredCheck(): { promise: Promise<void>; pass(): void; fail(error: Error): void } {
+  let pass!: () => void;
+  let fail!: (error: Error) => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    pass = resolve;
+    fail = reject;
+  });
+  return { promise, pass, fail };
+}
+
+/** A call held until `check` passes. */
+function heldCall(h: ReturnType<typeof harness>, op: string, tag: string, check: Promise<void>, options?: CallOptions): Outcome {
+  return track(h.table.call({ op, tag }, options, { check }));
 }
 
 describe('CallTable', () => {
@@ -313,6 +330,86 @@ describe('CallTable', () => {
     assert.equal(h.sent.length, 10);
   });
 
+  test('a call held for its check keeps its place: later calls wait behind it and go out in call order once it passes', async () => {
+    const h = harness();
+    h.connect();
+    const check = deferredCheck();
+    const held = heldCall(h, 'set', 'held', check.promise);
+    const read = call(h, 'get', 'after');
+    await flush();
+    assert.deepEqual(h.tags(), [], 'nothing overtakes the held write');
+    check.pass();
+    await flush();
+    assert.deepEqual(h.tags(), ['held', 'after']);
+    assert.equal(held.settled + read.settled, 0);
+  });
+
+  test('a held call whose check fails rejects alone with its error; the calls behind it go', async () => {
+    const h = harness();
+    h.connect();
+    const check = deferredCheck();
+    const held = heldCall(h, 'set', 'held', check.promise);
+    call(h, 'get', 'after');
+    check.fail(new ConfigSidecarError('VALIDATION_FAILED', 'port: too small; nothing was sent'));
+    await flush();
+    assert.equal(held.error?.code, 'VALIDATION_FAILED');
+    assert.deepEqual(h.tags(), ['after']);
+  });
+
+  test("while a call is held, the calls behind it keep their own deadline and signal, and close rejects them at once", async () => {
+    const h = harness({ maxQueuedCalls: 10 });
+    h.connect();
+    const check = deferredCheck();
+    const held = heldCall(h, 'set', 'held', check.promise, { timeoutMs: 60_000 });
+    const timed = call(h, 'get', 'timed', { timeoutMs: 200 });
+    const controller = new AbortController();
+    const aborted = call(h, 'get', 'aborted', { signal: controller.signal });
+    const closed = call(h, 'get', 'closed');
+    mock.timers.tick(100);
+    controller.abort();
+    await flush();
+    assert.equal(aborted.error?.code, ClientErrorCode.ABORTED);
+    mock.timers.tick(100);
+    await flush();
+    assert.equal(timed.error?.code, ClientErrorCode.TIMEOUT);
+    assert.match(timed.error!.message, /get timed out after 200 ms/);
+    h.table.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
+    await flush();
+    assert.equal(closed.error?.code, ClientErrorCode.CLOSED);
+    assert.equal(held.error?.code, ClientErrorCode.CLOSED);
+    check.pass();
+    await flush();
+    assert.deepEqual(h.tags(), [], 'nothing was sent');
+  });
+
+  test('a held call that times out lets the calls behind it go; held calls count against the queue bound', async () => {
+    const h = harness({ maxQueuedCalls: 2 });
+    h.connect();
+    const check = deferredCheck();
+    const held = heldCall(h, 'set', 'held', check.promise, { timeoutMs: 100 });
+    call(h, 'get', 'behind');
+    const over = call(h, 'get', 'over');
+    await flush();
+    assert.equal(over.error?.code, ClientErrorCode.QUEUE_FULL);
+    assert.match(over.error!.message, /calls wait behind a local check and the queue is full/);
+    mock.timers.tick(100);
+    await flush();
+    assert.equal(held.error?.code, ClientErrorCode.TIMEOUT);
+    assert.deepEqual(h.tags(), ['behind']);
+    check.pass();
+    await flush();
+    assert.deepEqual(h.tags(), ['behind'], 'a call that timed out while held is never sent');
+  });
+
+  test('a call made `ahead` (the heartbeat) passes held calls', async () => {
+    const h = harness();
+    h.connect();
+    heldCall(h, 'set', 'held', deferredCheck().promise);
+    track(h.table.call({ op: 'ping', tag: 'beat' }, {}, { ahead: true }));
+    await flush();
+    assert.deepEqual(h.tags(), ['beat']);
+  });
+
   test('close rejects every queued and in-flight call with the given error, and every later call', async () => {
     const h = harness();
     h.connect();
@@ -339,7 +436,8 @@ describe('CallTable', () => {
 
 describe('CallTable under random events', () => {
   type Event =
-    | { kind: 'call'; write: boolean; timeoutMs: number; abortable: boolean }
+    | { kind: 'call'; write: boolean; timeoutMs: number; abortable: boolean; held: boolean }
+    | { kind: 'check'; pick: number; pass: boolean }
     | { kind: 'connect' }
     | { kind: 'disconnect' }
     | { kind: 'respond'; pick: number }
@@ -347,7 +445,11 @@ describe('CallTable under random events', () => {
     | { kind: 'tick'; ms: number };
 
   const event: fc.Arbitrary<Event> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('call' as const), write: fc.boolean(), timeoutMs: fc.integer({ min: 1, max: 400 }), abortable: fc.boolean() }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('call' as const), write: fc.boolean(), timeoutMs: fc.integer({ min: 1, max: 400 }), abortable: fc.boolean(), held: fc.boolean() }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('check' as const), pick: fc.nat(), pass: fc.boolean() }) },
     { weight: 2, arbitrary: fc.constant({ kind: 'connect' as const }) },
     { weight: 2, arbitrary: fc.constant({ kind: 'disconnect' as const }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('respond' as const), pick: fc.nat() }) },
@@ -355,7 +457,7 @@ describe('CallTable under random events', () => {
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 200 }) }) },
   );
 
-  test('every call settles exactly once; nothing settled is ever sent; no write is sent twice', async () => {
+  test('every call settles exactly once; nothing settled is ever sent; no write is sent twice; calls are first sent in call order', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 40 }), fc.integer({ min: 1, max: 6 }), async (events, maxQueuedCalls) => {
         mock.timers.enable({ apis: ['setTimeout'] });
@@ -366,7 +468,10 @@ describe('CallTable under random events', () => {
             outcome: Outcome;
             controller: AbortController;
             sends: number;
+            check: ReturnType<typeof deferredCheck> | undefined;
           }
+          /** Call numbers in the order of each call's first send. */
+          const firstSends: number[] = [];
           const calls = new Map<string, Tracked>();
           let connected = false;
           const wire: Sent[] = [];
@@ -378,7 +483,7 @@ describe('CallTable under random events', () => {
               if (!connected) return false;
               const tracked = calls.get(request.tag as string)!;
               assert.equal(tracked.outcome.settled, 0, `${tracked.tag} was sent after it settled`);
-              tracked.sends++;
+              if (tracked.sends++ === 0) firstSends.push(Number(tracked.tag.slice(1)));
               if (tracked.write) assert.equal(tracked.sends, 1, `write ${tracked.tag} was sent twice`);
               wire.push({ request, id });
               return true;
@@ -392,11 +497,23 @@ describe('CallTable under random events', () => {
               case 'call': {
                 const tag = `c${n++}`;
                 const controller = new AbortController();
-                const tracked: Tracked = { tag, write: e.write, outcome: { settled: 0 }, controller, sends: 0 };
+                const check = e.held ? deferredCheck() : undefined;
+                const tracked: Tracked = { tag, write: e.write, outcome: { settled: 0 }, controller, sends: 0, check };
                 calls.set(tag, tracked);
                 tracked.outcome = track(
-                  table.call({ op: e.write ? 'set' : 'get', tag }, { timeoutMs: e.timeoutMs, signal: e.abortable ? controller.signal : undefined }),
+                  table.call(
+                    { op: e.write ? 'set' : 'get', tag },
+                    { timeoutMs: e.timeoutMs, signal: e.abortable ? controller.signal : undefined },
+                    { check: check?.promise },
+                  ),
                 );
+                break;
+              }
+              case 'check': {
+                const held = [...calls.values()].filter((c) => c.check !== undefined);
+                const picked = held[e.pick % Math.max(1, held.length)];
+                if (e.pass) picked?.check!.pass();
+                else picked?.check!.fail(new ConfigSidecarError('VALIDATION_FAILED', 'refused by the check'));
                 break;
               }
               case 'connect':
@@ -438,11 +555,12 @@ describe('CallTable under random events', () => {
             if (c.outcome.value !== undefined) assert.equal(c.outcome.value.tag, c.tag);
           }
           assert.deepEqual(table.size, { queued: 0, inFlight: 0 });
+          assert.deepEqual(firstSends, [...firstSends].sort((a, b) => a - b), 'first sends follow call order');
         } finally {
           mock.timers.reset();
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 2000 },
     );
   });
 });
