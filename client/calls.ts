@@ -72,9 +72,13 @@ export class CallTable<Answer = Response> {
    * `ahead`: sent at once when connected, past held calls (the heartbeat, which says nothing about order).
    */
   call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}, { check, ahead = false }: { check?: Promise<void>; ahead?: boolean } = {}): Promise<Answer> {
-    if (this.closedError !== undefined) return Promise.reject(this.closedError);
     const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const refusedAtOnce = this.closedError ?? (signal?.aborted ? abortError(signal) : undefined);
+    if (refusedAtOnce !== undefined) {
+      // The call fails for this reason whatever its check says: the check's outcome has nowhere to go.
+      check?.catch(() => undefined);
+      return Promise.reject(refusedAtOnce);
+    }
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
       const onAbort = () => this.settle(call, undefined, abortError(signal!, call.isWrite && call.id !== undefined));
@@ -107,13 +111,15 @@ export class CallTable<Answer = Response> {
           return;
         }
         call.bytes = this.options.sizeOf(request);
-        if (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes) {
+        // The bound is for calls waiting for a connection; while connected, calls wait only behind a local check (each with its deadline).
+        const connected = this.options.unavailableReason() === undefined;
+        if (!connected && (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes)) {
           this.settle(
             call,
             undefined,
             new ConfigSidecarError(
               ClientErrorCode.QUEUE_FULL,
-              `${this.options.unavailableReason() === undefined ? 'calls wait behind a local check' : 'not connected'} and the queue is full (${this.queued.length} calls, ${this.queuedBytes} bytes; limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes)`,
+              `not connected and the queue is full (${this.queued.length} calls, ${this.queuedBytes} bytes; limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes)`,
             ),
           );
           return;
@@ -199,9 +205,9 @@ export class CallTable<Answer = Response> {
     try {
       sent = this.options.send(call.request, id);
     } catch (error) {
-      // A request the connection will not send (too large for the sidecar's limits) fails alone.
-      if (!(error instanceof ConfigSidecarError)) throw error;
-      this.settle(call, undefined, error);
+      // A request the connection will not send (too large for the sidecar's limits, or a value the
+      // codec cannot write) fails alone, with that reason; nothing of it reaches the host process.
+      this.settle(call, undefined, error instanceof Error ? error : new Error(String(error)));
       return true;
     }
     if (!sent) return false;

@@ -101,9 +101,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.wire;
   }
 
-  /** Encoded size of a request, for the queue bound; before the codec is loaded, its JSON length (an upper bound for plain values). */
+  /**
+   * Encoded size of a request, for the queue bound; before the codec is loaded, its JSON length (an
+   * upper bound for plain values). A value that cannot be written (a BigInt, a Symbol) measures 0:
+   * its call fails with the reason where it is checked (a schema) or sent (the codec), not here.
+   */
   sizeOf(request: unknown): number {
-    return this.wire === undefined ? Buffer.byteLength(JSON.stringify(request) ?? '') : this.wire.encodeValue(request).length;
+    try {
+      return this.wire === undefined ? Buffer.byteLength(JSON.stringify(request) ?? '') : this.wire.encodeValue(request).length;
+    } catch (unwritable) {
+      if (unwritable instanceof Error) return 0;
+      throw unwritable;
+    }
   }
 
   /** Stops for good; `error` is why, when it was not the user's close (reconnect attempts exhausted). */

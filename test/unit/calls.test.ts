@@ -382,16 +382,12 @@ describe('CallTable', () => {
     assert.deepEqual(h.tags(), [], 'nothing was sent');
   });
 
-  test('a held call that times out lets the calls behind it go; held calls count against the queue bound', async () => {
-    const h = harness({ maxQueuedCalls: 2 });
+  test('a held call that times out lets the calls behind it go', async () => {
+    const h = harness();
     h.connect();
     const check = deferredCheck();
     const held = heldCall(h, 'set', 'held', check.promise, { timeoutMs: 100 });
     call(h, 'get', 'behind');
-    const over = call(h, 'get', 'over');
-    await flush();
-    assert.equal(over.error?.code, ClientErrorCode.QUEUE_FULL);
-    assert.match(over.error!.message, /calls wait behind a local check and the queue is full/);
     mock.timers.tick(100);
     await flush();
     assert.equal(held.error?.code, ClientErrorCode.TIMEOUT);
@@ -399,6 +395,68 @@ describe('CallTable', () => {
     check.pass();
     await flush();
     assert.deepEqual(h.tags(), ['behind'], 'a call that timed out while held is never sent');
+  });
+
+  test('the queue bound counts held calls while disconnected; while connected it refuses neither them nor the calls behind them', async () => {
+    const h = harness({ maxQueuedCalls: 1 });
+    heldCall(h, 'set', 'held', deferredCheck().promise);
+    const over = call(h, 'get', 'over');
+    await flush();
+    assert.equal(over.error?.code, ClientErrorCode.QUEUE_FULL);
+    assert.match(over.error!.message, /not connected and the queue is full \(1 calls/);
+    const connected = harness({ maxQueuedCalls: 0, maxQueuedBytes: 0 });
+    connected.connect();
+    const check = deferredCheck();
+    const held = heldCall(connected, 'set', 'held', check.promise);
+    const behind = call(connected, 'get', 'behind');
+    check.pass();
+    await flush();
+    assert.equal(held.error, undefined);
+    assert.equal(behind.error, undefined);
+    assert.deepEqual(connected.tags(), ['held', 'behind']);
+  });
+
+  test('a call refused at once (closed, or its signal already aborted) leaves no unhandled rejection when its check fails', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const h = harness();
+      const aborted = deferredCheck();
+      const abortedCall = heldCall(h, 'set', 'a', aborted.promise, { signal: AbortSignal.abort() });
+      h.table.close(new ConfigSidecarError(ClientErrorCode.CLOSED, 'the client was closed'));
+      const closed = deferredCheck();
+      const closedCall = heldCall(h, 'set', 'c', closed.promise);
+      aborted.fail(new ConfigSidecarError('VALIDATION_FAILED', 'refused'));
+      closed.fail(new ConfigSidecarError('VALIDATION_FAILED', 'refused'));
+      await flush();
+      await flush();
+      assert.equal(abortedCall.error?.code, ClientErrorCode.ABORTED);
+      assert.equal(closedCall.error?.code, ClientErrorCode.CLOSED);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('a request the connection cannot encode fails alone with the reason; the calls behind it go', async () => {
+    let up = false;
+    const h = harness({
+      send: (request, id) => {
+        if (!up) return false;
+        if (request.tag === 'bad') throw new Error('Unknown type: symbol');
+        h.sent.push({ request, id });
+        return true;
+      },
+    });
+    // Queued while disconnected, sent from onConnected (inside the socket's data handler in the client).
+    const bad = call(h, 'set', 'bad');
+    call(h, 'get', 'after');
+    up = true;
+    h.connect();
+    await flush();
+    assert.equal(bad.error?.message, 'Unknown type: symbol');
+    assert.deepEqual(h.tags(), ['after']);
   });
 
   test('a call made `ahead` (the heartbeat) passes held calls', async () => {
