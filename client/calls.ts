@@ -7,6 +7,7 @@
 // Calls go out in the order they were made: a call may be held in its place
 // in the queue until a check passes (a typed client's local validation), and
 // the calls behind it wait; its deadline, signal and close apply meanwhile.
+import { ErrorCode } from '../protocol/errors.js';
 import type { Response } from '../protocol/server-messages.js';
 import { ClientErrorCode, ConfigSidecarError } from './client-errors.js';
 
@@ -20,6 +21,8 @@ interface Call<Answer> {
   request: Record<string, unknown> & { op: string };
   /** Waiting in its place in the queue until its check passes: nothing behind it is sent either. */
   held: boolean;
+  /** Sent on some connection (a read put back by a disconnect stays in the queue whatever its bound). */
+  wasSent: boolean;
   isWrite: boolean;
   bytes: number;
   id: number | undefined; // set while sent
@@ -37,7 +40,7 @@ export interface CallTableOptions {
   /** Puts one request on the wire with this id, or returns false if there is no connection now. */
   /** Sends now: false if not connected; throws a ConfigSidecarError for a request that can never be sent. */
   send(request: Record<string, unknown>, id: number): boolean;
-  /** Approximate size of a request, for the queue bound. */
+  /** Approximate size of a request, for the queue bound; throws for one that can never be encoded. */
   sizeOf(request: Record<string, unknown>): number;
   /** Why calls can't be sent now (for UNAVAILABLE), or undefined when connected. */
   unavailableReason(): string | undefined;
@@ -48,6 +51,8 @@ export interface CallTableOptions {
 const WRITE_OPS = new Set(['set', 'delete', 'batch', 'restore']);
 /** Ops that belong to one connection (watch ids): re-established by their owner, never re-sent. */
 const CONNECTION_BOUND_OPS = new Set(['watch', 'unwatch']);
+/** The longest deadline a timer can hold (about 24.8 days); a longer one, Infinity included, is held to it. */
+const MAX_DEADLINE_MS = 2 ** 31 - 1;
 
 /** Calls in flight and queued; `Answer` is what the connection hands back (a checked response). */
 export class CallTable<Answer = Response> {
@@ -72,24 +77,27 @@ export class CallTable<Answer = Response> {
    * `ahead`: sent at once when connected, past held calls (the heartbeat, which says nothing about order).
    */
   call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}, { check, ahead = false }: { check?: Promise<void>; ahead?: boolean } = {}): Promise<Answer> {
+    // A call refused below has nowhere to take its check's outcome; one that is made gets it through the handlers further down.
+    check?.catch(() => undefined);
     const signal = options.signal;
-    const refusedAtOnce = this.closedError ?? (signal?.aborted ? abortError(signal) : undefined);
-    if (refusedAtOnce !== undefined) {
-      // The call fails for this reason whatever its check says: the check's outcome has nowhere to go.
-      check?.catch(() => undefined);
-      return Promise.reject(refusedAtOnce);
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) return Promise.reject(new TypeError(`timeoutMs must be a number of milliseconds >= 0, got ${String(timeoutMs)}`));
+    if (signal !== undefined && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+      return Promise.reject(new TypeError('signal must be an AbortSignal'));
     }
+    const refusedAtOnce = this.closedError ?? (signal?.aborted ? abortError(signal) : undefined);
+    if (refusedAtOnce !== undefined) return Promise.reject(refusedAtOnce);
     return new Promise((resolve, reject) => {
-      const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
       const onAbort = () => this.settle(call, undefined, abortError(signal!, call.isWrite && call.id !== undefined));
       const call: Call<Answer> = {
         request,
         held: check !== undefined,
+        wasSent: false,
         isWrite: WRITE_OPS.has(request.op),
         bytes: 0, // measured only if the call has to wait in the queue
         id: undefined,
         settled: false,
-        timer: setTimeout(() => this.settle(call, undefined, this.deadlineError(call, timeoutMs)), timeoutMs),
+        timer: setTimeout(() => this.settle(call, undefined, this.deadlineError(call, timeoutMs)), Math.min(timeoutMs, MAX_DEADLINE_MS)),
         resolve,
         reject,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
@@ -110,7 +118,7 @@ export class CallTable<Answer = Response> {
           this.settle(call, undefined, refusal);
           return;
         }
-        call.bytes = this.options.sizeOf(request);
+        if (!this.measure(call)) return;
         // The bound is for calls waiting for a connection; while connected, calls wait only behind a local check (each with its deadline).
         const connected = this.options.unavailableReason() === undefined;
         if (!connected && (this.queued.length >= this.options.maxQueuedCalls || this.queuedBytes + call.bytes > this.options.maxQueuedBytes)) {
@@ -164,9 +172,38 @@ export class CallTable<Answer = Response> {
     }
     this.inFlight.clear();
     for (const call of retry.reverse()) {
-      call.bytes ||= this.options.sizeOf(call.request);
+      if (call.bytes === 0 && !this.measure(call)) continue;
       this.queued.unshift(call);
       this.queuedBytes += call.bytes;
+    }
+    // Calls that waited behind a local check while connected now wait for a connection: held to the
+    // queue's bound, the newest refused first (reads put back were sent already and stay).
+    for (let index = this.queued.length - 1; index >= 0 && this.overBound(); index--) {
+      const call = this.queued[index]!;
+      if (call.wasSent) continue;
+      this.settle(
+        call,
+        undefined,
+        new ConfigSidecarError(
+          ClientErrorCode.QUEUE_FULL,
+          `the connection dropped (${reason}) and the calls waiting are over the queue's bound (limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes); this ${call.request.op} was not sent`,
+        ),
+      );
+    }
+  }
+
+  private overBound(): boolean {
+    return this.queued.length > this.options.maxQueuedCalls || this.queuedBytes > this.options.maxQueuedBytes;
+  }
+
+  /** Measures a call for the queue bound; false when it can never be sent (then it is settled with the reason). */
+  private measure(call: Call<Answer>): boolean {
+    try {
+      call.bytes = this.options.sizeOf(call.request);
+      return true;
+    } catch (error) {
+      this.settle(call, undefined, unsendable(call.request.op, error));
+      return false;
     }
   }
 
@@ -207,10 +244,11 @@ export class CallTable<Answer = Response> {
     } catch (error) {
       // A request the connection will not send (too large for the sidecar's limits, or a value the
       // codec cannot write) fails alone, with that reason; nothing of it reaches the host process.
-      this.settle(call, undefined, error instanceof Error ? error : new Error(String(error)));
+      this.settle(call, undefined, error instanceof ConfigSidecarError ? error : unsendable(call.request.op, error));
       return true;
     }
     if (!sent) return false;
+    call.wasSent = true;
     call.id = id;
     this.inFlight.set(id, call);
     return true;
@@ -245,6 +283,13 @@ export class CallTable<Answer = Response> {
     // A held head that fails or times out lets the calls behind it go.
     if (index === 0 && this.closedError === undefined) this.sendQueued();
   }
+}
+
+/** A request no codec can write (a Symbol, a cycle, a toJSON that throws): BAD_REQUEST, as the sidecar would answer. */
+function unsendable(op: string, error: unknown): ConfigSidecarError {
+  const reason = error instanceof Error ? error.message : String(error);
+  // The first line: V8's message for a cycle goes on to draw it.
+  return new ConfigSidecarError(ErrorCode.BAD_REQUEST, `this ${op} cannot be encoded (${reason.split('\n')[0]}); nothing was sent`, { cause: reason });
 }
 
 function abortError(signal: AbortSignal, sentWrite = false): ConfigSidecarError {

@@ -102,17 +102,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Encoded size of a request, for the queue bound; before the codec is loaded, its JSON length (an
-   * upper bound for plain values). A value that cannot be written (a BigInt, a Symbol) measures 0:
-   * its call fails with the reason where it is checked (a schema) or sent (the codec), not here.
+   * Encoded size of a request, for the queue bound; before the codec is loaded (or where it cannot
+   * write the value) its JSON length, with a BigInt as its digits. Throws for a value that has no
+   * JSON either (a cycle, a toJSON that throws): it can never be sent.
    */
   sizeOf(request: unknown): number {
-    try {
-      return this.wire === undefined ? Buffer.byteLength(JSON.stringify(request) ?? '') : this.wire.encodeValue(request).length;
-    } catch (unwritable) {
-      if (unwritable instanceof Error) return 0;
-      throw unwritable;
+    if (this.wire !== undefined) {
+      try {
+        return this.wire.encodeValue(request).length;
+      } catch (unencodable) {
+        // Measured as JSON below; the codec's own reason is given when the call is sent.
+        if (!(unencodable instanceof Error)) throw unencodable;
+      }
     }
+    return Buffer.byteLength(JSON.stringify(request, measurable) ?? '');
   }
 
   /** Stops for good; `error` is why, when it was not the user's close (reconnect attempts exhausted). */
@@ -304,3 +307,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 }
 
 export { DEFAULT_RECONNECT_POLICY };
+
+/** For sizeOf's JSON: a BigInt counts as its digits, a Symbol as nothing. */
+function measurable(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'symbol') return undefined;
+  return value;
+}

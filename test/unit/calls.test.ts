@@ -455,8 +455,73 @@ describe('CallTable', () => {
     up = true;
     h.connect();
     await flush();
-    assert.equal(bad.error?.message, 'Unknown type: symbol');
+    assert.equal(bad.error?.code, 'BAD_REQUEST');
+    assert.equal(bad.error?.message, 'this set cannot be encoded (Unknown type: symbol); nothing was sent');
     assert.deepEqual(h.tags(), ['after']);
+  });
+
+  test('a request that cannot even be measured (a cycle) fails at once with BAD_REQUEST, never queued', async () => {
+    const h = harness({
+      sizeOf: () => {
+        throw new TypeError('Converting circular structure to JSON');
+      },
+    });
+    const cyclic = call(h, 'set', 'cyclic');
+    await flush();
+    assert.equal(cyclic.error?.code, 'BAD_REQUEST');
+    assert.match(cyclic.error!.message, /cannot be encoded \(Converting circular structure to JSON\)/);
+    assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+  });
+
+  test('options that are not what they claim (a BigInt deadline, a signal that is not one) reject the call; its check never goes unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const h = harness();
+      const checks = [deferredCheck(), deferredCheck()];
+      const badDeadline = heldCall(h, 'set', 'a', checks[0]!.promise, { timeoutMs: 10n as unknown as number });
+      const badSignal = heldCall(h, 'set', 'b', checks[1]!.promise, { signal: { aborted: false } as unknown as AbortSignal });
+      for (const check of checks) check.fail(new ConfigSidecarError('VALIDATION_FAILED', 'refused'));
+      await flush();
+      await flush();
+      assert.match(String(badDeadline.error), /timeoutMs must be a number of milliseconds/);
+      assert.match(String(badSignal.error), /signal must be an AbortSignal/);
+      assert.deepEqual(unhandled, []);
+      assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('a deadline past what a timer holds (Infinity) waits, held to about 24.8 days, instead of firing at once', async () => {
+    const h = harness();
+    const patient = call(h, 'get', 'patient', { timeoutMs: Infinity });
+    mock.timers.tick(60_000);
+    await flush();
+    assert.equal(patient.settled, 0);
+    h.connect();
+    assert.deepEqual(h.tags(), ['patient']);
+  });
+
+  test('calls that waited behind a held call while connected are held to the queue bound when the link drops; reads put back stay', async () => {
+    const h = harness({ maxQueuedCalls: 2 });
+    h.connect();
+    const read = call(h, 'get', 'sent');
+    heldCall(h, 'set', 'held', deferredCheck().promise);
+    const behind = [call(h, 'get', 'b1'), call(h, 'get', 'b2'), call(h, 'get', 'b3')];
+    await flush();
+    assert.deepEqual(h.table.size, { queued: 4, inFlight: 1 });
+    h.disconnect();
+    await flush();
+    // A bound of 2: the read put back (sent already) and the held call stay; the three newest are refused.
+    assert.equal(read.settled, 0);
+    assert.deepEqual(
+      behind.map((outcome) => outcome.error?.code),
+      [ClientErrorCode.QUEUE_FULL, ClientErrorCode.QUEUE_FULL, ClientErrorCode.QUEUE_FULL],
+    );
+    assert.match(behind[2]!.error!.message, /the connection dropped \(link lost\) and the calls waiting are over the queue's bound/);
+    assert.deepEqual(h.table.size, { queued: 2, inFlight: 0 });
   });
 
   test('a call made `ahead` (the heartbeat) passes held calls', async () => {
