@@ -13,6 +13,7 @@ import { rawConnect, type RawPeer } from '../helpers/raw-socket.js';
 import { runNode } from '../helpers/run-process.js';
 import { startSidecar, type SidecarProcess } from '../helpers/sidecar-process.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
+import { rejection } from '../helpers/rejection.js';
 
 interface Served {
   paths: TestPaths;
@@ -57,15 +58,6 @@ function assertLimitError(error: WireErrorLike | undefined, code: string, limit:
   assert.equal(error.details?.limit, limit);
   assert.equal(error.details?.max, max);
   if (actual !== undefined) assert.equal(error.details?.actual, actual);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to be refused'),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConfigSidecarError, String(error));
-  return error;
 }
 
 /** Waits, with a bound, for something only the sidecar's log shows. */

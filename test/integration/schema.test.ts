@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { connect, ConfigSidecarError, type ConfigClient } from '../../client/index.js';
+import { connect, type ConfigClient } from '../../client/index.js';
 import { CLI } from '../helpers/paths.js';
 import { runNode } from '../helpers/run-process.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
@@ -18,6 +18,7 @@ import { fileCaughtUp } from '../helpers/file-caught-up.js';
 import { healthOnceNotOk } from '../helpers/health-wait.js';
 import { testPaths, type TestPaths } from '../helpers/temp-dir.js';
 import { recorder } from '../helpers/watch-recorder.js';
+import { rejection } from '../helpers/rejection.js';
 
 const SERVER_SCHEMA = `
 export const schema = z.object({
@@ -38,16 +39,6 @@ function client(t: TestContext, paths: TestPaths): ConfigClient {
   const c = connect({ socketPath: paths.socketPath });
   t.after(() => c.close());
   return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ConfigSidecarError, `expected a ConfigSidecarError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
 }
 
 const stateDir = (paths: TestPaths) => path.join(path.dirname(paths.configPath), '.config.json.sidecar');

@@ -14,6 +14,7 @@ import { runNode } from '../helpers/run-process.js';
 import { writeSchemaModule } from '../helpers/schema-module.js';
 import { startSidecar } from '../helpers/sidecar-process.js';
 import { testPaths } from '../helpers/temp-dir.js';
+import { rejection } from '../helpers/rejection.js';
 
 const SCHEMA_BODY = `export const schema = z.object({
   server: z.object({ port: z.number().int().min(1).max(65535), host: z.string().default('localhost') }).optional(),
@@ -21,16 +22,6 @@ const SCHEMA_BODY = `export const schema = z.object({
   shell: z.string().optional(),
   plugins: z.record(z.string(), z.object({ enabled: z.boolean() })).optional(),
 });`;
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ConfigSidecarError, String(error));
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** A sidecar serving the schema module, and that module's schema for the client (the same object definition). */
 async function withSchema(t: import('node:test').TestContext, body = SCHEMA_BODY) {

@@ -92,6 +92,20 @@ function deferredCheck(): { promise: Promise<void>; pass(): void; fail(error: Er
   return { promise, pass, fail };
 }
 
+/** Runs `body`, then asserts no promise rejection went unhandled meanwhile. */
+async function withoutUnhandledRejections(body: () => Promise<void>): Promise<void> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await flush();
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
 /** A call held until `check` passes. */
 function heldCall(h: ReturnType<typeof harness>, op: string, tag: string, check: Promise<void>, options?: CallOptions): Outcome {
   return track(h.table.call({ op, tag }, options, { check }));
@@ -417,10 +431,7 @@ describe('CallTable', () => {
   });
 
   test('a call refused at once (closed, or its signal already aborted) leaves no unhandled rejection when its check fails', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    await withoutUnhandledRejections(async () => {
       const h = harness();
       const aborted = deferredCheck();
       const abortedCall = heldCall(h, 'set', 'a', aborted.promise, { signal: AbortSignal.abort() });
@@ -433,10 +444,7 @@ describe('CallTable', () => {
       await flush();
       assert.equal(abortedCall.error?.code, ClientErrorCode.ABORTED);
       assert.equal(closedCall.error?.code, ClientErrorCode.CLOSED);
-      assert.deepEqual(unhandled, []);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
   });
 
   test('a request the connection cannot encode fails alone with the reason; the calls behind it go', async () => {
@@ -474,10 +482,7 @@ describe('CallTable', () => {
   });
 
   test('options that are not what they claim (a BigInt deadline, a signal that is not one) reject the call; its check never goes unhandled', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    await withoutUnhandledRejections(async () => {
       const h = harness();
       const checks = [deferredCheck(), deferredCheck()];
       const badDeadline = heldCall(h, 'set', 'a', checks[0]!.promise, { timeoutMs: 10n as unknown as number });
@@ -487,11 +492,8 @@ describe('CallTable', () => {
       await flush();
       assert.match(String(badDeadline.error), /timeoutMs must be a number of milliseconds/);
       assert.match(String(badSignal.error), /signal must be an AbortSignal/);
-      assert.deepEqual(unhandled, []);
       assert.deepEqual(h.table.size, { queued: 0, inFlight: 0 });
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
   });
 
   test('a deadline past what a timer holds (Infinity) waits, held to about 24.8 days, instead of firing at once', async () => {

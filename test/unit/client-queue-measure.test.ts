@@ -6,16 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, ConfigSidecarError } from '../../client/index.js';
 import { testPaths } from '../helpers/temp-dir.js';
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigSidecarError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ConfigSidecarError, String(error));
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
+import { rejection } from '../helpers/rejection.js';
 
 test('a value holding a BigInt counts its size against the queue bound; a cyclic one is refused at once', async (t) => {
   const paths = await testPaths(t);
