@@ -79,10 +79,12 @@ export class CallTable<Answer = Response> {
   call(request: Record<string, unknown> & { op: string }, options: CallOptions = {}, { check, ahead = false }: { check?: Promise<void>; ahead?: boolean } = {}): Promise<Answer> {
     // A call refused below has nowhere to take its check's outcome; one that is made gets it through the handlers further down.
     check?.catch(() => undefined);
-    const signal = options.signal;
+    const signal = options.signal ?? undefined;
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) return Promise.reject(new TypeError(`timeoutMs must be a number of milliseconds >= 0, got ${String(timeoutMs)}`));
-    if (signal !== undefined && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+      return Promise.reject(new TypeError(`timeoutMs must be a number of milliseconds >= 0, got ${typeof timeoutMs} ${describe(timeoutMs)}`));
+    }
+    if (signal !== undefined && (typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
       return Promise.reject(new TypeError('signal must be an AbortSignal'));
     }
     const refusedAtOnce = this.closedError ?? (signal?.aborted ? abortError(signal) : undefined);
@@ -176,24 +178,30 @@ export class CallTable<Answer = Response> {
       this.queued.unshift(call);
       this.queuedBytes += call.bytes;
     }
+    // Watch requests still queued (behind a local check) belong to the link that dropped, as those in
+    // flight do: their owner asks again on the next connect.
+    for (const call of this.queued.filter((queued) => CONNECTION_BOUND_OPS.has(queued.request.op))) {
+      this.settle(call, undefined, new ConfigSidecarError(ClientErrorCode.UNAVAILABLE, `the connection dropped (${reason})`));
+    }
     // Calls that waited behind a local check while connected now wait for a connection: held to the
-    // queue's bound, the newest refused first (reads put back were sent already and stay).
-    for (let index = this.queued.length - 1; index >= 0 && this.overBound(); index--) {
-      const call = this.queued[index]!;
-      if (call.wasSent) continue;
+    // queue's bound as if each were made now, oldest first (reads put back were sent already and stay).
+    let calls = 0;
+    let bytes = 0;
+    for (const call of [...this.queued]) {
+      if (call.wasSent || (calls < this.options.maxQueuedCalls && bytes + call.bytes <= this.options.maxQueuedBytes)) {
+        calls++;
+        bytes += call.bytes;
+        continue;
+      }
       this.settle(
         call,
         undefined,
         new ConfigSidecarError(
           ClientErrorCode.QUEUE_FULL,
-          `the connection dropped (${reason}) and the calls waiting are over the queue's bound (limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes); this ${call.request.op} was not sent`,
+          `the connection dropped (${reason}) and the queue is full (limits ${this.options.maxQueuedCalls} calls, ${this.options.maxQueuedBytes} bytes); this ${call.request.op} was not sent`,
         ),
       );
     }
-  }
-
-  private overBound(): boolean {
-    return this.queued.length > this.options.maxQueuedCalls || this.queuedBytes > this.options.maxQueuedBytes;
   }
 
   /** Measures a call for the queue bound; false when it can never be sent (then it is settled with the reason). */
@@ -287,9 +295,18 @@ export class CallTable<Answer = Response> {
 
 /** A request no codec can write (a Symbol, a cycle, a toJSON that throws): BAD_REQUEST, as the sidecar would answer. */
 function unsendable(op: string, error: unknown): ConfigSidecarError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = error instanceof Error ? error.message : describe(error);
   // The first line: V8's message for a cycle goes on to draw it.
   return new ConfigSidecarError(ErrorCode.BAD_REQUEST, `this ${op} cannot be encoded (${reason.split('\n')[0]}); nothing was sent`, { cause: reason });
+}
+
+/** A thrown or given value as text, for a message: whatever it is (String() itself throws for some objects). */
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch (notText) {
+    return `${Object.prototype.toString.call(value)} (${notText instanceof Error ? notText.message : 'not printable'})`;
+  }
 }
 
 function abortError(signal: AbortSignal, sentWrite = false): ConfigSidecarError {

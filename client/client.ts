@@ -166,6 +166,13 @@ export class ConfigClient<T = Record<string, unknown>, TIn = T> extends EventEmi
   /** Use connect(). */
   constructor(options: ConnectOptions<z.ZodType | undefined> = {}) {
     super();
+    // Deadlines every call and heartbeat inherits: refused here, naming the option, rather than by each call.
+    for (const [name, value] of [
+      ['defaultTimeoutMs', options.defaultTimeoutMs],
+      ['heartbeatMs', options.heartbeatMs],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'number' || !(value > 0))) throw new TypeError(`${name} must be a number of milliseconds > 0, got ${typeof value} ${String(value)}`);
+    }
     this.onError = options.onError;
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     const socketPath = options.socketPath ?? defaultSocketPath(options.app ?? DEFAULT_APP_NAME);

@@ -276,7 +276,8 @@ export class WatchManager {
 }
 
 function isConnectionLoss(code: string): boolean {
-  return code === 'UNAVAILABLE' || code === 'TIMEOUT' || code === 'OUTCOME_UNKNOWN' || code === 'SHUTTING_DOWN';
+  // QUEUE_FULL: refused while waiting for a connection; asked for again on the next connect like the rest.
+  return code === 'UNAVAILABLE' || code === 'TIMEOUT' || code === 'OUTCOME_UNKNOWN' || code === 'SHUTTING_DOWN' || code === 'QUEUE_FULL';
 }
 
 /** Each change with the value its path held before the revision. */

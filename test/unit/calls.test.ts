@@ -522,8 +522,42 @@ describe('CallTable', () => {
       behind.map((outcome) => outcome.error?.code),
       [ClientErrorCode.QUEUE_FULL, ClientErrorCode.QUEUE_FULL, ClientErrorCode.QUEUE_FULL],
     );
-    assert.match(behind[2]!.error!.message, /the connection dropped \(link lost\) and the calls waiting are over the queue's bound/);
+    assert.match(behind[2]!.error!.message, /the connection dropped \(link lost\) and the queue is full .*this get was not sent/);
     assert.deepEqual(h.table.size, { queued: 2, inFlight: 0 });
+  });
+
+  test('when the link drops, the queue bound is applied oldest first as at each call: a held head too large for it goes, the small calls behind it stay', async () => {
+    const h = harness({ maxQueuedBytes: 100, sizeOf: (request) => (request.size as number | undefined) ?? 10 });
+    h.connect();
+    const head = track(h.table.call({ op: 'set', tag: 'big', size: 200 }, {}, { check: deferredCheck().promise }));
+    const small = [call(h, 'get', 's1'), call(h, 'get', 's2')];
+    h.disconnect();
+    await flush();
+    assert.equal(head.error?.code, ClientErrorCode.QUEUE_FULL);
+    assert.deepEqual(
+      small.map((outcome) => outcome.settled),
+      [0, 0],
+    );
+    h.connect();
+    assert.deepEqual(h.tags(), ['s1', 's2']);
+  });
+
+  test('a watch request still queued behind a held call when the link drops fails UNAVAILABLE, like one in flight (its owner asks again on connect)', async () => {
+    const h = harness({ maxQueuedCalls: 10 });
+    h.connect();
+    heldCall(h, 'set', 'held', deferredCheck().promise);
+    const watch = call(h, 'watch', 'w');
+    h.disconnect();
+    await flush();
+    assert.equal(watch.error?.code, ClientErrorCode.UNAVAILABLE);
+  });
+
+  test('a signal without removeEventListener is refused up front (its cleanup would throw into a timer)', async () => {
+    const h = harness();
+    const odd = call(h, 'get', 'g', { signal: { aborted: false, addEventListener() {} } as unknown as AbortSignal, timeoutMs: 100 });
+    await flush();
+    assert.match(String(odd.error), /signal must be an AbortSignal/);
+    mock.timers.tick(100);
   });
 
   test('a call made `ahead` (the heartbeat) passes held calls', async () => {

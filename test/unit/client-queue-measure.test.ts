@@ -1,7 +1,8 @@
 // What the client's queue measures a call by, with no sidecar to send it to:
 // a value with a BigInt (which JSON cannot write, though the codec can) still
 // counts its size against maxQueuedBytes, and a value that can never be
-// encoded (a cycle) fails at once with BAD_REQUEST instead of waiting.
+// encoded (a cycle) fails at once with BAD_REQUEST instead of waiting. And
+// the deadlines every call inherits are checked when the client is made.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, ConfigSidecarError } from '../../client/index.js';
@@ -24,4 +25,9 @@ test('a value holding a BigInt counts its size against the queue bound; a cyclic
   assert.match(refused.message, /cannot be encoded .*circular.*; nothing was sent/);
   client.close();
   assert.equal(((await first) as ConfigSidecarError).code, 'CLOSED');
+});
+
+test('deadline options every call inherits are refused at connect(), naming the option', () => {
+  assert.throws(() => connect({ socketPath: '/nowhere/s.sock', heartbeatMs: '300' as unknown as number }), /heartbeatMs must be a number of milliseconds > 0, got string 300/);
+  assert.throws(() => connect({ socketPath: '/nowhere/s.sock', defaultTimeoutMs: Number.NaN }), /defaultTimeoutMs must be a number of milliseconds > 0, got number NaN/);
 });
