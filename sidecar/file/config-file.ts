@@ -36,6 +36,8 @@ const ROTATE_MIN_BYTES = 1 << 20;
 
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
+/** Text rendered at most when looking for a rewrite whose record a crash cut off (unrecordedCheckpoint). */
+const UNRECORDED_SEARCH_BYTES = 64 * 1024 * 1024;
 /**
  * Up to this size the bytes are compared in the rename's own turn, read just
  * before the stat (tens of microseconds from the page cache): cheaper than
@@ -278,7 +280,7 @@ export class ConfigFile implements CheckpointTarget {
     const base = this.journalBase(journal);
     const last = this.replayOnto(base.doc, journal.commits, journal);
     const version = journal.commits.at(-1)?.version ?? base.version;
-    const point = journal.points.findLast((candidate) => candidate.sha256 === sha);
+    const point = journal.points.findLast((candidate) => candidate.sha256 === sha) ?? this.unrecordedCheckpoint(journal, base, sha);
     let doc: JsonObject;
     let reason: string;
     let conflicts: string[] | undefined;
@@ -306,10 +308,34 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
+   * A rewrite renamed into place whose `file` record a crash cut off (the record is appended after
+   * the rename): the file then holds the text of a flush after the last recorded point. Found by
+   * rendering each such state, up to UNRECORDED_SEARCH_BYTES of text. Taken for an edit instead, it
+   * would be merged from the older point, and a key a later flush removed (or set back to its value
+   * at that point) would come back with the rewrite's value.
+   */
+  private unrecordedCheckpoint(journal: JournalContents, base: { doc: JsonObject; version: number | undefined }, sha: string): { revision: number } | undefined {
+    const from = journal.points.at(-1)?.revision ?? journal.checkpoint.revision;
+    const before = journal.commits.filter((commit) => commit.last <= from);
+    let doc = this.replayOnto(base.doc, before, journal);
+    let version = before.at(-1)?.version ?? base.version;
+    let rendered = 0;
+    for (const commit of journal.commits.filter((candidate) => candidate.last > from)) {
+      doc = this.replayOnto(doc, [commit], journal);
+      version = commit.version ?? version;
+      const bytes = this.renderAt(doc, version);
+      if (sha256(bytes) === sha) return { revision: commit.last };
+      rendered += bytes.length;
+      if (rendered > UNRECORDED_SEARCH_BYTES) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
    * The version an edit made while the sidecar was down started from: the
    * last one the journal records the file holding. (A newer rewrite whose
-   * record a crash cut off is not recorded: starting from the one before is
-   * safe, as the merge then finds the commits in between on both sides.)
+   * record a crash cut off is found first by unrecordedCheckpoint: unedited,
+   * the file is then not an edit at all.)
    */
   private editBase(journal: JournalContents, checkpointDoc: JsonObject): { revision: number; doc: JsonObject } {
     // No version of the file recorded at all (it was made by hand while down): it started from nothing.

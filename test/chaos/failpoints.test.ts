@@ -8,7 +8,7 @@
 // Then the process is killed at every step of the very first write and of a
 // later one: each restart serves, with every acknowledged write.
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ConfigSidecarError, connect, type ConfigClient } from '../../client/index.js';
@@ -306,6 +306,33 @@ test('a file edited while the sidecar was down, behind the journal, is merged wi
   assert.ok(reason !== undefined && /at a the edit conflicted/.test(reason), JSON.stringify(health.reasons));
   const quarantined = (await readdir(path.join(path.dirname(paths.configPath), '.config.json.sidecar', 'quarantine'))).filter((name) => name.endsWith('.edited-while-down'));
   assert.equal(quarantined.length, 1, 'the edit as it was typed is kept');
+});
+
+test("a rewrite renamed into place, then a commit, then a crash before the rewrite's record: the restart serves the commit (a deleted key stays deleted)", async (t) => {
+  const paths = await testPaths(t);
+  await mkdir(path.dirname(paths.configPath), { recursive: true });
+  await writeFile(paths.configPath, '{}\n');
+  // The rewrite of a=1 stops after its rename, before its directory fsync and its record in the journal.
+  const proc = await startLineProcess(t, CRASHING_SIDECAR, [paths.configPath, paths.socketPath, 'hold:fsync-dir']);
+  const client = connect({ socketPath: paths.socketPath, defaultTimeoutMs: 15_000 });
+  t.after(() => client.close());
+  await client.set('a', 1);
+  assert.equal(await proc.next(30_000), 'HELD');
+  assert.deepEqual(JSON.parse(await readFile(paths.configPath, 'utf8')), { a: 1 }, 'the rewrite is in place');
+  await client.delete('a');
+  client.close();
+  const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+  proc.child.kill('SIGKILL');
+  await exited;
+
+  // The file is a checkpoint the journal has no record of; taken for an edit from the state before it, it would bring a back.
+  const sidecar = await Sidecar.start({ configPath: paths.configPath, socketPath: paths.socketPath, logger: createLogger('silent') });
+  t.after(() => sidecar.stop());
+  const reader = connect({ socketPath: paths.socketPath });
+  t.after(() => reader.close());
+  assert.deepEqual(await reader.get(''), {});
+  const health = await reader.health();
+  assert.ok(!health.reasons.some((text) => text.includes('edited while the sidecar was down')), JSON.stringify(health.reasons));
 });
 
 test('a torn record at the end of the journal (a crash mid-append) is dropped: every acknowledged write is served', async (t) => {
