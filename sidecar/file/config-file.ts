@@ -596,9 +596,9 @@ export class ConfigFile implements CheckpointTarget {
    * file is replaced, if it does not hold this text already, with the check
    * for a hand edit made since the sidecar last wrote or read it; then a
    * `file` record naming its revision and hash is appended to the journal
-   * (durable with the next commit: a crash before leaves a file the next
-   * start takes for an edit of the version recorded before it, which merges
-   * to the same state). A journal grown past a few copies of the document
+   * (durable with the next commit; a crash before it leaves a file at no
+   * recorded point, which the next start recognises by its text:
+   * unrecordedCheckpoint). A journal grown past a few copies of the document
    * starts again from this text.
    */
   async rewrite(rendered: Rendered, byClients: boolean): Promise<void> {
