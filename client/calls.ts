@@ -37,8 +37,7 @@ export interface CallTableOptions {
   defaultTimeoutMs: number;
   maxQueuedCalls: number;
   maxQueuedBytes: number;
-  /** Puts one request on the wire with this id, or returns false if there is no connection now. */
-  /** Sends now: false if not connected; throws a ConfigSidecarError for a request that can never be sent. */
+  /** Puts one request on the wire with this id: false if not connected; throws for a request that can never be sent. */
   send(request: Record<string, unknown>, id: number): boolean;
   /** Approximate size of a request, for the queue bound; throws for one that can never be encoded. */
   sizeOf(request: Record<string, unknown>): number;
@@ -111,7 +110,7 @@ export class CallTable<Answer = Response> {
           call.held = false;
           this.sendQueued();
         },
-        (error: unknown) => this.settle(call, undefined, error instanceof Error ? error : new Error(String(error))),
+        (error: unknown) => this.settle(call, undefined, error instanceof Error ? error : new Error(describe(error))),
       );
       // Behind anything queued (held calls included): calls go out in the order they were made.
       if (call.held || (this.queued.length > 0 && !ahead) || !this.trySend(call)) {

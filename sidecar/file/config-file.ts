@@ -36,6 +36,13 @@ const ROTATE_MIN_BYTES = 1 << 20;
 
 /** Up to this size the check before a rename compares the bytes when the stat alone could be fooled. */
 const SYNC_COMPARE_BYTES = 1024 * 1024;
+/** The state at a revision the journal records the file holding. */
+interface RecordedPoint {
+  revision: number;
+  doc: JsonObject;
+  version: number | undefined;
+}
+
 /** Text rendered at most when looking for a rewrite whose record a crash cut off (unrecordedCheckpoint). */
 const UNRECORDED_SEARCH_BYTES = 64 * 1024 * 1024;
 /**
@@ -280,7 +287,8 @@ export class ConfigFile implements CheckpointTarget {
     const base = this.journalBase(journal);
     const last = this.replayOnto(base.doc, journal.commits, journal);
     const version = journal.commits.at(-1)?.version ?? base.version;
-    const point = journal.points.findLast((candidate) => candidate.sha256 === sha) ?? this.unrecordedCheckpoint(journal, base, sha);
+    let recorded: RecordedPoint | undefined; // only when the file is at no recorded point
+    const point = journal.points.findLast((candidate) => candidate.sha256 === sha) ?? this.unrecordedCheckpoint(journal, (recorded = this.lastRecorded(journal, base)), sha);
     let doc: JsonObject;
     let reason: string;
     let conflicts: string[] | undefined;
@@ -290,7 +298,8 @@ export class ConfigFile implements CheckpointTarget {
       reason = `${this.configPath} was behind the commit journal: ${behind} committed flush(es) re-applied from ${journal.path}`;
       this.log.warn({ config: this.configPath, journal: journal.path, flushes: behind }, 'the config file was behind the commit journal; re-applied');
     } else {
-      const { revision: from, doc: startedFrom } = this.editBase(journal, base.doc);
+      // An edit made while down started from the last version the journal records the file holding.
+      const { revision: from, doc: startedFrom } = recorded!;
       const merged = mergeEdit(startedFrom, last, checked.doc);
       doc = applyWriteOps(last, merged.ops);
       conflicts = merged.conflicts.map((conflict) => formatPath(conflict.path) || '(root)');
@@ -314,13 +323,10 @@ export class ConfigFile implements CheckpointTarget {
    * would be merged from the older point, and a key a later flush removed (or set back to its value
    * at that point) would come back with the rewrite's value.
    */
-  private unrecordedCheckpoint(journal: JournalContents, base: { doc: JsonObject; version: number | undefined }, sha: string): { revision: number } | undefined {
-    const from = journal.points.at(-1)?.revision ?? journal.checkpoint.revision;
-    const before = journal.commits.filter((commit) => commit.last <= from);
-    let doc = this.replayOnto(base.doc, before, journal);
-    let version = before.at(-1)?.version ?? base.version;
+  private unrecordedCheckpoint(journal: JournalContents, recorded: RecordedPoint, sha: string): { revision: number } | undefined {
+    let { doc, version } = recorded;
     let rendered = 0;
-    for (const commit of journal.commits.filter((candidate) => candidate.last > from)) {
+    for (const commit of journal.commits.filter((candidate) => candidate.last > recorded.revision)) {
       doc = this.replayOnto(doc, [commit], journal);
       version = commit.version ?? version;
       const bytes = this.renderAt(doc, version);
@@ -332,15 +338,14 @@ export class ConfigFile implements CheckpointTarget {
   }
 
   /**
-   * The version an edit made while the sidecar was down started from: the
-   * last one the journal records the file holding. (A newer rewrite whose
-   * record a crash cut off is found first by unrecordedCheckpoint: unedited,
-   * the file is then not an edit at all.)
+   * The last version the journal records the file holding, as a document: an edit made while the
+   * sidecar was down started from it, and a rewrite whose record a crash cut off came after it.
    */
-  private editBase(journal: JournalContents, checkpointDoc: JsonObject): { revision: number; doc: JsonObject } {
+  private lastRecorded(journal: JournalContents, base: { doc: JsonObject; version: number | undefined }): RecordedPoint {
     // No version of the file recorded at all (it was made by hand while down): it started from nothing.
     const revision = journal.points.at(-1)?.revision ?? journal.checkpoint.revision;
-    return { revision, doc: this.replayOnto(checkpointDoc, journal.commits.filter((commit) => commit.last <= revision), journal) };
+    const commits = journal.commits.filter((commit) => commit.last <= revision);
+    return { revision, doc: this.replayOnto(base.doc, commits, journal), version: commits.at(-1)?.version ?? base.version };
   }
 
   /** The document a journal's checkpoint holds (its base must be readable). */
