@@ -44,8 +44,13 @@ export interface DurableWriteOptions {
   tempDir?: string;
   /** Awaited once the temp file is durable, before beforeRename; rejecting fails the write at 'rename' with the target untouched. */
   beforeRenameAsync?: () => Promise<void>;
-  /** Called right before the rename into place; throwing fails the write at 'rename' with the target untouched. */
-  beforeRename?: () => void;
+  /**
+   * Called right before the rename into place; throwing fails the write at
+   * 'rename' with the target untouched. Returning 'absent' (the check found no
+   * target) puts the file in place only if no target appeared since: a file
+   * made in between is kept and the write fails at 'rename' with EEXIST.
+   */
+  beforeRename?: () => 'absent' | void;
   /** Given the temp file's stat once it is durable: after the rename it is the target's (same inode, size, mtime). */
   onSynced?: (stat: BigIntStats) => void;
 }
@@ -88,16 +93,30 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
     throw new WriteFailure(step, error, false, cleanup);
   }
 
+  let linked = false;
   try {
     await options.beforeRenameAsync?.();
-    options.beforeRename?.();
+    const found = options.beforeRename?.();
     // In the same turn as the check: the window in which a hand edit can be overwritten is the two syscalls apart.
-    if (fs.renameSync !== undefined && platform !== 'win32') fs.renameSync(temp, target);
-    else await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
+    const sync = fs.renameSync !== undefined && platform !== 'win32';
+    // No target at the check: a link, which a file made since refuses (a rename would replace it unseen).
+    if (found === 'absent') linked = sync && fs.linkSync !== undefined ? linkedSync(fs, temp, target) : await linkedAsync(fs, temp, target);
+    if (!linked) {
+      if (sync) fs.renameSync!(temp, target);
+      else await renameWithRetry(fs, temp, target, platform, options.renameRetryMs ?? 2000);
+    }
   } catch (error) {
     const cleanup: unknown[] = [];
     await fs.unlink(temp).catch((e: unknown) => cleanup.push(e));
     throw new WriteFailure('rename', error, false, cleanup);
+  }
+  if (linked) {
+    try {
+      await fs.unlink(temp);
+    } catch (error) {
+      // In place, but its temp name left behind: failed as not durable (the next write writes it again; a start removes stray temps).
+      throw new WriteFailure('rename', error, true);
+    }
   }
 
   try {
@@ -105,6 +124,34 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   } catch (error) {
     throw new WriteFailure('fsync-dir', error, true);
   }
+}
+
+/** Links `temp` to `target`: true once linked; false where the file system has no hard links (the caller renames); throws EEXIST. */
+function linkedSync(fs: FsOps, temp: string, target: string): boolean {
+  try {
+    fs.linkSync!(temp, target);
+    return true;
+  } catch (error) {
+    return linkRefused(error);
+  }
+}
+
+async function linkedAsync(fs: FsOps, temp: string, target: string): Promise<boolean> {
+  try {
+    await fs.link(temp, target);
+    return true;
+  } catch (error) {
+    return linkRefused(error);
+  }
+}
+
+/** Errors that say this file system makes no hard links (FAT, some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+
+/** Where the file system makes no hard links the caller renames instead; any other failure (EEXIST: a target appeared) is thrown. */
+function linkRefused(error: unknown): false {
+  if (!NO_HARD_LINKS.has((error as { code?: string }).code ?? '')) throw error;
+  return false;
 }
 
 async function renameWithRetry(fs: FsOps, from: string, to: string, platform: NodeJS.Platform, retryMs: number) {

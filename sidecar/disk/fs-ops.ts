@@ -1,6 +1,6 @@
 // The file-system calls persistence makes, behind one interface, so tests can
 // inject a fault into any single step (open, write, fsync, rename, ...).
-import { renameSync } from 'node:fs';
+import { linkSync, renameSync } from 'node:fs';
 import fs from 'node:fs/promises';
 
 /** The subset of node:fs/promises the persistence code uses. */
@@ -16,6 +16,10 @@ export interface FsOps {
    * target and the rename (a layer without it gets the async rename).
    */
   renameSync?(from: string, to: string): void;
+  /** A new name for a file, refused (EEXIST) if the name exists: how a file is put where none is, without replacing one made meanwhile. */
+  link(from: string, to: string): Promise<void>;
+  /** link() in this turn of the event loop (as renameSync). */
+  linkSync?(from: string, to: string): void;
   unlink(path: string): Promise<void>;
   readFile(path: string): Promise<Buffer>;
   stat(path: string): Promise<import('node:fs').Stats>;
@@ -35,6 +39,8 @@ export const realFs: FsOps = {
   close: (handle) => handle.close(),
   rename: (from, to) => fs.rename(from, to),
   renameSync: (from, to) => renameSync(from, to),
+  link: (from, to) => fs.link(from, to),
+  linkSync: (from, to) => linkSync(from, to),
   unlink: (path) => fs.unlink(path),
   readFile: (path) => fs.readFile(path),
   stat: (path) => fs.stat(path),

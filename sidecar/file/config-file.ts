@@ -681,10 +681,16 @@ export class ConfigFile implements CheckpointTarget {
         ...(check ? { beforeRenameAsync: () => this.assertSameBytes() } : {}),
         beforeRename: () => {
           this.beforeRename?.();
-          if (check) pinned = this.assertUnchanged();
+          if (!check) return;
+          pinned = this.assertUnchanged();
+          // No file (a fresh config, or removed): put in place only if none is made meanwhile.
+          if (pinned === undefined) return 'absent';
         },
       });
     } catch (error) {
+      if (check && error instanceof WriteFailure && error.step === 'rename' && !error.renamed && error.osCode === 'EEXIST') {
+        throw new WriteFailure('rename', new DiskChanged(`${this.configPath} was created just before the sidecar wrote it`), false);
+      }
       if (error instanceof WriteFailure && error.renamed) {
         recordRename();
         // In place but not durable (the directory fsync failed): the next rewrite writes it again.

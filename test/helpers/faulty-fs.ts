@@ -37,6 +37,14 @@ export class FaultyFs {
     this.failpoint = undefined;
   }
 
+  /** Runs once, synchronously, right before the next rename or link onto `target`: nothing else (a watch event) runs between them. */
+  private justBefore: { target: string; run: () => void } | undefined;
+
+  /** `run` happens the next time a file is about to be renamed or linked onto `target`, in the same turn as that step. */
+  rightBeforeRenameOnto(target: string, run: () => void): void {
+    this.justBefore = { target, run };
+  }
+
   /** Makes `step` wait until the returned release() is called; `entered` resolves when it is reached. */
   holdAt(step: FailStep): { entered: Promise<void>; release: () => void } {
     let entered!: () => void;
@@ -46,7 +54,7 @@ export class FaultyFs {
     return { entered: enteredPromise, release };
   }
 
-  private async at(step: FailStep): Promise<void> {
+  private async at(step: FailStep, target?: string): Promise<void> {
     this.log.push(step);
     if (this.crashIn !== undefined && --this.crashIn === 0) process.kill(process.pid, 'SIGKILL');
     if (this.hold?.step === step) {
@@ -56,15 +64,21 @@ export class FaultyFs {
       await hold.release;
     }
     const failpoint = this.failpoint;
-    if (failpoint === undefined || failpoint.step !== step) return;
-    if (failpoint.mode === 'once') this.failpoint = undefined;
-    const code = failpoint.code ?? 'EIO';
-    throw Object.assign(new Error(`${code}: injected failure at ${step}`), { code });
+    if (failpoint?.step === step) {
+      if (failpoint.mode === 'once') this.failpoint = undefined;
+      const code = failpoint.code ?? 'EIO';
+      throw Object.assign(new Error(`${code}: injected failure at ${step}`), { code });
+    }
+    if (target !== undefined && this.justBefore?.target === target) {
+      const { run } = this.justBefore;
+      this.justBefore = undefined;
+      run();
+    }
   }
 
   readonly fs: FsOps = {
     ...realFs,
-    // Renames go through `rename` below, where faults are injected.
+    // Renames and links go through `rename` and `link` below, where faults are injected.
     renameSync: undefined,
     open: async (path, flags, mode) => {
       const isDir = flags === 'r';
@@ -95,8 +109,14 @@ export class FaultyFs {
       return realFs.close(handle);
     },
     rename: async (from, to) => {
-      await this.at('rename');
+      await this.at('rename', to);
       return realFs.rename(from, to);
+    },
+    // A link puts a file where none is, in place of a rename: the same step.
+    linkSync: undefined,
+    link: async (from, to) => {
+      await this.at('rename', to);
+      return realFs.link(from, to);
     },
     append: async (handle, data) => {
       await this.at('journal-write');

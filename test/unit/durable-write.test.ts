@@ -1,5 +1,6 @@
 // Windows rules of durableReplace: a rename refused with EPERM/EBUSY (a reader
 // holds the file open) is retried within a bound; no directory fsync there.
+// A target absent at the check is put in place by a link, which refuses one made since.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -64,4 +65,41 @@ test('elsewhere EPERM on rename is not retried, and the directory is fsynced on 
   const ok = flakyRename('EPERM', 0);
   await durableReplace(target, Buffer.from('{}\n'), { fs: ok.fs, mode: 0o600, platform: 'linux' });
   assert.equal(ok.calls.dirOpens, 1);
+});
+
+test('a target absent at the check is put in place by a link: one made since is kept, the write fails EEXIST, no temp is left', async (t) => {
+  const target = await scratch(t);
+  const { readdir } = await import('node:fs/promises');
+  const { writeFileSync } = await import('node:fs');
+  await durableReplace(target, Buffer.from('{"a":1}\n'), { fs: realFs, mode: 0o600, beforeRename: () => 'absent' });
+  assert.equal(await readFile(target, 'utf8'), '{"a":1}\n');
+  assert.deepEqual(await readdir(path.dirname(target)), ['config.json'], 'the temp name is gone');
+
+  await rm(target);
+  const made = '{"made":"meanwhile"}\n';
+  await assert.rejects(
+    durableReplace(target, Buffer.from('{"a":2}\n'), {
+      fs: realFs,
+      mode: 0o600,
+      beforeRename: () => {
+        writeFileSync(target, made);
+        return 'absent';
+      },
+    }),
+    (error: unknown) => error instanceof WriteFailure && error.step === 'rename' && error.osCode === 'EEXIST' && !error.renamed,
+  );
+  assert.equal(await readFile(target, 'utf8'), made);
+  assert.deepEqual(await readdir(path.dirname(target)), ['config.json']);
+});
+
+test('where the file system makes no hard links, a target absent at the check is renamed into place', async (t) => {
+  const target = await scratch(t);
+  const refuse = () => {
+    throw Object.assign(new Error('EPERM: no hard links'), { code: 'EPERM' });
+  };
+  for (const fs of [{ ...realFs, linkSync: refuse }, { ...realFs, renameSync: undefined, link: async () => refuse() }] satisfies FsOps[]) {
+    await rm(target, { force: true });
+    await durableReplace(target, Buffer.from('{"a":1}\n'), { fs, mode: 0o600, beforeRename: () => 'absent' });
+    assert.equal(await readFile(target, 'utf8'), '{"a":1}\n');
+  }
 });
