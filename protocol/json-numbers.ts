@@ -3,7 +3,7 @@
 // holds every integer, so a number there has most likely been rounded already
 // (JSON.parse reads 12345678901234567890 as 12345678901234567000) and a reader
 // in another language would see a different value: such numbers belong in
-// strings. The wire (codec.ts) and the file (exact-json.ts) apply the same rule.
+// strings. The wire (msgpack-check.ts) and the file (exact-json.ts) apply the same rule.
 
 export const MAX_EXACT_NUMBER = Number.MAX_SAFE_INTEGER;
 

@@ -1,7 +1,8 @@
 // What a client process loads (docs/decisions.md, "Client" and "CLI"): a CLI
 // `get` and a library client doing one get load neither node-ipc, zod,
-// msgpackr's native extractor nor any sidecar module, and the modules the CLI
-// resolves itself are the same real files Node's resolver would give.
+// msgpackr (the client has its own codec for plain values) nor any sidecar
+// module, and the modules the CLI resolves itself are the same real files
+// Node's resolver would give.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
@@ -39,10 +40,10 @@ function loadedBy(stderr: string): string[] {
 
 /** The loaded URLs that a client must not load. */
 function forbidden(urls: string[]): string[] {
-  return urls.filter((url) => /\/node_modules\/(node-ipc|zod|msgpackr-extract)\//.test(url) || url.includes('/dist/sidecar/'));
+  return urls.filter((url) => /\/node_modules\/(node-ipc|zod|msgpackr|msgpackr-extract)\//.test(url) || url.includes('/dist/sidecar/'));
 }
 
-test('a CLI get and a library get load no node-ipc, zod, native extractor or sidecar module', async (t) => {
+test('a CLI get and a library get load no node-ipc, zod, msgpackr or sidecar module', async (t) => {
   const paths = await testPaths(t);
   await startSidecar(t, paths);
   const probe = path.join(paths.dir, 'probe.cjs');
@@ -54,8 +55,8 @@ test('a CLI get and a library get load no node-ipc, zod, native extractor or sid
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout, '1\n');
   const cliLoaded = loadedBy(cli.stderr);
-  // The probe sees dependencies: the codec's plain build is there.
-  assert.ok(cliLoaded.some((url) => url.includes('/node_modules/msgpackr/')), `msgpackr not seen: ${cliLoaded.join('\n')}`);
+  // The probe sees the client's codec (so it would see msgpackr, a dependency, if it were loaded).
+  assert.ok(cliLoaded.some((url) => url.endsWith('/protocol/plain-msgpack.js')), `the client's codec not seen: ${cliLoaded.join('\n')}`);
   assert.deepEqual(forbidden(cliLoaded), []);
   // Resolved by the CLI's own hook: each is a real file's canonical URL, loaded once.
   const own = cliLoaded.filter((url) => url.startsWith('file:') && !url.includes('/node_modules/'));
