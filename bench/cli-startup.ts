@@ -2,9 +2,9 @@
 // running sidecar, the CLI without the client library (`--version`), and a
 // bare import of the client library by its package name, each against
 // `node -e 0` measured in the same run, interleaved round by round. Two floors
-// run beside them: minimal-get.ts (node:net, msgpackr and one get in one file,
-// no library: what any Node client of the socket pays) and the import of
-// node:net and msgpackr alone. And the import's cost in an application that
+// run beside them: minimal-get.ts (node:net, the client's codec and one get in
+// one file, no library: what any Node client of the socket pays) and the
+// import of node:net and that codec alone. And the import's cost in an application that
 // already loads 60 small modules of its own, against that application alone.
 // Wall time is taken around the process from
 // spawn to exit; peak memory is the kernel's maxrss of the process, which a
@@ -20,6 +20,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLI, benchScript, cleanup, makeTempDir, startSidecar } from './bench-processes.js';
+
+/** The client's msgpack codec, as a file URL (its import is the codec's share of a floor). */
+const CODEC = new URL('../protocol/plain-msgpack.js', import.meta.url).href;
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 /** The package's root: `import('config-sidecar')` resolves there by the package's own name. */
@@ -95,7 +98,7 @@ try {
     "import('config-sidecar')": { args: ['--input-type=module', '-e', "await import('config-sidecar')"] },
     // Floors: the same get without the library, and what loading the socket and the codec alone costs.
     'floor: minimal-get.js a': { args: [benchScript('minimal-get.js'), socketPath, 'a'] },
-    "floor: import('node:net'), msgpackr": { args: ['--input-type=module', '-e', "await import('node:net'); await import('msgpackr/pack')"] },
+    "floor: import('node:net'), the client's codec": { args: ['--input-type=module', '-e', `await import('node:net'); await import(${JSON.stringify(CODEC)})`] },
     // Why the import's memory is what it is: the same import with V8's optimising compiler off.
     "import('config-sidecar'), node --no-opt": { args: ['--no-opt', '--input-type=module', '-e', "await import('config-sidecar')"] },
     [`an application of ${APP_MODULES} modules`]: { args: ['--input-type=module', '-e', `await import(${JSON.stringify(app)})`] },
@@ -118,7 +121,7 @@ try {
   const cli = figures['config-sidecar get a']!;
   const library = figures["import('config-sidecar')"]!;
   const floor = figures['floor: minimal-get.js a']!;
-  const codecFloor = figures["floor: import('node:net'), msgpackr"]!;
+  const codecFloor = figures["floor: import('node:net'), the client's codec"]!;
   const noOpt = figures["import('config-sidecar'), node --no-opt"]!;
   const appAlone = figures[`an application of ${APP_MODULES} modules`]!;
   const appWithLibrary = figures[`the same, then import('config-sidecar')`]!;
@@ -153,7 +156,7 @@ try {
     `- library import: +${outcome.importWallMsAbove.toFixed(1)} ms (goal ≤ ${GOALS.importWallMs}: ${mark(outcome.importWallMsAbove <= GOALS.importWallMs)}), ` +
       `+${outcome.importPeakMiBAbove.toFixed(1)} MiB (goal ≤ ${GOALS.importPeakMiB}: ${mark(outcome.importPeakMiBAbove <= GOALS.importPeakMiB)}) above node -e 0`,
     `- floor, a get without the library (minimal-get.js): wall ${outcome.floorWallRatio.toFixed(2)}×, peak ${outcome.floorPeakRatio.toFixed(2)}× node -e 0; ` +
-      `node:net and msgpackr alone: +${outcome.codecFloorWallMsAbove.toFixed(1)} ms, +${outcome.codecFloorPeakMiBAbove.toFixed(1)} MiB`,
+      `node:net and the client's codec alone: +${outcome.codecFloorWallMsAbove.toFixed(1)} ms, +${outcome.codecFloorPeakMiBAbove.toFixed(1)} MiB`,
     `- the library import under node --no-opt: +${outcome.importNoOptPeakMiBAbove.toFixed(1)} MiB (the rest of its peak is V8's optimising compiler, started by the module loader's path functions)`,
     `- the library import in an application of ${APP_MODULES} modules: +${outcome.importInAppWallMsAbove.toFixed(1)} ms, +${outcome.importInAppPeakMiBAbove.toFixed(1)} MiB above the application alone`,
     '',
