@@ -1,7 +1,7 @@
 // Replays the committed golden corpus (test/fixtures/frames/) through
 // FrameDecoder, decodeValue and the message schemas, the way each side of a
 // connection would. Good frames must decode to the recorded value and encode
-// back to the same bytes; bad frames must fail at the recorded stage with the
+// back to the same bytes, through the sidecar's codec and the client's; bad frames must fail at the recorded stage with the
 // recorded code. The files are read, never regenerated here: a change that
 // alters any encoding fails this test until the corpus is regenerated on purpose
 // (see test/fixtures/generate-frames.ts).
@@ -31,6 +31,7 @@ import {
   parsePath,
   type DecodeLimits,
 } from '../../protocol/index.js';
+import * as clientCodec from '../../protocol/plain-msgpack.js';
 
 const dir = new URL('../../../test/fixtures/frames/', import.meta.url);
 
@@ -193,6 +194,9 @@ describe('golden frame corpus', () => {
       // 5. A good frame: the recorded value, and the same bytes when encoded again.
       assert.deepEqual(message, expect.value);
       assert.equal(encodeMessage(expect.value).toString('hex'), bytes.toString('hex'), 'the encoding of this message changed');
+      // The client's own codec reads and writes it as msgpackr does.
+      assert.deepEqual(clientCodec.decodeValue(frames[0]!, limits), expect.value, "the client's codec reads it differently");
+      assert.equal(clientCodec.encodeMessage(expect.value).toString('hex'), bytes.toString('hex'), "the client's codec writes it differently");
       if (c.schema === 'request') for (const path of pathsOf(message as Record<string, unknown>)) parsePath(path as string | string[]);
       if (c.schema === 'response' && (message as { ok: boolean }).ok) {
         const { id: _id, ok: _ok, ...result } = message as Record<string, unknown>;
