@@ -19,7 +19,8 @@ test('negative numbers are values, not options', async (t) => {
   assert.equal((await cli('set', 'scale', '-0.25')).code, 0);
   assert.equal((await cli('set', 'label', '-5', '--string')).code, 0);
   assert.deepEqual(JSON.parse((await cli('dump', '--json')).stdout), { offset: -5, scale: -0.25, label: '-5' });
-  assert.equal((await cli('get', 'missing', '--default', '-1')).stdout, '-1\n');
+  const fallback = await cli('get', 'missing', '--default', '-1');
+  assert.deepEqual({ code: fallback.code, stdout: fallback.stdout }, { code: 0, stdout: '-1\n' }, fallback.stderr);
 });
 
 test('integers beyond ±(2^53-1) are refused with a hint to use --string; nothing is stored', async (t) => {
