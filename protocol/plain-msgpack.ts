@@ -101,13 +101,16 @@ class Writer {
         if (v === null) return this.byte(0xc0);
         if (Array.isArray(v) && v.constructor === Array) {
           this.header(0x90, 0x10, 0xdc, v.length);
-          for (const item of v) {
+          // By index, as msgpackr does (an iterator of its own could yield another count than the header's).
+          for (let i = 0; i < v.length; i++) {
+            const item: unknown = v[i];
             if (item === undefined) throw NOT_PLAIN;
             this.value(item, depth + 1);
           }
           return;
         }
-        if (v.constructor === Object) {
+        // An own hasOwnProperty that is not a function makes msgpackr take inherited keys too: its way, not ours.
+        if (v.constructor === Object && !Object.hasOwn(v, 'hasOwnProperty')) {
           const record = v as Record<string, unknown>;
           const keys = Object.keys(record).filter((key) => record[key] !== undefined);
           this.header(0x80, 0x10, 0xde, keys.length);
@@ -130,7 +133,8 @@ let fallback: { pack(value: unknown): Buffer } | undefined;
 function packWithMsgpackr(value: unknown): Buffer {
   if (fallback === undefined) {
     const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
-    const { Packr } = require('msgpackr') as { Packr: new (options: object) => { pack(value: unknown): Buffer } };
+    // The plain JavaScript build (the package's main entry for require would load the native extractor too).
+    const { Packr } = require('msgpackr/index-no-eval') as { Packr: new (options: object) => { pack(value: unknown): Buffer } };
     fallback = new Packr(PACKR_OPTIONS);
   }
   return fallback.pack(value);

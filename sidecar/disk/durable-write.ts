@@ -4,7 +4,7 @@
 // or the new one, never a mix; after a crash the old or the new one is there.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fstatSync, type BigIntStats } from 'node:fs';
+import { existsSync, fstatSync, type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { syncDirectory, type FsOps } from './fs-ops.js';
 
@@ -126,31 +126,44 @@ export async function durableReplace(target: string, data: Uint8Array, options: 
   }
 }
 
-/** Links `temp` to `target`: true once linked; false where the file system has no hard links (the caller renames); throws EEXIST. */
+/**
+ * Links `temp` to `target`: true once linked. Throws EEXIST when a file now
+ * stands at `target`. False, for the caller to rename instead, on any other
+ * refusal — a file system without hard links (FAT refuses with EPERM on
+ * Linux, EISDIR on Windows; some network mounts with EACCES), a layer
+ * without link(), or a dangling symbolic link at `target` (a rename
+ * replaces the link, as before; the link would be refused forever). A
+ * fenced-off temp file fails the rename as it failed the link.
+ */
 function linkedSync(fs: FsOps, temp: string, target: string): boolean {
   try {
     fs.linkSync!(temp, target);
     return true;
   } catch (error) {
-    return linkRefused(error);
+    return linkRefused(error, () => existsSync(target));
   }
 }
 
 async function linkedAsync(fs: FsOps, temp: string, target: string): Promise<boolean> {
+  if (fs.link === undefined) return false;
   try {
     await fs.link(temp, target);
     return true;
   } catch (error) {
-    return linkRefused(error);
+    // Whether a file is there, links followed (a failure to tell counts as none: the rename then reports what is wrong).
+    const exists =
+      (error as { code?: string }).code === 'EEXIST' &&
+      (await fs.stat(target).then(
+        () => true,
+        () => false,
+      ));
+    return linkRefused(error, () => exists);
   }
 }
 
-/** Errors that say this file system makes no hard links (FAT, some network and FUSE mounts). */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
-
-/** Where the file system makes no hard links the caller renames instead; any other failure (EEXIST: a target appeared) is thrown. */
-function linkRefused(error: unknown): false {
-  if (!NO_HARD_LINKS.has((error as { code?: string }).code ?? '')) throw error;
+/** EEXIST for a file that is there (`targetExists` follows links) is the caller's to handle; anything else means rename. */
+function linkRefused(error: unknown, targetExists: () => boolean): false {
+  if ((error as { code?: string }).code === 'EEXIST' && targetExists()) throw error;
   return false;
 }
 

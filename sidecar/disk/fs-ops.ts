@@ -16,8 +16,12 @@ export interface FsOps {
    * target and the rename (a layer without it gets the async rename).
    */
   renameSync?(from: string, to: string): void;
-  /** A new name for a file, refused (EEXIST) if the name exists: how a file is put where none is, without replacing one made meanwhile. */
-  link(from: string, to: string): Promise<void>;
+  /**
+   * A new name for a file, refused (EEXIST) if the name exists: how a file is
+   * put where none is, without replacing one made meanwhile (a layer without
+   * it gets a rename).
+   */
+  link?(from: string, to: string): Promise<void>;
   /** link() in this turn of the event loop (as renameSync). */
   linkSync?(from: string, to: string): void;
   unlink(path: string): Promise<void>;

@@ -116,7 +116,7 @@ export class FaultyFs {
     linkSync: undefined,
     link: async (from, to) => {
       await this.at('rename', to);
-      return realFs.link(from, to);
+      return realFs.link!(from, to);
     },
     append: async (handle, data) => {
       await this.at('journal-write');

@@ -92,14 +92,32 @@ test('a target absent at the check is put in place by a link: one made since is 
   assert.deepEqual(await readdir(path.dirname(target)), ['config.json']);
 });
 
-test('where the file system makes no hard links, a target absent at the check is renamed into place', async (t) => {
+test('a link refused for any reason but a file standing there (no hard links here, a layer without link) falls back to a rename', async (t) => {
   const target = await scratch(t);
-  const refuse = () => {
-    throw Object.assign(new Error('EPERM: no hard links'), { code: 'EPERM' });
+  const refusing = (code: string) => () => {
+    throw Object.assign(new Error(`${code}: link refused`), { code });
   };
-  for (const fs of [{ ...realFs, linkSync: refuse }, { ...realFs, renameSync: undefined, link: async () => refuse() }] satisfies FsOps[]) {
+  const layers: [string, FsOps][] = [];
+  for (const code of ['EPERM', 'EISDIR', 'EACCES', 'EINVAL']) {
+    layers.push([`linkSync ${code}`, { ...realFs, linkSync: refusing(code) }]);
+    layers.push([`link ${code}`, { ...realFs, renameSync: undefined, link: async () => refusing(code)() }]);
+  }
+  layers.push(['no link at all', { ...realFs, renameSync: undefined, link: undefined }]);
+  for (const [label, fs] of layers) {
     await rm(target, { force: true });
+    await durableReplace(target, Buffer.from(`{"by":"${label}"}\n`), { fs, mode: 0o600, beforeRename: () => 'absent' });
+    assert.equal(await readFile(target, 'utf8'), `{"by":"${label}"}\n`, label);
+  }
+});
+
+test('a dangling symbolic link at the target is replaced as a rename would (a link would be refused forever)', async (t) => {
+  const target = await scratch(t);
+  const { symlink, lstat } = await import('node:fs/promises');
+  for (const fs of [realFs, { ...realFs, renameSync: undefined }] satisfies FsOps[]) {
+    await rm(target, { force: true });
+    await symlink(path.join(path.dirname(target), 'nowhere.json'), target);
     await durableReplace(target, Buffer.from('{"a":1}\n'), { fs, mode: 0o600, beforeRename: () => 'absent' });
     assert.equal(await readFile(target, 'utf8'), '{"a":1}\n');
+    assert.equal((await lstat(target)).isFile(), true);
   }
 });

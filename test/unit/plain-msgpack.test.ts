@@ -79,6 +79,8 @@ test('values that are not plain JSON are left to msgpackr: the same bytes, or th
     ['an object with a null prototype', Object.assign(Object.create(null) as object, { a: 1 })],
     ['a key named constructor', { constructor: 1 }],
     ['600 levels of arrays', deep],
+    ['an array whose iterator yields less than its length', Object.assign([1, 2, 3], { [Symbol.iterator]: function* () { yield 9; } })],
+    ['an own hasOwnProperty that is not a function', { hasOwnProperty: 1, a: 2 }],
   ] as const) {
     assert.ok(Buffer.from(packr.pack(value)).equals(encodeValue(value)), `${label}: bytes differ from msgpackr's`);
   }
