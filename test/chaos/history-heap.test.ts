@@ -6,9 +6,14 @@
 // holding more than the heap it had with the document loaded + the budget +
 // 3 × the document's text is an out-of-memory crash, not a figure to guess.
 // V8 gives up ("ineffective mark-compacts") once full collections leave the
-// old space over 80% of its limit while they take most of the time, which a
-// loaded machine makes likely: the limit is that bound / 0.8. The exact live
-// heap is measured in test/unit/history.test.ts, with collections forced.
+// old space over ~80% of its limit while they take most of the time, and a
+// full collection keeps what was allocated while it marked (each set here
+// allocates a new 100,000-element array and its text). With 1,000 sets,
+// `--trace-gc` showed 93–97 MiB left after full collections at steady state
+// against a bound of 95.5 MiB (how much of that is such garbage was not
+// measured), and at a limit of bound / 0.8 one run in three died. The limit is bound / 0.7: the bug this test was
+// written for passed 190 MiB within 100 sets. The exact live heap is measured
+// in test/unit/history.test.ts, with collections forced.
 // HISTORY_HEAP_SETS sets the number of sets (1,000 under `npm run chaos`).
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,8 +26,8 @@ import { testPaths } from '../helpers/temp-dir.js';
 
 const SETS = Number(process.env.HISTORY_HEAP_SETS ?? 80);
 const MIB = 2 ** 20;
-/** The share of its old-space limit at which V8 ends a process whose collections no longer free enough. */
-const V8_GIVES_UP_AT = 0.8;
+/** The share of its old-space limit the bound may take: V8 ends a process whose collections leave ~80% of it, floating garbage included. */
+const V8_GIVES_UP_AT = 0.7;
 
 test(`the heap stays under the history budget + 3 × document size over ${SETS} single-element sets to a 100,000-element array`, async (t) => {
   const paths = await testPaths(t);
