@@ -51,9 +51,9 @@ class Writer {
     this.pos += size;
   }
 
-  /** The header of a string, array (0x90, 0xdc) or map (0x80, 0xde) of `length`. */
-  header(fix: number, limit: number, type16: number, length: number): void {
-    if (length < limit) this.byte(fix | length);
+  /** The header of an array (0x90, 0xdc) or map (0x80, 0xde) of `length`. */
+  header(fix: number, type16: number, length: number): void {
+    if (length < 0x10) this.byte(fix | length);
     else if (length < 0x10000) this.typed(type16, 2, length);
     else this.typed(type16 + 1, 4, length);
   }
@@ -83,7 +83,8 @@ class Writer {
     const length = Buffer.byteLength(s, 'utf8');
     if (length < 0x20) this.byte(0xa0 | length);
     else if (length < 0x100) this.typed(0xd9, 1, length);
-    else this.header(0, 0, 0xda, length);
+    else if (length < 0x10000) this.typed(0xda, 2, length);
+    else this.typed(0xdb, 4, length);
     this.room(length);
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
@@ -100,7 +101,7 @@ class Writer {
       case 'object':
         if (v === null) return this.byte(0xc0);
         if (Array.isArray(v) && v.constructor === Array) {
-          this.header(0x90, 0x10, 0xdc, v.length);
+          this.header(0x90, 0xdc, v.length);
           // By index, as msgpackr does (an iterator of its own could yield another count than the header's).
           for (let i = 0; i < v.length; i++) {
             const item: unknown = v[i];
@@ -113,7 +114,7 @@ class Writer {
         if (v.constructor === Object && !Object.hasOwn(v, 'hasOwnProperty')) {
           const record = v as Record<string, unknown>;
           const keys = Object.keys(record).filter((key) => record[key] !== undefined);
-          this.header(0x80, 0x10, 0xde, keys.length);
+          this.header(0x80, 0xde, keys.length);
           for (const key of keys) {
             this.string(key);
             this.value(record[key], depth + 1);

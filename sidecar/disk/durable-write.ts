@@ -140,7 +140,8 @@ function linkedSync(fs: FsOps, temp: string, target: string): boolean {
     fs.linkSync!(temp, target);
     return true;
   } catch (error) {
-    return linkRefused(error, () => existsSync(target));
+    if (isEexist(error) && existsSync(target)) throw error;
+    return false;
   }
 }
 
@@ -151,20 +152,18 @@ async function linkedAsync(fs: FsOps, temp: string, target: string): Promise<boo
     return true;
   } catch (error) {
     // Whether a file is there, links followed (a failure to tell counts as none: the rename then reports what is wrong).
-    const exists =
-      (error as { code?: string }).code === 'EEXIST' &&
-      (await fs.stat(target).then(
+    const exists = (target: string) =>
+      fs.stat(target).then(
         () => true,
         () => false,
-      ));
-    return linkRefused(error, () => exists);
+      );
+    if (isEexist(error) && (await exists(target))) throw error;
+    return false;
   }
 }
 
-/** EEXIST for a file that is there (`targetExists` follows links) is the caller's to handle; anything else means rename. */
-function linkRefused(error: unknown, targetExists: () => boolean): false {
-  if ((error as { code?: string }).code === 'EEXIST' && targetExists()) throw error;
-  return false;
+function isEexist(error: unknown): boolean {
+  return (error as { code?: string }).code === 'EEXIST';
 }
 
 async function renameWithRetry(fs: FsOps, from: string, to: string, platform: NodeJS.Platform, retryMs: number) {

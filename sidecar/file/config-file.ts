@@ -287,8 +287,10 @@ export class ConfigFile implements CheckpointTarget {
     const base = this.journalBase(journal);
     const last = this.replayOnto(base.doc, journal.commits, journal);
     const version = journal.commits.at(-1)?.version ?? base.version;
-    let recorded: RecordedPoint | undefined; // only when the file is at no recorded point
-    const point = journal.points.findLast((candidate) => candidate.sha256 === sha) ?? this.unrecordedCheckpoint(journal, (recorded = this.lastRecorded(journal, base)), sha);
+    const recordedPoint = journal.points.findLast((candidate) => candidate.sha256 === sha);
+    // Only when the file is at no recorded point: where an unrecorded rewrite or an edit started from.
+    const recorded = recordedPoint === undefined ? this.lastRecorded(journal, base) : undefined;
+    const point = recordedPoint ?? this.unrecordedCheckpoint(journal, recorded!, sha);
     let doc: JsonObject;
     let reason: string;
     let conflicts: string[] | undefined;
