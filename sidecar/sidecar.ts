@@ -218,12 +218,10 @@ export class Sidecar {
       }, firstRevision);
       if (options.layers !== undefined) layers = await LayerSources.start(options.layers, stateDir, limits.maxDepth, log);
       const first = layers === undefined ? unlayered : await initialLayeredState(unlayered, layers, schema);
-      const commit = async (next: StoreState, previous: StoreState, group: FlushGroup) => {
-        await counters.timeFlush(() => file.write(next, previous, group));
-        checkpoints.committed(group.last, group.changes, next.doc, group.onlyHandEdits !== true, group.anyHandEdit === true);
-      };
+      const commit = (next: StoreState, previous: StoreState, group: FlushGroup) => counters.timeFlush(() => file.write(next, previous, group));
       const queue = new CommitQueue(first, commit, limits, {
-        onCommitted: (_state, revisions) => {
+        onCommitted: (_state, revisions, group) => {
+          checkpoints.committed(group.last, group.changes, group.onlyHandEdits !== true, group.anyHandEdit === true);
           health.recordWrite();
           oversized?.leave('a write replaced the file over maxDocumentBytes');
           history.append(revisions);
@@ -239,6 +237,7 @@ export class Sidecar {
           sidecar?.ownershipLost(error, writes);
         },
       }, layers !== undefined ? layeredAdmission(schema) : schema === undefined ? undefined : schemaAdmission(schema));
+      renderer.source = () => queue.committed;
       layers?.attach(queue);
       if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
       if (loaded.oversized !== undefined) {
@@ -345,6 +344,7 @@ export class Sidecar {
       outbound: new OutboundBudget(this.limits.maxTotalOutboundBytes),
       watchCount: (session: Session) => this.watches.countFor(session),
       counters: this.counters,
+      keepCommitted: () => void this.queue.snapshot(),
     };
     const readOnlyHost = { ...host, handle: (request: Request, origin: RequestOrigin) => host.handle(request, { ...origin, readOnly: true }) };
     // Made once: a flood of connections past the limit costs an error object (and its stack) per connection otherwise.

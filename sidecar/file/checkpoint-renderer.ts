@@ -1,10 +1,12 @@
 // The file text of the latest commit and its hash, for the checkpoint writer.
 // A document whose text is under INLINE_BELOW_BYTES is rendered on the event
-// loop (tens of microseconds, cheaper than a trip to a thread); a larger one
-// in the renderer thread (checkpoint-worker.ts), which is started the first
-// time a document reaches that size, given the whole document once, and then
-// fed each commit's changes. If the thread fails it is replaced, given the
-// whole document once more.
+// loop (tens of microseconds, cheaper than a trip to a thread) from the
+// committed document; a larger one in the renderer thread
+// (checkpoint-worker.ts), which is started the first time a document reaches
+// that size, given the whole document once, and then fed each commit's
+// changes. If the thread fails it is replaced, given the whole document once
+// more. Nothing here keeps the committed document past the turn it is read in
+// (the store changes it in place: commit-queue.ts).
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
@@ -13,17 +15,17 @@ import { withMeta, type FileMeta } from './file-envelope.js';
 import type { Change } from '../store/store-state.js';
 import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
 
-/** The file text for the document at `revision` (`doc`), and its SHA-256. */
+/** The file text for the document at `revision`, and its SHA-256. */
 export interface Rendered {
   revision: number;
-  doc: JsonObject;
   bytes: Buffer;
   sha256: string;
 }
 
+/** The committed document and its revision, read in the turn it is asked for. */
+export type CommittedSource = () => { doc: JsonObject; revision: number };
+
 interface Waiting {
-  /** The document the thread renders (the latest applied when it was asked). */
-  doc: JsonObject;
   resolve(rendered: Rendered): void;
   reject(error: Error): void;
 }
@@ -37,8 +39,8 @@ export class CheckpointRenderer {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
-  /** The latest document and its revision: what a replacement thread starts from. */
-  private latest: { doc: JsonObject; revision: number };
+  /** Where a render on the event loop and a new thread start from: the document given at start until `source` is set. */
+  private committedNow: CommittedSource;
   private closed = false;
   /** Size of the last text rendered: past INLINE_BELOW_BYTES, rendering moves to the thread (and stays there). */
   private lastBytes: number;
@@ -48,17 +50,21 @@ export class CheckpointRenderer {
     revision: number,
     private readonly meta: FileMeta | undefined,
   ) {
-    this.latest = { doc, revision };
+    this.committedNow = () => ({ doc, revision });
     this.lastBytes = documentText(doc).bytes;
     // A large document's thread is started now, not at the first commit: it takes tens of milliseconds to
     // start, and the file must follow the first write as closely as any other.
     if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
   }
 
-  /** A commit became durable: `doc` is the document after it (kept only to restart the thread). */
-  apply(revision: number, changes: Change[], doc: JsonObject): void {
-    this.latest = { doc, revision };
-    // Not started yet: the thread starts from the latest document anyway.
+  /** The committed document from now on (the store's, once it serves). */
+  set source(source: CommittedSource) {
+    this.committedNow = source;
+  }
+
+  /** A commit became durable (the source holds it now). */
+  apply(revision: number, changes: Change[]): void {
+    // Not started yet: the thread starts from the committed document anyway.
     if (this.worker !== undefined) this.post({ type: 'apply', revision, changes });
   }
 
@@ -68,18 +74,19 @@ export class CheckpointRenderer {
     if (this.worker === undefined && this.lastBytes < INLINE_BELOW_BYTES) return Promise.resolve(this.renderHere());
     const id = this.nextId++;
     return new Promise<Rendered>((resolve, reject) => {
-      this.waiting.set(id, { doc: this.latest.doc, resolve, reject });
+      this.waiting.set(id, { resolve, reject });
       this.post({ type: 'render', id });
     });
   }
 
-  /** The latest document's text, rendered on the event loop; a text past the bound sends the next renders to the thread. */
+  /** The committed document's text, rendered on the event loop; a text past the bound sends the next renders to the thread. */
   private renderHere(): Rendered {
-    const text = documentText(this.latest.doc).text;
+    const { doc, revision } = this.committedNow();
+    const text = documentText(doc).text;
     const bytes = Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
     this.lastBytes = bytes.length;
     if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
-    return { revision: this.latest.revision, doc: this.latest.doc, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return { revision, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async close(): Promise<void> {
@@ -102,7 +109,9 @@ export class CheckpointRenderer {
     worker.on('exit', (code) => this.replace(worker, new Error(`the checkpoint renderer thread exited with code ${code}`)));
     // The sidecar's sockets keep the process alive, not this thread (after the listeners: adding one refs it again).
     worker.unref();
-    const reset: RendererRequest = { type: 'reset', doc: this.latest.doc, revision: this.latest.revision, meta: this.meta };
+    // Cloned by postMessage in this turn; changes of revisions it already holds are skipped by the thread.
+    const { doc, revision } = this.committedNow();
+    const reset: RendererRequest = { type: 'reset', doc, revision, meta: this.meta };
     worker.postMessage(reset);
     this.worker = worker;
     return worker;
@@ -126,6 +135,6 @@ export class CheckpointRenderer {
     if (waiter === undefined) return;
     this.waiting.delete(reply.id);
     if (reply.type === 'failed') waiter.reject(new Error(`rendering the config file failed: ${reply.message}`));
-    else waiter.resolve({ revision: reply.revision, doc: waiter.doc, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), sha256: reply.sha256 });
+    else waiter.resolve({ revision: reply.revision, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), sha256: reply.sha256 });
   }
 }

@@ -31,6 +31,8 @@ port.on('message', (request: RendererRequest) => {
       meta = request.meta;
       return;
     case 'apply':
+      // Held already: the thread was started from a document at or past this revision.
+      if (request.revision <= revision) return;
       for (const change of request.changes) {
         // One message's values may share objects (a structured clone keeps shared references): changed in place
         // later, one would change the other too. Each object value gets its own copy then.

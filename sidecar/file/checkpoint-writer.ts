@@ -127,10 +127,10 @@ export class CheckpointWriter {
   }
 
   /** A commit is durable in the journal (`handEdit`: it takes in a hand edit): the file is brought up to it in the background. */
-  committed(revision: number, changes: Change[], doc: JsonObject, byClients: boolean, handEdit = !byClients): void {
+  committed(revision: number, changes: Change[], byClients: boolean, handEdit = !byClients): void {
     if (this.stopped) return;
     if (handEdit) this.handEditAt = performance.now();
-    this.renderer.apply(revision, changes, doc);
+    this.renderer.apply(revision, changes);
     this.target = revision;
     this.pending.push({ revision, at: performance.now(), byClients });
     this.running ??= this.loop().finally(() => {

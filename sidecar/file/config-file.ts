@@ -145,10 +145,10 @@ export class ConfigFile implements CheckpointTarget {
   readonly backups: Backups;
   /** The bytes the file holds as far as the sidecar knows (written or read by it). */
   private diskBytes: Buffer | undefined;
-  /** The document diskBytes hold, when the sidecar read or wrote them at start. */
-  private diskDoc: JsonObject | undefined;
   /** The bytes of a write in progress: once renamed they are on disk before the write returns. */
   private writingBytes: Buffer | undefined;
+  /** The document diskBytes hold, when the sidecar read them or wrote them from it at start. */
+  private diskDoc: JsonObject | undefined;
   /** While a re-read runs: everything the sidecar had on disk or wrote since it began (all its own). */
   private ownDuringReread: Buffer[] | undefined;
   /** The sidecar's own keys in the file, with a schema in force (file-envelope.ts). */
@@ -174,8 +174,11 @@ export class ConfigFile implements CheckpointTarget {
   stateProblem: string | undefined;
   /** What the file holds as far as the sidecar knows; undefined: no file. Checked before every flush's rename. */
   private onDisk: OnDisk | undefined;
-  /** The versions the file held lately: the bases hand edits are merged against. */
-  readonly versions = new WrittenVersions();
+  /** The versions the file held lately: the bases hand edits are merged against (a text the sidecar wrote is read back as the file is). */
+  readonly versions = new WrittenVersions((text) => {
+    const parsed = this.parse(text);
+    return typeof parsed === 'string' ? undefined : parsed.doc;
+  });
   /** limits.maxDocumentBytes: a bigger file is refused by its size, before it is read. */
   maxDocumentBytes = DEFAULT_LIMITS.maxDocumentBytes;
   /** The previous owner's journal as read at start: the last committed state, for the schema's read-only fallback. */
@@ -609,13 +612,12 @@ export class ConfigFile implements CheckpointTarget {
    * starts again from this text.
    */
   async rewrite(rendered: Rendered, byClients: boolean): Promise<void> {
-    const { doc } = rendered;
     try {
       // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
       // (Compared only up to the size compared before a rename: a large file is replaced whatever it holds.)
       if (this.diskBytes !== undefined && rendered.bytes.length <= SYNC_COMPARE_BYTES && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) {
-        this.versions.add(doc, rendered.bytes.length, byClients);
-      } else await this.replaceFile(rendered.bytes, doc, byClients);
+        this.versions.add(rendered.bytes, rendered.bytes.length, byClients);
+      } else await this.replaceFile(rendered.bytes, byClients);
       await this.inJournal(async () => {
         if (this.journal === undefined || this.journalBroken) await this.rotate();
         await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 }, false);
@@ -641,13 +643,13 @@ export class ConfigFile implements CheckpointTarget {
   /** The last rewrite was renamed into place but its directory fsync failed. */
   private renamedNotDurable = false;
 
-  private async replaceFile(data: Buffer, doc: JsonObject, byClients: boolean): Promise<void> {
+  private async replaceFile(data: Buffer, byClients: boolean): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
     try {
-      await this.replaceConfig(data, doc, true, byClients);
+      await this.replaceConfig(data, data, true, byClients);
     } finally {
       // Renamed (diskBytes holds it now) or not: no write of ours is in flight any more.
       this.writingBytes = undefined;
@@ -662,15 +664,15 @@ export class ConfigFile implements CheckpointTarget {
    * before the rename, so the window left (docs/decisions.md, "Hand edits are
    * never overwritten") is as short as it can be without an atomic exchange.
    */
-  private async replaceConfig(data: Buffer, doc: JsonObject, check: boolean, byClients = true): Promise<void> {
+  private async replaceConfig(data: Buffer, version: JsonObject | Buffer, check: boolean, byClients = true): Promise<void> {
     let written: BigIntStats | undefined;
     let pinned: Pinned | undefined;
     const recordRename = () => {
       if (written === undefined) return;
       this.diskBytes = data;
-      this.diskDoc = doc;
+      this.diskDoc = Buffer.isBuffer(version) ? undefined : version;
       this.onDisk = onDiskOf(written, data);
-      this.versions.add(doc, data.length, byClients);
+      this.versions.add(version, data.length, byClients);
     };
     try {
       await durableReplace(this.configPath, data, {

@@ -159,7 +159,7 @@ export class HandEdits {
     this.health.fileProblem = null;
     const edit = found.doc;
     // The version the edit started from; with none kept, the edit is taken as made from what is served.
-    const base = this.file.versions.baseFor(edit, this.queue.committed.doc);
+    const base = this.file.versions.baseFor(edit, this.queue.snapshot().doc);
     let conflicts: MergeConflict[] = [];
     const submitted = this.queue.submitEdit((working) => {
       const merged = mergeEdit(base ?? working, working, edit);

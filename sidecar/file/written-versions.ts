@@ -1,7 +1,10 @@
 // The last few versions of the document the file held (written by the
 // sidecar or taken in from a hand edit), so a hand edit can be merged against
 // the version it started from (three-way-merge.ts). Bounded in count and in
-// bytes; documents are shared with the store (never copied).
+// bytes. A version the sidecar wrote is kept as its file text, read again
+// only when an edit comes: the store changes its committed document in place
+// (commit-queue.ts), so a document of its could not be kept without a copy
+// per rewrite. A hand edit's document (read from the file) is kept as it is.
 import { diffValues } from '../../protocol/index.js';
 import type { JsonObject } from '../store/document.js';
 
@@ -13,8 +16,12 @@ export interface VersionBounds {
 /** 64 versions, at most 16 MiB of file text between them (the newest is always kept). */
 export const DEFAULT_VERSION_BOUNDS: VersionBounds = { count: 64, bytes: 16 * 1024 * 1024 };
 
+/** Reads a kept file text back into its document (undefined if it does not read as one: never the case for a text the sidecar wrote). */
+export type ReadText = (text: Buffer) => JsonObject | undefined;
+
 interface Kept {
-  doc: JsonObject;
+  /** The document, or the file text it is read from when an edit comes. */
+  version: JsonObject | Buffer;
   bytes: number;
   /** Made by a flush holding a client write (not only hand edits). */
   byClients: boolean;
@@ -23,12 +30,15 @@ interface Kept {
 export class WrittenVersions {
   private kept: Kept[] = [];
 
-  constructor(private readonly bounds: VersionBounds = DEFAULT_VERSION_BOUNDS) {}
+  constructor(
+    private readonly read: ReadText = () => undefined,
+    private readonly bounds: VersionBounds = DEFAULT_VERSION_BOUNDS,
+  ) {}
 
-  /** Records that the file now holds `doc` (`bytes` long), made by clients' writes or only by hand edits. */
-  add(doc: JsonObject, bytes: number, byClients = true): void {
-    if (this.kept.at(-1)?.doc === doc) return;
-    this.kept.push({ doc, bytes, byClients });
+  /** Records that the file now holds `version` (a document, or the text the sidecar wrote; `bytes` long), made by clients' writes or only by hand edits. */
+  add(version: JsonObject | Buffer, bytes: number, byClients = true): void {
+    if (sameVersion(this.kept.at(-1)?.version, version)) return;
+    this.kept.push({ version, bytes, byClients });
     let total = this.kept.reduce((sum, kept) => sum + kept.bytes, 0);
     while (this.kept.length > 1 && (this.kept.length > this.bounds.count || total > this.bounds.bytes)) total -= this.kept.shift()!.bytes;
   }
@@ -46,7 +56,11 @@ export class WrittenVersions {
   baseFor(edit: JsonObject, served?: JsonObject): JsonObject | undefined {
     // The file trails the served state by a rewrite: an edit may start from what was served (a dump
     // edited and saved) before the file held it, so that is a candidate too (the newest).
-    const candidates = served === undefined || this.kept.at(-1)?.doc === served ? this.kept : [...this.kept, { doc: served, bytes: 0, byClients: true }];
+    const kept = this.kept.flatMap(({ version, byClients }) => {
+      const doc = Buffer.isBuffer(version) ? this.read(version) : version;
+      return doc === undefined ? [] : [{ doc, byClients }];
+    });
+    const candidates = served === undefined || kept.at(-1)?.doc === served ? kept : [...kept, { doc: served, byClients: true }];
     const distances = candidates.map(({ doc }) => diffValues({ exists: true, value: doc }, { exists: true, value: edit }).length);
     const nearest = Math.min(...distances);
     let chosen = distances.lastIndexOf(nearest);
@@ -60,10 +74,16 @@ export class WrittenVersions {
 
   /** Forgets every version but `doc`: the state served is not what the file held (an earlier state served read-only). */
   restartFrom(doc: JsonObject): void {
-    this.kept = [{ doc, bytes: 0, byClients: false }];
+    this.kept = [{ version: doc, bytes: 0, byClients: false }];
   }
 
   get size(): number {
     return this.kept.length;
   }
+}
+
+/** The same version again (the same document, or the same text): kept once. */
+function sameVersion(kept: JsonObject | Buffer | undefined, version: JsonObject | Buffer): boolean {
+  if (kept === version) return true;
+  return Buffer.isBuffer(kept) && Buffer.isBuffer(version) && kept.equals(version);
 }

@@ -40,6 +40,8 @@ export interface SessionHost {
   watchCount(session: Session): number;
   /** Where slow readers cut off are counted, for `stats`. */
   readonly counters: Pick<EventCounters, 'slowReaderDisconnects'>;
+  /** An answer is held past this turn: the committed document it may point into must not change in place from now on. */
+  keepCommitted(): void;
 }
 
 export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
@@ -219,8 +221,8 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
   /**
    * Sends an answer, or holds it while the backlog is over maxOutboundBytes: a client that asked for
    * several large values at once is not a slow reader. Held answers stay unencoded (they point into
-   * committed state, so holding them costs next to nothing); more of them than maxInFlightPerConnection
-   * means the peer is not reading, and it is cut off.
+   * committed state, kept as it is: holding them costs next to nothing); more of them than
+   * maxInFlightPerConnection means the peer is not reading, and it is cut off.
    */
   private answer(message: Record<string, unknown>): void {
     if (this.closed) return;
@@ -233,6 +235,7 @@ export class Session implements ConnectionHandlers, WatchSink, OutboundMember {
       this.cutOff(`more than maxInFlightPerConnection ${maxInFlightPerConnection} answers held for a reader over maxOutboundBytes`);
       return;
     }
+    this.host.keepCommitted();
     this.held.push(message);
   }
 

@@ -5,12 +5,16 @@
 // failed flush fails its writes, returns the working copy to the committed
 // state, and re-applies the writes queued behind it (docs/defects.md, D4, D5:
 // no snapshot older than memory is ever written, no two flushes overlap).
+// Without an admission the committed document is a tree of its own, brought
+// up to date from each flush's changes: neither tree shares an object the
+// other changes in place, so a run of writes into an object with thousands of
+// keys copies it for neither (docs/decisions.md, "Two trees").
 import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../../protocol/index.js';
 import { formatPath, getAt, parsePath, type Limits } from '../../protocol/index.js';
 import { entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type LowerLayers, type OpResult, type StoreState } from './store-state.js';
 import { documentText, knownBytes } from './json-text.js';
-import { OwnedCopies, type JsonObject } from './document.js';
+import { applyChanges, OwnedCopies, type JsonObject } from './document.js';
 
 export interface CommitResult {
   revision: number;
@@ -29,8 +33,10 @@ export interface FlushGroup {
 }
 
 /**
- * Writes `next`'s document durably over `previous`'s; rejects if it could
- * not (nothing was applied), or with OutcomeUnknown when it cannot tell.
+ * Writes `next`'s document durably over `previous`'s (`group` is the step
+ * between them); rejects if it could not (nothing was applied), or with
+ * OutcomeUnknown when it cannot tell. `next.doc` may be the working copy,
+ * which later writes change in place: read it in this turn only.
  */
 export type Persist = (next: StoreState, previous: StoreState, group: FlushGroup) => Promise<void>;
 
@@ -67,8 +73,8 @@ export type Admission = (next: StoreState, previous: StoreState, changes: Change
 const RETRY_AFTER_FLUSH = Symbol('retryAfterFlush');
 
 export interface CommitQueueEvents {
-  /** A flush made these revisions durable (in order); `state` is the new committed state. */
-  onCommitted?(state: StoreState, revisions: CommittedRevision[]): void;
+  /** A flush made these revisions durable (in order); `state` is the new committed state, `group` what the flush wrote. */
+  onCommitted?(state: StoreState, revisions: CommittedRevision[], group: FlushGroup): void;
   /** A flush failed; its writes were answered with WRITE_FAILED. */
   onFlushFailed?(error: unknown, writes: number): void;
   /** A flush ended with OutcomeUnknown: the queue has stopped for good. */
@@ -104,10 +110,15 @@ export class CommitQueue {
   private workingBytes: number;
   private pending: PendingWrite[] = [];
   /**
-   * Objects of the working copy made since a flush last took it: later writes change them in place.
+   * Objects the working copy made itself and shares with nobody: later writes change them in place.
    * Not with an admission (the schema's view may share them).
    */
   private readonly owned = new OwnedCopies();
+  /**
+   * Without an admission: objects the committed tree made itself, changed in place by each flush's
+   * changes. Released whenever someone keeps the committed document (`snapshot()`).
+   */
+  private readonly committedOwned: OwnedCopies | undefined;
   private flushing: Promise<void> | undefined;
   private refusal: ProtocolError | undefined;
   /** Writes let through despite the refusal (schema-fallback.ts: the writes that repair a read-only file). */
@@ -136,13 +147,36 @@ export class CommitQueue {
   ) {
     this.committedState = initial;
     this.working = initial;
+    this.committedOwned = admission === undefined ? new OwnedCopies() : undefined;
     this.committedBytes = documentText(initial.doc).bytes;
     this.workingBytes = this.committedBytes;
   }
 
-  /** The durable state: what every read and watch sees. */
+  /**
+   * The durable state: what every read and watch sees. Its document may be
+   * changed in place by the next flush: read it in this turn, or take a
+   * `snapshot()` to keep it.
+   */
   get committed(): StoreState {
     return this.committedState;
+  }
+
+  /** The durable state, to keep: nothing in its document is changed in place from now on (later flushes copy what they change). */
+  snapshot(): StoreState {
+    this.committedOwned?.release();
+    return this.committedState;
+  }
+
+  /** No write is waiting for a flush: the working copy holds what is committed. */
+  private get settled(): boolean {
+    return this.working.revision === this.committedState.revision;
+  }
+
+  /** The working copy becomes the committed state again (a failed flush, layers that change nothing served): no object of it is changed in place by either side. */
+  private resetToCommitted(): void {
+    this.owned.release();
+    this.committedOwned?.release();
+    this.working = this.committedState;
   }
 
   /**
@@ -224,7 +258,7 @@ export class CommitQueue {
         if (write.unchanged === true) {
           // Acknowledged at the current revision, but never before the value it equals is durable.
           // Layers that changed nothing served have nothing to make durable here (the fleet source keeps its own state).
-          if (this.working === this.committedState || write.layers !== undefined) resolve({ revision: write.revision, results: write.results });
+          if (this.settled || write.layers !== undefined) resolve({ revision: write.revision, results: write.results });
           else this.flushWaiters.push(() => resolve(RETRY_AFTER_FLUSH));
           return;
         }
@@ -313,10 +347,11 @@ export class CommitQueue {
     const accept = (admitted: { state: StoreState; changes: Change[] }) => {
       if (write.layers !== undefined && admitted.changes.length === 0) {
         // New layers that leave the served view as it was: kept (readers see them when nothing is pending), but no revision.
-        const settled = this.working === this.committedState;
+        const settled = this.settled;
         this.working = { ...this.working, layers: write.layers, ...(admitted.state.view === undefined ? {} : { view: admitted.state.view }) };
         if (settled) {
           this.owned.release();
+          this.committedOwned?.release();
           this.committedState = this.working;
         }
         write.unchanged = true;
@@ -369,8 +404,8 @@ export class CommitQueue {
       const batch = this.pending;
       this.pending = [];
       const target = this.working;
-      // The flush holds the working copy from here: later writes copy what they change.
-      this.owned.release();
+      // Shared trees: the flush holds the working copy from here, so later writes copy what they change.
+      if (this.committedOwned === undefined) this.owned.release();
       const targetBytes = this.workingBytes;
       const group: FlushGroup = {
         first: batch[0]!.revision,
@@ -390,13 +425,15 @@ export class CommitQueue {
         this.wakeFlushWaiters();
         continue;
       }
-      this.committedState = target;
+      // Two trees: the committed one takes the group's changes now, in the same turn readers next see it.
+      this.committedState = this.committedOwned === undefined ? target : { ...target, doc: applyChanges(this.committedState.doc, group.changes, this.committedOwned) };
       this.committedBytes = targetBytes;
       this.counters.flushes++;
       this.counters.writes += batch.length;
       this.events.onCommitted?.(
-        target,
+        this.committedState,
         batch.map((w) => ({ revision: w.revision, source: w.source, changes: w.changes, bytes: Math.max(w.bytes, changeBytes(w.changes)) })),
+        group,
       );
       for (const write of batch) write.resolve({ revision: write.revision, results: write.results });
       this.wakeFlushWaiters();
@@ -430,8 +467,7 @@ export class CommitQueue {
     this.events.onFlushFailed?.(error, batch.length);
     // Back to what is on disk, then replay the writes that queued behind the failed flush.
     await this.inLane(async () => {
-      this.owned.release();
-      this.working = this.committedState;
+      this.resetToCommitted();
       this.workingBytes = this.committedBytes;
       const queued = this.pending;
       this.pending = [];
@@ -449,7 +485,7 @@ export class CommitQueue {
           if (write.unchanged === true) {
             // Without the failed write before it, it changes nothing: answered as enqueue answers such a write, never flushed.
             if (write.derive !== undefined) write.resolve({ revision: 0, results: [] }); // a hand edit with nothing left to apply
-            else if (this.working === this.committedState) write.resolve({ revision: write.revision, results: write.results });
+            else if (this.settled) write.resolve({ revision: write.revision, results: write.results });
             else this.flushWaiters.push(() => write.resolve(RETRY_AFTER_FLUSH));
             continue;
           }

@@ -14,7 +14,7 @@ test('after a hand edit, rewrites start at least 50 ms apart even when the file 
     apply: (revision: number) => {
       newest = revision;
     },
-    render: async (): Promise<Rendered> => ({ revision: newest, doc: {}, bytes: Buffer.from('{}\n'), sha256: '' }),
+    render: async (): Promise<Rendered> => ({ revision: newest, bytes: Buffer.from('{}\n'), sha256: '' }),
   } as unknown as CheckpointRenderer;
   const starts: number[] = [];
   // Each rewrite takes 2 ms: with commits 10 ms apart the writer catches up before each next commit.
@@ -26,10 +26,10 @@ test('after a hand edit, rewrites start at least 50 ms apart even when the file 
   };
   const writer = new CheckpointWriter(renderer, target, { onDiskChanged: async () => {}, onFailed: () => {}, onCaughtUp: () => {}, onLost: () => {} }, 1);
   t.after(() => writer.stop());
-  writer.committed(2, [], {}, false, true); // a hand edit is taken in
+  writer.committed(2, [], false, true); // a hand edit is taken in
   for (let revision = 3; revision < 30; revision++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
-    writer.committed(revision, [], {}, true, false); // a client's commit
+    writer.committed(revision, [], true, false); // a client's commit
   }
   await writer.settle();
   const gaps = starts.slice(1).map((at, i) => at - starts[i]!);

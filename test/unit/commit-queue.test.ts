@@ -4,15 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_LIMITS, ErrorCode, ProtocolError, decodeValue, encodeMessage, type WriteOp } from '../../protocol/index.js';
-import { CommitQueue, type Admission, type Persist } from '../../sidecar/store/commit-queue.js';
+import { CommitQueue, type Admission, type FlushGroup, type Persist } from '../../sidecar/store/commit-queue.js';
 import { initialState, type StoreState } from '../../sidecar/store/store-state.js';
 import { deepFreeze } from '../fixtures/deep-freeze.js';
 
 /** A persist whose flushes complete only when the test says so. */
 function controlledPersist() {
-  const flushes: { next: StoreState; previous: StoreState; finish(error?: Error): void }[] = [];
-  const persist: Persist = (next, previous) =>
-    new Promise<void>((resolve, reject) => flushes.push({ next, previous, finish: (error) => (error ? reject(error) : resolve()) }));
+  // `text`: next's document as the flush saw it in its turn (the working copy changes in place after it).
+  const flushes: { next: StoreState; previous: StoreState; group: FlushGroup; text: string; finish(error?: Error): void }[] = [];
+  const persist: Persist = (next, previous, group) =>
+    new Promise<void>((resolve, reject) => flushes.push({ next, previous, group, text: JSON.stringify(next.doc), finish: (error) => (error ? reject(error) : resolve()) }));
   return { persist, flushes };
 }
 
@@ -228,7 +229,7 @@ describe('CommitQueue', () => {
     assert.equal(ok.done, true);
   });
 
-  test('writes into an object while a flush holds it change neither the flush nor what readers see; a refused write leaves nothing behind', async () => {
+  test('writes into an object while a flush runs change neither what it wrote nor what readers see; a refused write leaves nothing behind', async () => {
     const { persist, flushes } = controlledPersist();
     const queue = new CommitQueue(initialState(deepFreeze({ obj: {} }), 1), persist, { ...DEFAULT_LIMITS, maxDocumentBytes: 200, maxArrayLength: 3 });
     const first = settled(queue.submit(set('obj.a', 1)));
@@ -244,19 +245,22 @@ describe('CommitQueue', () => {
     );
     await assert.rejects(queue.submit(set('obj.b', 'x'.repeat(200))), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.LIMIT_EXCEEDED);
     await assert.rejects(queue.submit(set('obj.d', 4)), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.LIMIT_EXCEEDED);
-    assert.deepEqual(flushes[0]!.next.doc, { obj: { a: 1 } }, 'the flush holds what it took');
+    assert.equal(flushes[0]!.text, '{"obj":{"a":1}}', 'the flush took the first write');
+    assert.deepEqual(flushes[0]!.group.changes, [{ segments: ['obj', 'a'], value: 1 }], 'and wrote only its change');
     assert.deepEqual(queue.committed.doc, { obj: {} }, 'readers see only what is durable');
     flushes[0]!.finish();
     await flush();
     assert.equal(first.done, true);
     assert.deepEqual(queue.committed.doc, { obj: { a: 1 } });
     assert.equal(flushes.length, 2);
-    assert.deepEqual(flushes[1]!.next.doc, { obj: { a: 1, b: 2, c: 3 } }, 'nothing of the refused writes');
-    assert.equal(JSON.stringify(flushes[1]!.next.doc), '{"obj":{"a":1,"b":2,"c":3}}', 'keys in the order they were added');
+    assert.equal(flushes[1]!.text, '{"obj":{"a":1,"b":2,"c":3}}', 'nothing of the refused writes; keys in the order they were added');
+    assert.deepEqual(flushes[1]!.group.changes.map((c) => c.segments.join('.')), ['obj.b', 'obj.c']);
+    const kept = queue.snapshot();
     flushes[1]!.finish();
     await flush();
     assert.ok(behind.every((w) => w.done && w.error === undefined));
-    assert.deepEqual(flushes[0]!.next.doc, { obj: { a: 1 } }, 'the state the first flush took still holds what it took');
+    assert.equal(JSON.stringify(queue.committed.doc), '{"obj":{"a":1,"b":2,"c":3}}', 'readers see the second flush, keys in order');
+    assert.deepEqual(kept.doc, { obj: { a: 1 } }, 'a snapshot taken before it still holds what it held');
   });
 
   test('a write replayed behind a failed flush that then changes nothing is answered at the committed revision and never flushed', async () => {

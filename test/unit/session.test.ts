@@ -60,6 +60,7 @@ function setup(options: { limits?: Partial<Limits>; handle?: (request: Request) 
     outbound: new OutboundBudget(limits.maxTotalOutboundBytes),
     watchCount: () => 0,
     counters: { slowReaderDisconnects: 0 },
+    keepCommitted: () => {},
   };
   let ended = 0;
   const session = new Session(connection, host, () => ended++);

@@ -110,11 +110,26 @@ test('the stale-copy example merges to {a:1, b:2, c:3}; the kept version nearest
 });
 
 test('kept versions are bounded in count and bytes, the newest always kept', () => {
-  const kept = new WrittenVersions({ count: 3, bytes: 100 });
+  const kept = new WrittenVersions(undefined, { count: 3, bytes: 100 });
   for (let i = 0; i < 10; i++) kept.add({ i }, 10);
   assert.equal(kept.size, 3);
   kept.add({ big: true }, 1000);
   assert.equal(kept.size, 1);
+});
+
+test('a version kept as the text the sidecar wrote is read back only when an edit comes', () => {
+  const texts: string[] = [];
+  const kept = new WrittenVersions((text) => {
+    texts.push(text.toString());
+    return JSON.parse(text.toString()) as Record<string, unknown>;
+  });
+  kept.add(Buffer.from('{"a":1}'), 7);
+  kept.add(Buffer.from('{"a":1}'), 7); // the same text again: one version
+  kept.add(Buffer.from('{"a":1,"b":2}'), 13);
+  assert.equal(kept.size, 2);
+  assert.deepEqual(texts, [], 'nothing is read before an edit comes');
+  assert.deepEqual(kept.baseFor({ a: 1, c: 3 }), { a: 1 });
+  assert.deepEqual(kept.baseFor({ a: 1, b: 2, c: 3 }), { a: 1, b: 2 });
 });
 
 test('ties: the newest version unless a client write lies between it and an older tied one', () => {
