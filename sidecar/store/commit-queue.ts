@@ -98,6 +98,8 @@ interface PendingWrite {
   unchanged?: boolean;
   /** New layers below the file (a fleet, system or locks change): a revision only if the served view changes. */
   layers?: LowerLayers;
+  /** The working state right after this write and its file size: what a flush ending with it commits. */
+  after?: { state: StoreState; bytes: number };
   resolve(result: CommitResult | typeof RETRY_AFTER_FLUSH): void;
   reject(error: unknown): void;
 }
@@ -253,7 +255,8 @@ export class CommitQueue {
           this.flushWaiters.push(() => resolve(RETRY_AFTER_FLUSH));
           return;
         }
-        await admitted;
+        // No turn between applying a write and queueing it when it is checked at once.
+        if (admitted !== undefined) await admitted;
         if (this.halted !== undefined) throw this.halted;
         if (write.unchanged === true) {
           // Acknowledged at the current revision, but never before the value it equals is durable.
@@ -361,6 +364,7 @@ export class CommitQueue {
       }
       this.working = admitted.state;
       this.workingBytes = size;
+      write.after = { state: admitted.state, bytes: size };
       write.revision = admitted.state.revision;
       write.results = results;
       write.changes = admitted.changes;
@@ -403,10 +407,10 @@ export class CommitQueue {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
-      const target = this.working;
+      // The state after the batch's last write: a write admitted since (its admission ended in this turn) is not queued yet.
+      const { state: target, bytes: targetBytes } = batch.at(-1)!.after!;
       // Shared trees: the flush holds the working copy from here, so later writes copy what they change.
       if (this.committedOwned === undefined) this.owned.release();
-      const targetBytes = this.workingBytes;
       const group: FlushGroup = {
         first: batch[0]!.revision,
         last: batch.at(-1)!.revision,

@@ -329,6 +329,48 @@ describe('CommitQueue', () => {
       assert.deepEqual(queue.committed.view, { a: 1, b: 2, seen: true }, 'readers see the admitted view');
     });
 
+    test('a write admitted in the turn a flush ends is not committed with the batch before it', async () => {
+      // The late write's admission ends 0..8 microtasks before the first flush: one of them lands between the
+      // admission setting the working copy and its write being queued.
+      for (let hops = 0; hops <= 8; hops++) {
+        const label = `flush ended ${hops} microtasks after the admission`;
+        const { persist, flushes } = controlledPersist();
+        let admit: (() => void) | undefined;
+        // Admits at once, except the write to `late`, which waits to be let through.
+        const admission: Admission = async (next, _previous, changes) => {
+          if (Object.hasOwn(next.doc, 'late')) await new Promise<void>((resolve) => (admit = resolve));
+          return { state: next, changes };
+        };
+        const queue = new CommitQueue(initialState(deepFreeze({}), 1), persist, DEFAULT_LIMITS, {}, admission);
+        const first = settled(queue.submit(set('first', 1)));
+        while (flushes.length === 0) await flush();
+        const second = settled(queue.submit(set('second', 1))); // queued behind the flush in progress
+        const late = settled(queue.submit(set('late', 1)));
+        while (admit === undefined) await flush();
+        admit();
+        for (let hop = 0; hop < hops; hop++) await Promise.resolve();
+        flushes[0]!.finish();
+        while (flushes.length < 2) await flush();
+        assert.equal(first.done, true, label);
+        const second_ = flushes[1]!;
+        if (second_.group.changes.length === 1) {
+          // The second flush took only the write queued behind the first: it commits revision 3 and its document.
+          assert.deepEqual(second_.group.changes.map((c) => c.segments.join('.')), ['second'], label);
+          assert.equal(second_.next.revision, 3, `${label}: the second flush commits revision 3, not the late write`);
+          assert.equal(second_.text, '{"first":1,"second":1}', label);
+          second_.finish();
+          while (flushes.length < 3) await flush();
+          assert.deepEqual(queue.committed.doc, { first: 1, second: 1 }, `${label}: readers do not see the late write before it is durable`);
+        }
+        flushes.at(-1)!.finish(new Error('EIO'));
+        while (!late.done) await flush();
+        assert.ok(late.error instanceof ProtocolError && late.error.code === ErrorCode.WRITE_FAILED, label);
+        assert.equal(Object.hasOwn(queue.committed.doc, 'late'), false, `${label}: the failed write was never served`);
+        await queue.drain();
+        assert.equal(Object.hasOwn(queue.committed.doc, 'late'), false, `${label}: nor after`);
+      }
+    });
+
     test('after a failed flush the writes queued behind it are judged again against the committed state', async () => {
       const { persist, flushes } = controlledPersist();
       const { admission, checked } = slowSchema();

@@ -6,38 +6,11 @@
 // random writes, releases and refusals.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WriteOp } from '../../protocol/index.js';
-import { entryCount } from '../../sidecar/store/container-size.js';
 import { OwnedCopies, type JsonObject } from '../../sidecar/store/document.js';
 import { documentText } from '../../sidecar/store/json-text.js';
 import { applyOps, initialState, type StoreState } from '../../sidecar/store/store-state.js';
+import { countsHold, randomOps } from '../helpers/random-writes.js';
 import { seededRandom } from '../helpers/seeded-random.js';
-
-const PATHS = ['a', 'a.x', 'a.y', 'a.x.deep', 'b', 'big.k1', 'big.k2', 'big.k3', 'big.k4', 'big.k5', 'arr', 'arr.0', 'arr.1', 'arr.0.z', 'c.d.e'];
-
-function randomValue(random: () => number): unknown {
-  const pick = Math.floor(random() * 6);
-  if (pick === 0) return Math.floor(random() * 100);
-  if (pick === 1) return `s${Math.floor(random() * 10)}`;
-  if (pick === 2) return { n: Math.floor(random() * 3) };
-  if (pick === 3) return [1, { z: 2 }];
-  if (pick === 4) return null;
-  return {};
-}
-
-function randomOps(random: () => number): WriteOp[] {
-  return Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
-    const path = PATHS[Math.floor(random() * PATHS.length)]!;
-    return random() < 0.8 ? { op: 'set', path, value: randomValue(random) } : { op: 'delete', path };
-  });
-}
-
-/** Every object's cached key count matches its keys. */
-function countsHold(value: unknown): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (!Array.isArray(value)) assert.equal(entryCount(value), Object.keys(value).length);
-  for (const child of Object.values(value)) countsHold(child);
-}
 
 test('property: in place or copied, writes give the same document, text and size, and never change what was handed out', () => {
   const seed = Math.floor(Math.random() * 2 ** 31);
