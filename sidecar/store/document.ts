@@ -1,7 +1,7 @@
 // Copy-on-write edits of the JSON document: an edit copies only the objects on
 // the path it changes and shares everything else, so the committed document
 // and the working copy can differ by one write without either being cloned.
-// An object the working copy made itself since anyone last took hold of it
+// An object a tree made itself since anyone last took hold of it
 // (OwnedCopies) is edited in place instead: a run of writes into an object
 // with thousands of keys copies it once, not once per write.
 // The protocol's leaf modules, not its index: the checkpoint renderer thread loads this file and must start fast (no zod).
@@ -14,10 +14,10 @@ import { forgetText } from './json-text.js';
 export type JsonObject = Record<string, unknown>;
 
 /**
- * The plain objects setIn copied for one working copy, which nobody else
- * holds yet: setIn may change them in place. `release()` hands them all over
- * (a flush takes the working copy, a merge reads it): from then on they are
- * copied again. Objects below an array are never owned, so an array a change
+ * The plain objects setIn copied for one tree (the working copy, or the
+ * committed tree: commit-queue.ts), which nobody else holds yet: setIn may
+ * change them in place. `release()` hands them all over (someone keeps the
+ * tree, a merge reads it): from then on they are copied again. Objects below an array are never owned, so an array a change
  * reports whole never holds an object that changes later. Changes made in
  * place are logged until `settle()`, so `rollback()` can undo a write that is
  * refused after it was applied.
