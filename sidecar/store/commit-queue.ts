@@ -134,6 +134,8 @@ export class CommitQueue {
    * left, and a failed flush's rollback cannot interleave with one.
    */
   private lane: Promise<void> = Promise.resolve();
+  /** The write applied to the working copy last: a layers change that makes no revision rides with it (accept). */
+  private lastApplied: PendingWrite | undefined;
   /** Writes waiting for the current flush to settle before their precondition is checked again. */
   private flushWaiters: (() => void)[] = [];
   /** Flush count and writes acknowledged, for stats. */
@@ -356,6 +358,9 @@ export class CommitQueue {
           this.owned.release();
           this.committedOwned?.release();
           this.committedState = this.working;
+        } else if (this.lastApplied?.after !== undefined) {
+          // Served once the write it follows is committed (its flush may be running: flushLoop reads `after` when it ends).
+          this.lastApplied.after = { ...this.lastApplied.after, state: this.working };
         }
         write.unchanged = true;
         // Answered at once (nothing of it waits for a flush): with the revision readers see.
@@ -365,6 +370,7 @@ export class CommitQueue {
       this.working = admitted.state;
       this.workingBytes = size;
       write.after = { state: admitted.state, bytes: size };
+      this.lastApplied = write;
       write.revision = admitted.state.revision;
       write.results = results;
       write.changes = admitted.changes;
@@ -429,8 +435,10 @@ export class CommitQueue {
         this.wakeFlushWaiters();
         continue;
       }
+      // Shared trees: the state after the batch, with any layers change that came while it was written (same document).
       // Two trees: the committed one takes the group's changes now, in the same turn readers next see it.
-      this.committedState = this.committedOwned === undefined ? target : { ...target, doc: applyChanges(this.committedState.doc, group.changes, this.committedOwned) };
+      this.committedState =
+        this.committedOwned === undefined ? batch.at(-1)!.after!.state : { ...target, doc: applyChanges(this.committedState.doc, group.changes, this.committedOwned) };
       this.committedBytes = targetBytes;
       this.counters.flushes++;
       this.counters.writes += batch.length;

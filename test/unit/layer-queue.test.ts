@@ -1,8 +1,9 @@
 // Layer changes through the commit queue (sidecar/layers/): a change of the
 // served view is one revision with the layer as its source, durable before it
 // is answered; a change the user file hides makes no revision and answers at
-// once, even while a client write's flush is pending; a change the schema
-// refuses is rejected and the layers stay as they were.
+// once, even while a client write's flush is pending, and is served once
+// that write is committed; a change the schema refuses is rejected and the
+// layers stay as they were.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
@@ -44,6 +45,24 @@ test('a hidden layer change answers at once while a client write waits for its f
   await new Promise((resolve) => setImmediate(resolve));
   finish?.();
   assert.equal((await write).revision, 2);
+});
+
+test('a hidden layer change made while a client write waits is served once that write is committed, its flush queued or running', async () => {
+  for (const when of ['queued', 'running'] as const) {
+    const finishers: (() => void)[] = [];
+    const { queue } = queueWith(() => new Promise<void>((resolve) => finishers.push(resolve)));
+    const write = queue.submit([{ op: 'set', path: 'other', value: 1 }]);
+    if (when === 'running') while (finishers.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The user file sets port: the fleet's port changes nothing served.
+    const hidden = await queue.submitLayers(layers({ port: 5 }), 'fleet');
+    assert.equal(hidden.revision, 1, when);
+    while (finishers.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    finishers.shift()!();
+    assert.equal((await write).revision, 2, when);
+    await queue.drain();
+    assert.deepEqual(queue.committed.layers?.fleet, { port: 5 }, `${when}: the committed state kept the layers change`);
+    assert.deepEqual(queue.committed.doc, { port: 1, other: 1 }, when);
+  }
 });
 
 test('a layer change the schema refuses is rejected and the layers stay', async () => {
