@@ -237,7 +237,7 @@ export class Sidecar {
           sidecar?.ownershipLost(error, writes);
         },
       }, layers !== undefined ? layeredAdmission(schema) : schema === undefined ? undefined : schemaAdmission(schema));
-      renderer.source = () => queue.committed;
+      renderer.source = () => queue.snapshot();
       layers?.attach(queue);
       if (layers !== undefined) health.layerReasons = () => layers?.reasons(queue.committed) ?? [];
       if (loaded.oversized !== undefined) {

@@ -5,8 +5,9 @@
 // (checkpoint-worker.ts), which is started the first time a document reaches
 // that size, given the whole document once, and then fed each commit's
 // changes. If the thread fails it is replaced, given the whole document once
-// more. Nothing here keeps the committed document past the turn it is read in
-// (the store changes it in place: commit-queue.ts).
+// more. A render on the event loop keeps the document it rendered (a merge
+// base: written-versions.ts), so its source gives one nobody changes in place
+// (the store's snapshot: commit-queue.ts).
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
@@ -15,14 +16,15 @@ import { withMeta, type FileMeta } from './file-envelope.js';
 import type { Change } from '../store/store-state.js';
 import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
 
-/** The file text for the document at `revision`, and its SHA-256. */
+/** The file text for the document at `revision`, and its SHA-256; the document itself when it was rendered on the event loop. */
 export interface Rendered {
   revision: number;
+  doc?: JsonObject;
   bytes: Buffer;
   sha256: string;
 }
 
-/** The committed document and its revision, read in the turn it is asked for. */
+/** The committed document, to keep, and its revision. */
 export type CommittedSource = () => { doc: JsonObject; revision: number };
 
 interface Waiting {
@@ -86,7 +88,7 @@ export class CheckpointRenderer {
     const bytes = Buffer.from(this.meta === undefined ? text : withMeta(text, this.meta));
     this.lastBytes = bytes.length;
     if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();
-    return { revision, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+    return { revision, doc, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   async close(): Promise<void> {
@@ -109,7 +111,7 @@ export class CheckpointRenderer {
     worker.on('exit', (code) => this.replace(worker, new Error(`the checkpoint renderer thread exited with code ${code}`)));
     // The sidecar's sockets keep the process alive, not this thread (after the listeners: adding one refs it again).
     worker.unref();
-    // Cloned by postMessage in this turn; changes of revisions it already holds are skipped by the thread.
+    // Changes of revisions the thread starts with are skipped by it.
     const { doc, revision } = this.committedNow();
     const reset: RendererRequest = { type: 'reset', doc, revision, meta: this.meta };
     worker.postMessage(reset);

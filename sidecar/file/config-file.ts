@@ -616,8 +616,8 @@ export class ConfigFile implements CheckpointTarget {
       // A hand edit already in canonical form is on disk as it would be written: don't touch the author's file.
       // (Compared only up to the size compared before a rename: a large file is replaced whatever it holds.)
       if (this.diskBytes !== undefined && rendered.bytes.length <= SYNC_COMPARE_BYTES && rendered.bytes.equals(this.diskBytes) && this.holdsDiskBytes()) {
-        this.versions.add(rendered.bytes, rendered.bytes.length, byClients);
-      } else await this.replaceFile(rendered.bytes, byClients);
+        this.versions.add(rendered.doc ?? rendered.bytes, rendered.bytes.length, byClients);
+      } else await this.replaceFile(rendered.bytes, rendered.doc ?? rendered.bytes, byClients);
       await this.inJournal(async () => {
         if (this.journal === undefined || this.journalBroken) await this.rotate();
         await this.journal!.append({ kind: 'file', revision: rendered.revision, sha256: rendered.sha256 }, false);
@@ -643,13 +643,13 @@ export class ConfigFile implements CheckpointTarget {
   /** The last rewrite was renamed into place but its directory fsync failed. */
   private renamedNotDurable = false;
 
-  private async replaceFile(data: Buffer, byClients: boolean): Promise<void> {
+  private async replaceFile(data: Buffer, version: JsonObject | Buffer, byClients: boolean): Promise<void> {
     // Marked first: if the marker can't be written, the config isn't either.
     await this.state.markConfigExists();
     this.writingBytes = data;
     this.ownDuringReread?.push(data);
     try {
-      await this.replaceConfig(data, data, true, byClients);
+      await this.replaceConfig(data, version, true, byClients);
     } finally {
       // Renamed (diskBytes holds it now) or not: no write of ours is in flight any more.
       this.writingBytes = undefined;

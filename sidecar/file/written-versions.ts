@@ -1,10 +1,11 @@
 // The last few versions of the document the file held (written by the
 // sidecar or taken in from a hand edit), so a hand edit can be merged against
 // the version it started from (three-way-merge.ts). Bounded in count and in
-// bytes. A version the sidecar wrote is kept as its file text, read again
-// only when an edit comes: the store changes its committed document in place
-// (commit-queue.ts), so a document of its could not be kept without a copy
-// per rewrite. A hand edit's document (read from the file) is kept as it is.
+// bytes. A large version the sidecar wrote (rendered by the renderer thread)
+// is kept as its file text, read again only when an edit comes: the store
+// changes its committed document in place (commit-queue.ts), and keeping one
+// would cost a copy of every large object per rewrite. Other versions are
+// kept as documents (a snapshot of the store's, or a hand edit's as read).
 import { diffValues } from '../../protocol/index.js';
 import type { JsonObject } from '../store/document.js';
 

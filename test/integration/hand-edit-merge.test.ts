@@ -43,6 +43,24 @@ test('set a 1; copy the file; set b 2; save the copy plus "c": 3 — the config 
   assert.equal((await client.health()).status, 'ok');
 });
 
+test('the same past 256 KiB, where the file is rendered by the renderer thread and its versions are kept as their texts', async (t) => {
+  const paths = await testPaths(t);
+  await startSidecar(t, paths);
+  const client = connect({ socketPath: paths.socketPath });
+  t.after(() => client.close());
+  const filler = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, 'x'.repeat(100)]));
+  await client.set('filler', filler);
+  await client.set('a', 1, { waitForFile: true });
+  const copy = JSON.parse(await readFile(paths.configPath, 'utf8')) as Record<string, unknown>;
+  assert.ok(JSON.stringify(copy).length > 300_000);
+  await client.set('filler.k0', 'changed', { waitForFile: true });
+  await client.set('b', 2, { waitForFile: true });
+  await writeFile(paths.configPath, JSON.stringify({ ...copy, c: 3 }, null, 2));
+  await servedWithin(client, 'c', 3);
+  assert.deepEqual([await client.get('a'), await client.get('b'), await client.get('filler.k0')], [1, 2, 'changed'], 'the writes made since the copy are kept');
+  assert.equal((await client.health()).status, 'ok');
+});
+
 test('a path changed by a client and by a stale edit keeps the client value; health degraded until health --ack', async (t) => {
   const paths = await testPaths(t);
   const sidecar = await startSidecar(t, paths);
