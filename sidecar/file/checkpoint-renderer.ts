@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
-import { documentText } from '../store/json-text.js';
+import { documentBytes, documentText } from '../store/json-text.js';
 import { withMeta, type FileMeta } from './file-envelope.js';
 import type { Change } from '../store/store-state.js';
 import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
@@ -53,7 +53,7 @@ export class CheckpointRenderer {
     private readonly meta: FileMeta | undefined,
   ) {
     this.committedNow = () => ({ doc, revision });
-    this.lastBytes = documentText(doc).bytes;
+    this.lastBytes = documentBytes(doc);
     // A large document's thread is started now, not at the first commit: it takes tens of milliseconds to
     // start, and the file must follow the first write as closely as any other.
     if (this.lastBytes >= INLINE_BELOW_BYTES) this.ensureWorker();

@@ -13,7 +13,7 @@ import { ErrorCode, ProtocolError, type Guard, type WriteOp } from '../../protoc
 import { formatPath, getAt, parsePath, type Limits } from '../../protocol/index.js';
 import { entryCount } from './container-size.js';
 import { applyOps, depthOf, PreconditionFailed, readPath, type Change, type LowerLayers, type OpResult, type StoreState } from './store-state.js';
-import { documentText, knownBytes } from './json-text.js';
+import { documentBytes, knownBytes } from './json-text.js';
 import { applyChanges, OwnedCopies, type JsonObject } from './document.js';
 
 export interface CommitResult {
@@ -152,7 +152,7 @@ export class CommitQueue {
     this.committedState = initial;
     this.working = initial;
     this.committedOwned = admission === undefined ? new OwnedCopies() : undefined;
-    this.committedBytes = documentText(initial.doc).bytes;
+    this.committedBytes = documentBytes(initial.doc);
     this.workingBytes = this.committedBytes;
   }
 

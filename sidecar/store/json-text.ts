@@ -43,6 +43,17 @@ function nativeText(value: object, indent: number): Text {
   return { text, bytes: Buffer.byteLength(text) };
 }
 
+/**
+ * Size of `doc`'s file text, measured without caching anything: the sizes
+ * taken once at start. A large document is rendered by the renderer thread,
+ * and texts cached here for all its objects (several times its size: each
+ * object's text holds its children's) would only load the main thread's
+ * heap and lengthen its full collections.
+ */
+export function documentBytes(doc: object): number {
+  return Buffer.byteLength(JSON.stringify(doc, null, 2)) + 1;
+}
+
 /** Drops the text cached for `value`: for an object changed in place (the working copy's own, the checkpoint renderer's copy). */
 export function forgetText(value: object): void {
   cache.delete(value);
