@@ -8,6 +8,7 @@
 // per object (json-text.ts) and a changed object's is dropped, so after a
 // small change only the changed path is rendered again.
 import { createHash } from 'node:crypto';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { JsonObject } from '../store/document.js';
 import { withMeta } from './file-envelope.js';
@@ -17,6 +18,18 @@ import type { FileMeta } from './file-envelope.js';
 import type { RendererReply, RendererRequest } from './checkpoint-messages.js';
 
 if (parentPort === null) throw new Error('checkpoint-worker.js runs as a worker thread');
+/** How far below the sidecar's priority this thread runs; not idle-only: the file must still follow the commits under load. */
+const NICER_BY = 10;
+// Linux nice values are per thread: this lowers this thread alone, so rendering a large document yields the
+// CPU to the event loop (elsewhere it would lower the whole process, so it is left alone). Lowering is always
+// allowed; a sandbox that forbids setpriority leaves it at the sidecar's priority, as it was before.
+if (process.platform === 'linux') {
+  try {
+    setPriority(Math.min(19, getPriority() + NICER_BY));
+  } catch {
+    // Renders at the sidecar's own priority: slower answers while a large file is rendered, nothing wrong.
+  }
+}
 const port = parentPort;
 
 let doc: JsonObject = {};

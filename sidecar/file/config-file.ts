@@ -30,6 +30,7 @@ import { boundQuarantine, DEFAULT_QUARANTINE, type QuarantineBounds } from './qu
 import { SidecarState, sha256, type SidecarStateRecord } from './sidecar-state.js';
 import type { StoreState } from '../store/store-state.js';
 import { WrittenVersions } from './written-versions.js';
+import { fileHolds } from '../disk/file-holds.js';
 
 /** A journal holding more records than this (and than 4 copies of the document) starts again from a checkpoint. */
 const ROTATE_MIN_BYTES = 1 << 20;
@@ -824,7 +825,15 @@ export class ConfigFile implements CheckpointTarget {
         stat = await handle.stat({ bigint: true });
         if (this.onDisk?.verified === true && sameStat(this.onDisk, stat)) return { kind: 'unchanged' };
         if (stat.size > BigInt(this.maxDocumentBytes)) return await this.refuseOversized(stat);
-        raw = await handle.readFile();
+        // The sidecar's own text or what it last saw, compared chunk by chunk: the same object then, no second copy.
+        let known: Buffer | undefined;
+        for (const bytes of [...own, this.onDisk?.bytes]) {
+          if (bytes !== undefined && BigInt(bytes.length) === stat.size && (await fileHolds(handle, bytes.length, bytes))) {
+            known = bytes;
+            break;
+          }
+        }
+        raw = known ?? (await handle.readFile());
       } finally {
         await handle.close();
       }
@@ -834,13 +843,14 @@ export class ConfigFile implements CheckpointTarget {
     } finally {
       this.ownDuringReread = undefined;
     }
-    // Lengths first: comparing contents is only needed when they match.
-    if (own.some((bytes) => bytes.length === raw.length && bytes.equals(raw))) {
+    // Lengths first: comparing contents is only needed when they match (`raw` is one of them when the file held it).
+    const same = (bytes: Buffer | undefined) => bytes !== undefined && (bytes === raw || (bytes.length === raw.length && bytes.equals(raw)));
+    if (own.some(same)) {
       // Not while a write is in flight: its rename may land after this read.
-      if (this.writingBytes === undefined && this.diskBytes?.equals(raw) === true) this.onDisk = onDiskOf(stat, raw);
+      if (this.writingBytes === undefined && same(this.diskBytes)) this.onDisk = onDiskOf(stat, raw);
       return { kind: 'unchanged' };
     }
-    if (this.onDisk?.bytes?.equals(raw) === true) {
+    if (this.onDisk !== undefined && same(this.onDisk.bytes)) {
       this.onDisk = { ...onDiskOf(stat, raw), verified: this.onDisk.verified };
       return { kind: 'seen' };
     }
