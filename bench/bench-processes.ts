@@ -118,11 +118,10 @@ function spawnWorker(spec: WorkerSpec, deadlineMs: number): RunningWorker {
     }
   });
   child.once('error', (error) => onFailed(error));
-  child.once('exit', (code, signal) => {
-    // Give a result line that raced the exit event a turn to be read.
-    setImmediate(() => {
-      if (!settled) onFailed(new Error(`worker ${label} exited (${code ?? signal}) without a result; stderr:\n${stderr()}`));
-    });
+  // 'close', not 'exit': it comes once stdout has been read to its end, so a long result line written just
+  // before the exit is in (one turn after 'exit' was not always enough for a large one).
+  child.once('close', (code, signal) => {
+    if (!settled) onFailed(new Error(`worker ${label} exited (${code ?? signal}) without a result; stderr:\n${stderr()}`));
   });
   return { child, label, ready: ready.promise, result: result.promise };
 }
