@@ -221,12 +221,13 @@ export class Sidecar {
       const commit = (next: StoreState, previous: StoreState, group: FlushGroup) => counters.timeFlush(() => file.write(next, previous, group));
       const queue = new CommitQueue(first, commit, limits, {
         onCommitted: (_state, revisions, group) => {
-          checkpoints.committed(group.last, group.changes, group.onlyHandEdits !== true, group.anyHandEdit === true);
           health.recordWrite();
           oversized?.leave('a write replaced the file over maxDocumentBytes');
           history.append(revisions);
           watches?.publish(revisions);
           schemaRunning?.committed();
+          // After the watchers: a small document's rewrite is rendered right here, on the event loop.
+          checkpoints.committed(group.last, group.changes, group.onlyHandEdits !== true, group.anyHandEdit === true);
         },
         onFlushFailed: (error, writes) => {
           const message = error instanceof Error ? error.message : String(error);
