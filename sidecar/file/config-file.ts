@@ -827,7 +827,8 @@ export class ConfigFile implements CheckpointTarget {
         if (stat.size > BigInt(this.maxDocumentBytes)) return await this.refuseOversized(stat);
         // The sidecar's own text or what it last saw, compared chunk by chunk: the same object then, no second copy.
         let known: Buffer | undefined;
-        for (const bytes of [...own, this.onDisk?.bytes]) {
+        // Each text once: what the file was last seen holding is usually the sidecar's own last write.
+        for (const bytes of new Set([...own, this.onDisk?.bytes])) {
           if (bytes !== undefined && BigInt(bytes.length) === stat.size && (await fileHolds(handle, bytes.length, bytes))) {
             known = bytes;
             break;

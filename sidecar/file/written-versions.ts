@@ -38,7 +38,7 @@ export class WrittenVersions {
 
   /** Records that the file now holds `version` (a document, or the text the sidecar wrote; `bytes` long), made by clients' writes or only by hand edits. */
   add(version: JsonObject | Buffer, bytes: number, byClients = true): void {
-    if (this.kept.at(-1)?.version === version) return;
+    if (sameVersion(this.kept.at(-1)?.version, version)) return;
     this.kept.push({ version, bytes, byClients });
     let total = this.kept.reduce((sum, kept) => sum + kept.bytes, 0);
     while (this.kept.length > 1 && (this.kept.length > this.bounds.count || total > this.bounds.bytes)) total -= this.kept.shift()!.bytes;
@@ -81,4 +81,13 @@ export class WrittenVersions {
   get size(): number {
     return this.kept.length;
   }
+}
+
+/** Texts up to this size are compared by content when added (a larger one, by identity: a compare would hold up the event loop). */
+const COMPARE_TEXT_BYTES = 1024 * 1024;
+
+/** The same version again (the same document, or a text equal to the last one, written again after a failed rename): kept once. */
+function sameVersion(kept: JsonObject | Buffer | undefined, version: JsonObject | Buffer): boolean {
+  if (kept === version) return true;
+  return Buffer.isBuffer(kept) && Buffer.isBuffer(version) && kept.length === version.length && version.length <= COMPARE_TEXT_BYTES && kept.equals(version);
 }

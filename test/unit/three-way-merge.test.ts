@@ -123,9 +123,8 @@ test('a version kept as the text the sidecar wrote is read back only when an edi
     texts.push(text.toString());
     return JSON.parse(text.toString()) as Record<string, unknown>;
   });
-  const first = Buffer.from('{"a":1}');
-  kept.add(first, 7);
-  kept.add(first, 7); // the same text again: one version
+  kept.add(Buffer.from('{"a":1}'), 7);
+  kept.add(Buffer.from('{"a":1}'), 7); // the same text again (a rewrite retried): one version
   kept.add(Buffer.from('{"a":1,"b":2}'), 13);
   assert.equal(kept.size, 2);
   assert.deepEqual(texts, [], 'nothing is read before an edit comes');
