@@ -7,16 +7,16 @@ import type { FileHandle } from 'node:fs/promises';
 
 const CHUNK_BYTES = 1024 * 1024;
 
-/** True if the file behind `handle` (of `size` bytes when stat'ed) holds exactly `expected`. */
-export async function fileHolds(handle: FileHandle, size: number, expected: Buffer): Promise<boolean> {
-  if (size !== expected.length) return false;
+/** True if the file behind `handle` holds exactly `expected` (the caller has seen its stat give that size). */
+export async function fileHolds(handle: FileHandle, expected: Buffer): Promise<boolean> {
+  const size = expected.length;
   const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK_BYTES, size)));
   for (let at = 0; at < size; ) {
     const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
-    if (bytesRead === 0) return false; // shorter than its stat: it changed meanwhile
+    if (bytesRead === 0) return false; // shorter than expected: it changed meanwhile
     if (!chunk.subarray(0, bytesRead).equals(expected.subarray(at, at + bytesRead))) return false;
     at += bytesRead;
   }
-  // Longer than its stat: it changed meanwhile.
+  // Longer than expected: it changed meanwhile.
   return (await handle.read(chunk, 0, 1, size)).bytesRead === 0;
 }

@@ -829,7 +829,7 @@ export class ConfigFile implements CheckpointTarget {
         let known: Buffer | undefined;
         // Each text once: what the file was last seen holding is usually the sidecar's own last write.
         for (const bytes of new Set([...own, this.onDisk?.bytes])) {
-          if (bytes !== undefined && BigInt(bytes.length) === stat.size && (await fileHolds(handle, bytes.length, bytes))) {
+          if (bytes !== undefined && BigInt(bytes.length) === stat.size && (await fileHolds(handle, bytes))) {
             known = bytes;
             break;
           }

@@ -176,11 +176,12 @@ export class CommitQueue {
     return this.working.revision === this.committedState.revision;
   }
 
-  /** The working copy becomes the committed state again (a failed flush, layers that change nothing served): no object of it is changed in place by either side. */
-  private resetToCommitted(): void {
+  /** Working copy and committed state become `state` (a failed flush, layers that change nothing served): no object of it is changed in place by either side. */
+  private shareTrees(state: StoreState): void {
     this.owned.release();
     this.committedOwned?.release();
-    this.working = this.committedState;
+    this.working = state;
+    this.committedState = state;
   }
 
   /**
@@ -355,9 +356,7 @@ export class CommitQueue {
         const settled = this.settled;
         this.working = { ...this.working, layers: write.layers, ...(admitted.state.view === undefined ? {} : { view: admitted.state.view }) };
         if (settled) {
-          this.owned.release();
-          this.committedOwned?.release();
-          this.committedState = this.working;
+          this.shareTrees(this.working);
         } else if (this.lastApplied?.after !== undefined) {
           // Served once the write it follows is committed (its flush may be running: flushLoop reads `after` when it ends).
           this.lastApplied.after = { ...this.lastApplied.after, state: this.working };
@@ -414,12 +413,13 @@ export class CommitQueue {
       const batch = this.pending;
       this.pending = [];
       // The state after the batch's last write: a write admitted since (its admission ended in this turn) is not queued yet.
-      const { state: target, bytes: targetBytes } = batch.at(-1)!.after!;
+      const last = batch.at(-1)!;
+      const { state: target, bytes: targetBytes } = last.after!;
       // Shared trees: the flush holds the working copy from here, so later writes copy what they change.
       if (this.committedOwned === undefined) this.owned.release();
       const group: FlushGroup = {
         first: batch[0]!.revision,
-        last: batch.at(-1)!.revision,
+        last: last.revision,
         changes: batch.flatMap((w) => w.docChanges),
         onlyHandEdits: batch.every((w) => w.source === 'file' || w.source === 'reload'),
         anyHandEdit: batch.some((w) => w.source === 'file' || w.source === 'reload'),
@@ -438,7 +438,7 @@ export class CommitQueue {
       // Shared trees: the state after the batch, with any layers change that came while it was written (same document).
       // Two trees: the committed one takes the group's changes now, in the same turn readers next see it.
       this.committedState =
-        this.committedOwned === undefined ? batch.at(-1)!.after!.state : { ...target, doc: applyChanges(this.committedState.doc, group.changes, this.committedOwned) };
+        this.committedOwned === undefined ? last.after!.state : { ...target, doc: applyChanges(this.committedState.doc, group.changes, this.committedOwned) };
       this.committedBytes = targetBytes;
       this.counters.flushes++;
       this.counters.writes += batch.length;
@@ -479,7 +479,7 @@ export class CommitQueue {
     this.events.onFlushFailed?.(error, batch.length);
     // Back to what is on disk, then replay the writes that queued behind the failed flush.
     await this.inLane(async () => {
-      this.resetToCommitted();
+      this.shareTrees(this.committedState);
       this.workingBytes = this.committedBytes;
       const queued = this.pending;
       this.pending = [];
